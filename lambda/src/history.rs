@@ -1,0 +1,248 @@
+//! Optional run history in a PostgreSQL table (`HISTORY_TABLE`), like pg_cron's
+//! `cron.job_run_details`, plus duplicate-delivery and continuation-chain checks built on it.
+
+use postgres::Client;
+use tracing::{info, warn};
+
+use crate::config::{Config, HistoryConfig};
+use crate::job::RunContext;
+use crate::report::{ErrorInfo, ErrorKind, Report};
+
+/// Continuation requests older than this no longer hold off scheduled runs.
+pub const PENDING_CONTINUATION_EXPIRY_MINUTES: i32 = 15;
+
+/// The DDL run when the table is missing (also printed in the README for DBAs).
+pub fn ddl(schema: &str, table: &str) -> String {
+    format!(
+        r#"CREATE SCHEMA IF NOT EXISTS "{schema}";
+CREATE TABLE IF NOT EXISTS "{schema}"."{table}" (
+    run_id                text PRIMARY KEY,
+    job_name              text NOT NULL,
+    event_id              text,
+    chain_id              text,
+    continuation          integer NOT NULL DEFAULT 0,
+    status                text NOT NULL CHECK (status IN ('running', 'succeeded', 'skipped', 'partial', 'failed', 'interrupted')),
+    reason                text,
+    statements            integer,
+    rows_affected         bigint,
+    batches               bigint,
+    started_at            timestamptz NOT NULL DEFAULT now(),
+    finished_at           timestamptz,
+    duration_ms           bigint,
+    error_kind            text,
+    error_code            text,
+    error_message         text,
+    continuation_pending  boolean NOT NULL DEFAULT false,
+    backend_pid           integer NOT NULL DEFAULT pg_backend_pid(),
+    backend_start         timestamptz
+);
+CREATE INDEX IF NOT EXISTS "{table}_job_started_idx" ON "{schema}"."{table}" (job_name, started_at DESC);
+CREATE UNIQUE INDEX IF NOT EXISTS "{table}_event_once_idx" ON "{schema}"."{table}" (job_name, event_id, continuation)
+    WHERE event_id IS NOT NULL AND status IN ('running', 'succeeded', 'partial');"#
+    )
+}
+
+/// One run's row in the history table.
+pub struct History {
+    table: String,
+    run_id: String,
+    job: String,
+    retention_days: u32,
+    skip: Option<&'static str>,
+    can_continue: bool,
+    max_continuations: u32,
+    continuation: u32,
+}
+
+fn history_error(e: &postgres::Error, what: &str) -> ErrorInfo {
+    let detail = e
+        .as_db_error()
+        .map_or_else(|| e.to_string(), |db| db.message().to_string());
+    ErrorInfo {
+        kind: ErrorKind::History,
+        message: format!("HISTORY_TABLE: cannot {what}: {detail}"),
+        code: e.code().map(|c| c.code().to_string()),
+        statement: None,
+    }
+}
+
+impl History {
+    /// Creates the table if missing, marks dead runs `interrupted`, checks for a duplicate event
+    /// or a pending continuation, and commits this run's start row before any job SQL runs.
+    pub fn begin(
+        client: &mut Client,
+        h: &HistoryConfig,
+        config: &Config,
+        ctx: &RunContext,
+    ) -> Result<Self, ErrorInfo> {
+        let table = format!(r#""{}"."{}""#, h.schema, h.table);
+        let exists: bool = client
+            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
+            .map_err(|e| history_error(&e, "look the table up"))?
+            .get(0);
+        if !exists {
+            info!(table = %table, "creating the run history table");
+            client
+                .batch_execute(&ddl(&h.schema, &h.table))
+                .map_err(|e| {
+                    history_error(
+                        &e,
+                        "create the table (pre-create it with the DDL from the README)",
+                    )
+                })?;
+        }
+        let job = config.job_name.as_str();
+        let interrupted = client
+            .execute(
+                &format!(
+                    "UPDATE {table} t SET status = 'interrupted', finished_at = now(), \
+                     error_message = 'the run ended without recording a result (Lambda timeout, crash or lost connection)' \
+                     WHERE t.job_name = $1 AND t.status = 'running' AND NOT EXISTS \
+                     (SELECT 1 FROM pg_stat_activity a WHERE a.pid = t.backend_pid AND a.backend_start = t.backend_start)"
+                ),
+                &[&job],
+            )
+            .map_err(|e| history_error(&e, "mark dead runs interrupted"))?;
+        if interrupted > 0 {
+            warn!(
+                job,
+                interrupted, "marked earlier runs that never finished as interrupted"
+            );
+        }
+
+        let mut skip = None;
+        if ctx.continuation > 0 {
+            if let Some(previous) = &ctx.previous_run_id {
+                client
+                    .execute(
+                        &format!(
+                            "UPDATE {table} SET continuation_pending = false WHERE run_id = $1"
+                        ),
+                        &[previous],
+                    )
+                    .map_err(|e| history_error(&e, "take over the continuation"))?;
+            }
+        } else {
+            let pending: bool = client
+                .query_one(
+                    &format!(
+                        "SELECT EXISTS (SELECT 1 FROM {table} WHERE job_name = $1 AND continuation_pending \
+                         AND finished_at > now() - make_interval(mins => $2))"
+                    ),
+                    &[&job, &PENDING_CONTINUATION_EXPIRY_MINUTES],
+                )
+                .map_err(|e| history_error(&e, "check for a pending continuation"))?
+                .get(0);
+            if pending {
+                skip = Some("continuation_in_progress");
+            }
+        }
+
+        let continuation = i32::try_from(ctx.continuation).unwrap_or(i32::MAX);
+        let chain_id = ctx.chain_id.clone().unwrap_or_else(|| ctx.run_id.clone());
+        let status = if skip.is_some() { "skipped" } else { "running" };
+        let inserted = client
+            .execute(
+                &format!(
+                    "INSERT INTO {table} (run_id, job_name, event_id, chain_id, continuation, status, reason, backend_start) \
+                     SELECT $1, $2, $3, $4, $5, $6, $7, backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid() \
+                     ON CONFLICT (job_name, event_id, continuation) \
+                     WHERE event_id IS NOT NULL AND status IN ('running', 'succeeded', 'partial') DO NOTHING"
+                ),
+                &[&ctx.run_id, &job, &ctx.event_id, &chain_id, &continuation, &status, &skip],
+            )
+            .map_err(|e| history_error(&e, "insert the start row"))?;
+        if inserted == 0 {
+            skip = Some("duplicate_event");
+            warn!(
+                job,
+                event_id = ctx.event_id.as_deref().unwrap_or(""),
+                "event already delivered: not running the SQL again"
+            );
+            client
+                .execute(
+                    &format!(
+                        "INSERT INTO {table} (run_id, job_name, event_id, chain_id, continuation, status, reason) \
+                         VALUES ($1, $2, $3, $4, $5, 'skipped', 'duplicate_event')"
+                    ),
+                    &[&ctx.run_id, &job, &ctx.event_id, &chain_id, &continuation],
+                )
+                .map_err(|e| history_error(&e, "record the duplicate delivery"))?;
+        }
+        Ok(History {
+            table,
+            run_id: ctx.run_id.clone(),
+            job: job.to_string(),
+            retention_days: h.retention_days,
+            skip,
+            can_continue: ctx.can_continue,
+            max_continuations: config.max_continuations,
+            continuation: ctx.continuation,
+        })
+    }
+
+    /// Why this run must not execute the job, if it must not.
+    pub fn skip_reason(&self) -> Option<&'static str> {
+        self.skip
+    }
+
+    /// Records the final state; for a partial run that can continue, marks the continuation
+    /// pending (so scheduled runs stay off) and sets `report.continuation_requested`.
+    pub fn finish(&self, client: &mut Client, report: &mut Report) -> Result<(), ErrorInfo> {
+        let pending = report.status == crate::report::Status::Partial
+            && self.can_continue
+            && self.continuation < self.max_continuations;
+        if report.status == crate::report::Status::Partial && self.can_continue {
+            report.continuation_requested = Some(pending);
+            if !pending {
+                report.reason = Some("max_continuations".into());
+            }
+        }
+        let error = report.error.as_ref();
+        let statements = i32::try_from(report.statements).unwrap_or(i32::MAX);
+        let rows = i64::try_from(report.rows_affected).unwrap_or(i64::MAX);
+        let batches = report.batches.map(|b| i64::try_from(b).unwrap_or(i64::MAX));
+        client
+            .execute(
+                &format!(
+                    "UPDATE {} SET status = $2, reason = $3, statements = $4, rows_affected = $5, batches = $6, \
+                     finished_at = now(), duration_ms = (extract(epoch FROM now() - started_at) * 1000)::bigint, \
+                     error_kind = $7, error_code = $8, error_message = $9, continuation_pending = $10 WHERE run_id = $1",
+                    self.table
+                ),
+                &[
+                    &self.run_id,
+                    &report.status.as_str(),
+                    &report.reason,
+                    &statements,
+                    &rows,
+                    &batches,
+                    &error.map(|e| e.kind.as_str()),
+                    &error.and_then(|e| e.code.clone()),
+                    &error.map(|e| e.message.clone()),
+                    &pending,
+                ],
+            )
+            .map_err(|e| history_error(&e, "record the result"))?;
+        if self.retention_days > 0 {
+            let days = i32::try_from(self.retention_days).unwrap_or(i32::MAX);
+            let trimmed = client
+                .execute(
+                    &format!(
+                        "DELETE FROM {} WHERE job_name = $1 AND started_at < now() - make_interval(days => $2) AND status <> 'running'",
+                        self.table
+                    ),
+                    &[&self.job, &days],
+                )
+                .map_err(|e| history_error(&e, "trim old rows (HISTORY_RETENTION_DAYS)"))?;
+            if trimmed > 0 {
+                info!(
+                    trimmed,
+                    retention_days = self.retention_days,
+                    "trimmed old history rows"
+                );
+            }
+        }
+        Ok(())
+    }
+}
