@@ -1,0 +1,94 @@
+data "aws_iam_policy_document" "lambda_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "lambda" {
+  name_prefix        = "${var.name}-"
+  description        = "pg_cron_job ${var.name}: read its secret, write its logs, manage its VPC ENIs"
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "lambda" {
+  statement {
+    sid       = "Logs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
+  }
+
+  # Lambda needs these on "*" to attach the function to the VPC (as AWSLambdaVPCAccessExecutionRole).
+  statement {
+    sid = "VpcNetworkInterfaces"
+    actions = [
+      "ec2:CreateNetworkInterface",
+      "ec2:DescribeNetworkInterfaces",
+      "ec2:DescribeSubnets",
+      "ec2:DeleteNetworkInterface",
+      "ec2:AssignPrivateIpAddresses",
+      "ec2:UnassignPrivateIpAddresses",
+    ]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "FailureDestination"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.failures.arn]
+  }
+
+  dynamic "statement" {
+    for_each = local.secret_arn != null ? [1] : []
+    content {
+      sid       = "ReadOwnSecret"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [local.secret_arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.secret_arn != null && var.secret_kms_key_arn != null ? [1] : []
+    content {
+      sid       = "DecryptSecretViaSecretsManager"
+      actions   = ["kms:Decrypt"]
+      resources = [var.secret_kms_key_arn]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["secretsmanager.${local.region}.amazonaws.com"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.auth_mode == "iam" ? [1] : []
+    content {
+      sid       = "IamDatabaseAuth"
+      actions   = ["rds-db:connect"]
+      resources = ["arn:${local.partition}:rds-db:${local.region}:${local.account_id}:dbuser:${var.iam_database_resource_id}/${var.database_user}"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.continue_on_deadline ? [1] : []
+    content {
+      sid       = "InvokeSelfForContinuation"
+      actions   = ["lambda:InvokeFunction"]
+      resources = [local.function_arn]
+    }
+  }
+
+  # checkov:skip=CKV_AWS_111:The ENI actions need "*" (Lambda VPC attachment); every other statement names its resource.
+  # checkov:skip=CKV_AWS_356:Same: only the VPC ENI actions use "*".
+}
+
+resource "aws_iam_role_policy" "lambda" {
+  name   = "pg-cron-job"
+  role   = aws_iam_role.lambda.id
+  policy = data.aws_iam_policy_document.lambda.json
+}

@@ -1,0 +1,217 @@
+"""The real runner binary in one-shot mode against a real TLS PostgreSQL 15 and a real AWS API
+server (moto) holding the secret. Every test also checks that no password leaks."""
+import subprocess
+import threading
+import time
+import uuid
+
+import pytest
+
+from harness import run_oneshot
+
+
+def assert_no_secret(result, *secrets):
+    for s in secrets:
+        assert s not in result.stdout, f"secret leaked to stdout: {result}"
+        assert s not in result.stderr, f"secret leaked to stderr: {result}"
+
+
+@pytest.fixture
+def table(pg, secret):
+    name = "t_" + uuid.uuid4().hex[:8]
+    pg.psql(f"CREATE TABLE {name} (id int PRIMARY KEY, note text, created_at timestamptz DEFAULT now())")
+    pg.psql(f"ALTER TABLE {name} OWNER TO {secret['user']}")
+    return name
+
+
+def test_inline_statement_changes_the_database(binary, base_env, pg, table, secret):
+    pg.psql(f"INSERT INTO {table} (id, created_at) SELECT g, now() - interval '100 days' FROM generate_series(1, 7) g")
+    pg.psql(f"INSERT INTO {table} (id) VALUES (100)")
+    env = dict(base_env, SQL=f"DELETE FROM {table} WHERE created_at < now() - interval '90 days'")
+    r = run_oneshot(binary, env)
+    assert r.code == 0, r
+    rep = r.report
+    assert rep["status"] == "succeeded"
+    assert rep["job"] == env["JOB_NAME"]
+    assert rep["statements"] == 1 and rep["statements_total"] == 1
+    assert rep["rows_affected"] == 7
+    assert rep["duration_ms"] >= 0 and rep["started_at"] <= rep["finished_at"]
+    assert pg.psql(f"SELECT count(*) FROM {table}") == "1"
+    assert_no_secret(r, secret["password"])
+    assert '"message":"connected"' in r.stderr and '"sslmode":"verify-full"' in r.stderr
+
+
+def test_multi_statement_file_runs_in_order(binary, base_env, pg, table, secret, tmp_path):
+    script = tmp_path / "job.sql"
+    script.write_text(f"""
+-- nightly maintenance; semicolons in comments do not split;
+INSERT INTO {table} (id, note) VALUES (1, 'a;b'), (2, $$it's; fine$$);
+CREATE OR REPLACE FUNCTION {table}_bump() RETURNS void LANGUAGE plpgsql AS $fn$
+BEGIN
+  UPDATE {table} SET note = note || ';x';
+END;
+$fn$;
+SELECT {table}_bump();
+/* block; comment */
+UPDATE {table} SET id = id + 10 WHERE note LIKE '%;x';
+""")
+    env = dict(base_env, SQL_FILE=str(script))
+    r = run_oneshot(binary, env)
+    assert r.code == 0, r
+    assert r.report["statements"] == 4
+    assert [s["rows"] for s in r.report["steps"]] == [2, 0, 1, 2]
+    assert r.report["rows_affected"] == 5
+    assert pg.psql(f"SELECT string_agg(id || '=' || note, ',' ORDER BY id) FROM {table}") == "11=a;b;x,12=it's; fine;x"
+
+
+def test_sql_file_relative_to_task_root(binary, base_env, pg, table, tmp_path):
+    (tmp_path / "sql").mkdir()
+    (tmp_path / "sql" / "purge.sql").write_text(f"INSERT INTO {table} (id) VALUES (5);")
+    r = run_oneshot(binary, dict(base_env, SQL_FILE="sql/purge.sql", LAMBDA_TASK_ROOT=str(tmp_path)))
+    assert r.code == 0, r
+    assert pg.psql(f"SELECT count(*) FROM {table} WHERE id = 5") == "1"
+
+
+def test_transaction_rolls_back_every_statement_on_error(binary, base_env, pg, table, tmp_path):
+    script = tmp_path / "tx.sql"
+    script.write_text(f"INSERT INTO {table} (id) VALUES (1);\nINSERT INTO {table} (id) VALUES (1);\n")
+    r = run_oneshot(binary, dict(base_env, SQL_FILE=str(script), TRANSACTION="true"))
+    assert r.code == 1, r
+    rep = r.report
+    assert rep["status"] == "failed" and rep["rolled_back"] is True
+    assert rep["rows_affected"] == 0
+    assert rep["error"]["kind"] == "sql" and rep["error"]["code"] == "23505" and rep["error"]["statement"] == 2
+    assert pg.psql(f"SELECT count(*) FROM {table}") == "0", "first statement's effect must be rolled back"
+
+    r = run_oneshot(binary, dict(base_env, SQL_FILE=str(script)))
+    assert r.code == 1 and r.report["statements"] == 1 and "rolled_back" not in r.report, r
+    assert pg.psql(f"SELECT count(*) FROM {table}") == "1", "autocommit keeps the first statement"
+
+
+def test_vacuum_runs_in_autocommit_mode(binary, base_env, table):
+    r = run_oneshot(binary, dict(base_env, SQL=f"VACUUM (ANALYZE) {table}"))
+    assert r.code == 0, r
+    assert r.report["status"] == "succeeded"
+
+
+def test_wrong_password_fails_without_leaking_it(binary, base_env, moto, pg, secret):
+    wrong = "wrong-" + uuid.uuid4().hex
+    moto.client("secretsmanager").put_secret_value(SecretId=secret["id"], SecretString=pg.secret_json(secret["user"], wrong))
+    r = run_oneshot(binary, dict(base_env, SQL="SELECT 1"))
+    assert r.code == 1, r
+    assert r.report["status"] == "failed"
+    assert r.report["error"]["kind"] == "auth" and r.report["error"]["code"] == "28P01"
+    assert_no_secret(r, wrong, secret["password"])
+
+
+def test_rotated_secret_is_picked_up_by_the_next_run(binary, base_env, moto, pg, secret):
+    assert run_oneshot(binary, dict(base_env, SQL="SELECT 1")).code == 0
+    new_password = "rotated-" + uuid.uuid4().hex
+    pg.psql(f"ALTER ROLE {secret['user']} PASSWORD '{new_password}'")
+    moto.client("secretsmanager").put_secret_value(SecretId=secret["id"], SecretString=pg.secret_json(secret["user"], new_password))
+    r = run_oneshot(binary, dict(base_env, SQL="SELECT 1"))
+    assert r.code == 0, r
+    assert_no_secret(r, new_password, secret["password"])
+
+
+def test_verify_full_rejects_a_certificate_for_another_host_name(binary, base_env, moto, pg, secret):
+    # The server certificate names 127.0.0.1 only; "localhost" reaches the same server.
+    moto.client("secretsmanager").put_secret_value(
+        SecretId=secret["id"], SecretString=pg.secret_json(secret["user"], secret["password"], host="localhost"))
+    r = run_oneshot(binary, dict(base_env, SQL="SELECT 1"))
+    assert r.code == 1, r
+    err = r.report["error"]
+    assert err["kind"] == "tls"
+    assert 'does not match host name "localhost"' in err["message"], err
+    r = run_oneshot(binary, dict(base_env, SQL="SELECT 1", PGSSLMODE="verify-ca"))
+    assert r.code == 0, f"verify-ca checks the chain only: {r}"
+
+
+def test_unknown_ca_is_rejected(binary, base_env, pg):
+    r = run_oneshot(binary, dict(base_env, SQL="SELECT 1", PGSSLROOTCERT=str(pg.other_ca.path)))
+    assert r.code == 1, r
+    err = r.report["error"]
+    assert err["kind"] == "tls" and "unknown CA" in err["message"], err
+    r = run_oneshot(binary, dict(base_env, SQL="SELECT 1", PGSSLMODE="require", PGSSLROOTCERT=str(pg.other_ca.path)))
+    assert r.code == 0, f"require encrypts without checks: {r}"
+
+
+def test_statement_timeout_cancels_the_query(binary, base_env):
+    started = time.monotonic()
+    r = run_oneshot(binary, dict(base_env, SQL="SELECT pg_sleep(20)", STATEMENT_TIMEOUT_MS="300"))
+    assert time.monotonic() - started < 15
+    assert r.code == 1, r
+    assert r.report["error"]["kind"] == "timeout" and r.report["error"]["code"] == "57014"
+
+
+def test_max_runtime_bounds_the_statement_timeout(binary, base_env):
+    started = time.monotonic()
+    r = run_oneshot(binary, dict(base_env, SQL="SELECT pg_sleep(20)", MAX_RUNTIME_MS="1500"))
+    assert time.monotonic() - started < 15
+    assert r.report["error"]["code"] == "57014", r
+
+
+def test_overlapping_run_is_skipped(binary, base_env, pg):
+    env = dict(base_env, SQL="SELECT pg_sleep(4)")
+    first = {}
+    t = threading.Thread(target=lambda: first.update(r=run_oneshot(binary, env)))
+    t.start()
+    job = env["JOB_NAME"]
+    # Readiness: wait until the first run's session is in pg_sleep.
+    from harness import wait_for
+    wait_for(lambda: pg.psql(f"SELECT count(*) FROM pg_stat_activity WHERE application_name = '{job}' AND query LIKE 'SELECT pg_sleep%'") == "1",
+             "first run in progress")
+    second = run_oneshot(binary, dict(env, SQL="SELECT 1"))
+    t.join()
+    assert second.code == 0, second
+    assert second.report["status"] == "skipped" and second.report["reason"] == "overlap"
+    assert second.report["statements"] == 0
+    assert first["r"].report["status"] == "succeeded"
+    third = run_oneshot(binary, dict(env, SQL="SELECT 1"))
+    assert third.report["status"] == "succeeded", "the lock is released after the run"
+    overlap = run_oneshot(binary, dict(env, SQL="SELECT 1", ALLOW_OVERLAP="true"))
+    assert overlap.report["status"] == "succeeded"
+
+
+def test_missing_secret_id_is_a_configuration_error(binary, base_env):
+    env = dict(base_env, SQL="SELECT 1")
+    del env["DB_SECRET_ID"]
+    r = run_oneshot(binary, env)
+    assert r.code == 2, r
+    assert "DB_SECRET_ID is required" in r.stderr
+    assert r.report["error"]["kind"] == "config"
+
+
+@pytest.mark.parametrize("bad,needle", [
+    ({"PGSSLMODE": "prefer"}, "PGSSLMODE"),
+    ({"SQL_FILE": "x.sql"}, "SQL and SQL_FILE are both set"),
+    ({"STATEMENT_TIMEOUT": "5"}, "did you mean STATEMENT_TIMEOUT_MS"),
+    ({"PGPASSWORD": "x"}, "PGPASSWORD is not supported"),
+])
+def test_bad_configuration_names_the_variable(binary, base_env, bad, needle):
+    r = run_oneshot(binary, dict(base_env, SQL="SELECT 1", **bad))
+    assert r.code == 2, r
+    assert needle in r.stderr
+
+
+def test_malformed_secret_names_the_missing_field(binary, base_env, moto, secret):
+    moto.client("secretsmanager").put_secret_value(
+        SecretId=secret["id"], SecretString='{"username": "%s", "host": "127.0.0.1"}' % secret["user"])
+    r = run_oneshot(binary, dict(base_env, SQL="SELECT 1"))
+    assert r.code == 1, r
+    assert r.report["error"]["kind"] == "secret"
+    assert "missing field `password`" in r.report["error"]["message"]
+
+
+def test_missing_secret_is_a_clear_failure(binary, base_env):
+    r = run_oneshot(binary, dict(base_env, SQL="SELECT 1", DB_SECRET_ID="does-not-exist"))
+    assert r.code == 1, r
+    assert r.report["error"]["kind"] == "secret"
+    assert "does-not-exist" in r.report["error"]["message"]
+
+
+def test_event_argument_id_is_reported(binary, base_env):
+    r = run_oneshot(binary, dict(base_env, SQL="SELECT 1"), '{"id": "manual-42", "sql": "DROP TABLE x"}')
+    assert r.code == 0, r
+    assert r.report["event_id"] == "manual-42"
+    assert "cannot change what runs" in r.stderr
