@@ -66,7 +66,7 @@ data "aws_iam_policy_document" "lambda" {
   }
 
   dynamic "statement" {
-    for_each = var.auth_mode == "iam" ? [1] : []
+    for_each = var.auth_mode == "iam" && var.iam_database_resource_id != null && var.database_user != null ? [1] : []
     content {
       sid       = "IamDatabaseAuth"
       actions   = ["rds-db:connect"]
