@@ -111,7 +111,7 @@ tf-test:
 	cd modules/pg_cron_job && terraform init -backend=false -input=false $(if $(TF_PLUGIN_DIR),-plugin-dir="$(TF_PLUGIN_DIR)",) >/dev/null && terraform test
 
 checkov: venv
-	checkov -d modules/pg_cron_job --framework terraform --quiet --compact
+	checkov -d modules/pg_cron_job --framework terraform --quiet --compact --skip-download
 
 e2e: venv
 	$(MAKE) build ALLOW_NO_CA_BUNDLE=1

@@ -58,6 +58,9 @@ resource "aws_scheduler_schedule" "this" {
   state                        = var.schedule_enabled ? "ENABLED" : "DISABLED"
   start_date                   = var.schedule_start_date
   end_date                     = var.schedule_end_date
+  kms_key_arn                  = var.kms_key_arn
+
+  # checkov:skip=CKV_AWS_297:The schedule input holds no data (only Scheduler's execution id); kms_key_arn sets a CMK for those who require one.
 
   flexible_time_window {
     mode                      = var.flexible_time_window_minutes == null ? "OFF" : "FLEXIBLE"

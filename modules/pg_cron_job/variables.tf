@@ -83,7 +83,7 @@ variable "environment" {
 }
 
 variable "kms_key_arn" {
-  description = "Customer KMS key for the function's environment variables (null: the AWS managed key)."
+  description = "Customer KMS key for the function's environment variables and the schedule (null: AWS managed keys)."
   type        = string
   default     = null
 }
