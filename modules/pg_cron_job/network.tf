@@ -10,7 +10,8 @@ resource "aws_security_group" "lambda" {
 }
 
 resource "aws_vpc_security_group_egress_rule" "database_sg" {
-  count                        = var.database_security_group_id != null ? 1 : 0
+  # Counts use only plan-time-known inputs, so the database security group may be created in the same apply.
+  count                        = length(var.database_cidr_blocks) == 0 ? 1 : 0
   security_group_id            = aws_security_group.lambda.id
   description                  = "PostgreSQL"
   ip_protocol                  = "tcp"
@@ -40,7 +41,7 @@ resource "aws_vpc_security_group_egress_rule" "https" {
 }
 
 resource "aws_vpc_security_group_ingress_rule" "database" {
-  count                        = var.create_database_ingress_rule && var.database_security_group_id != null ? 1 : 0
+  count                        = var.create_database_ingress_rule ? 1 : 0
   security_group_id            = var.database_security_group_id
   description                  = "pg_cron_job ${var.name}"
   ip_protocol                  = "tcp"

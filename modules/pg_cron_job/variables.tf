@@ -380,10 +380,15 @@ variable "create_database_ingress_rule" {
   description = "Add an ingress rule on database_security_group_id allowing the function on database_port."
   type        = bool
   default     = true
+
+  validation {
+    condition     = !var.create_database_ingress_rule || var.database_security_group_id != null
+    error_message = "create_database_ingress_rule needs database_security_group_id; with database_cidr_blocks set create_database_ingress_rule = false and open the database yourself."
+  }
 }
 
 variable "database_cidr_blocks" {
-  description = "CIDR blocks of the database, when no database_security_group_id is given."
+  description = "CIDR blocks of the database; when set, the function's egress goes to them instead of database_security_group_id."
   type        = list(string)
   default     = []
 }
