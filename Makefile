@@ -126,9 +126,10 @@ demo: venv
 	$(MAKE) build ALLOW_NO_CA_BUNDLE=1
 	PG_CRON_JOB_PACKAGE=$(PACKAGE) TF_PLUGIN_DIR="$(TF_PLUGIN_DIR)" $(PY) test/demo.py
 
+# Measures the shipped bootstrap (release, static OpenSSL) on this machine.
 bench: venv
-	cargo build --release
-	PG_CRON_JOB_BIN=$(CARGO_TARGET_DIR)/release/pg-cron-job $(PY) test/bench/bench.py
+	$(MAKE) build ALLOW_NO_CA_BUNDLE=1
+	PG_CRON_JOB_BIN=$(BUILD_DIR)/bin/bootstrap $(PY) test/bench/bench.py
 
 clean:
 	rm -rf .build target

@@ -83,7 +83,7 @@ module "purge_events" {
   database_name                  = "app"
   rotation_lambda_arn            = var.rotation_lambda_arn
   rotation_days                  = 30
-  history_table                  = "pg_cron_job.job_run_details"
+  history_table                  = "cron_jobs.job_run_details"
   statement_timeout_ms           = 600000
   vpc_id                         = aws_vpc.this.id
   subnet_ids                     = aws_subnet.private[*].id

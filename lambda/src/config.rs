@@ -449,12 +449,11 @@ fn parse_num<T: std::str::FromStr>(
 
 /// Parses `schema.table` (or `table`, in schema `pg_cron_job`) made of plain identifiers.
 fn parse_table_name(value: &str) -> Result<(String, String), ConfigError> {
-    let invalid = || {
-        ConfigError::Invalid {
+    let invalid = || ConfigError::Invalid {
         var: "HISTORY_TABLE",
         value: value.to_string(),
-        expected: "`schema.table` or `table` made of lower-case letters, digits and _ (for example pg_cron_job.job_run_details)",
-    }
+        expected:
+            "`schema.table` or `table` (schema cron_jobs) made of lower-case letters, digits and _",
     };
     let parts: Vec<&str> = value.trim().split('.').collect();
     let ident_ok = |s: &str| {
@@ -465,7 +464,12 @@ fn parse_table_name(value: &str) -> Result<(String, String), ConfigError> {
             && !s.starts_with(|c: char| c.is_ascii_digit())
     };
     match parts.as_slice() {
-        [table] if ident_ok(table) => Ok(("pg_cron_job".into(), table.to_string())),
+        [schema, _] if schema.starts_with("pg_") => Err(ConfigError::Invalid {
+            var: "HISTORY_TABLE",
+            value: value.to_string(),
+            expected: "a schema whose name does not start with pg_ (PostgreSQL reserves those), for example cron_jobs.job_run_details",
+        }),
+        [table] if ident_ok(table) => Ok(("cron_jobs".into(), table.to_string())),
         [schema, table] if ident_ok(schema) && ident_ok(table) => {
             Ok((schema.to_string(), table.to_string()))
         }
@@ -647,6 +651,7 @@ mod tests {
         assert!(err(base(&[("AUTH_MODE", "password")])).contains("AUTH_MODE"));
         assert!(err(base(&[("HISTORY_TABLE", "a.b.c")])).contains("HISTORY_TABLE"));
         assert!(err(base(&[("HISTORY_TABLE", "x; DROP")])).contains("HISTORY_TABLE"));
+        assert!(err(base(&[("HISTORY_TABLE", "pg_jobs.runs")])).contains("reserves"));
     }
 
     #[test]
@@ -676,7 +681,7 @@ mod tests {
         let h = c.history.unwrap();
         assert_eq!(
             (h.schema.as_str(), h.table.as_str(), h.retention_days),
-            ("pg_cron_job", "job_runs", 30)
+            ("cron_jobs", "job_runs", 30)
         );
         assert!(err(base(&[
             ("REPEAT_UNTIL_ZERO", "true"),

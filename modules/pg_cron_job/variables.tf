@@ -172,8 +172,8 @@ variable "history_table" {
   default     = null
 
   validation {
-    condition     = var.history_table == null || can(regex("^([a-z_][a-z0-9_]*\\.)?[a-z_][a-z0-9_]*$", coalesce(var.history_table, "x")))
-    error_message = "history_table must be schema.table or table in lower-case letters, digits and _ (for example pg_cron_job.job_run_details)."
+    condition     = var.history_table == null || (can(regex("^([a-z_][a-z0-9_]*\\.)?[a-z_][a-z0-9_]*$", coalesce(var.history_table, "x"))) && !startswith(coalesce(var.history_table, "x"), "pg_"))
+    error_message = "history_table must be schema.table or table in lower-case letters, digits and _, in a schema not starting with pg_ (reserved by PostgreSQL), for example cron_jobs.job_run_details."
   }
 }
 

@@ -89,7 +89,7 @@ def test_apply_creates_what_the_module_promises(applied, moto, package):
     assert fn["Runtime"] == "provided.al2023" and fn["Handler"] == "bootstrap"
     assert env["SQL_FILE"] == "sql/purge_events.sql" and "SQL" not in env
     assert env["TRANSACTION"] == "true" and env["PGSSLMODE"] == "verify-full"
-    assert env["HISTORY_TABLE"] == "pg_cron_job.job_run_details"
+    assert env["HISTORY_TABLE"] == "cron_jobs.job_run_details"
     assert env["DB_SECRET_ID"].startswith("arn:aws:secretsmanager:us-east-1:")
     assert len(fn["VpcConfig"]["SubnetIds"]) == 2 and len(fn["VpcConfig"]["SecurityGroupIds"]) == 1
     with zipfile.ZipFile(package) as z:
@@ -164,7 +164,7 @@ def test_scheduled_run_purges_and_failures_reach_the_runtime(applied, moto, pg, 
         assert body["rows_affected"] == 111 + 56, body  # events 90..200 days old and the audit rows of the even ones
         assert pg.psql("SELECT count(*) FROM app.events", db="app") == "89"
         assert pg.psql("SELECT count(*) FROM app.events WHERE created_at < now() - interval '90 days'", db="app") == "0"
-        history = pg.psql(f"SELECT status || ':' || rows_affected FROM pg_cron_job.job_run_details WHERE event_id = '{event['id']}'", db="app")
+        history = pg.psql(f"SELECT status || ':' || rows_affected FROM cron_jobs.job_run_details WHERE event_id = '{event['id']}'", db="app")
         assert history == f"succeeded:{body['rows_affected']}"
 
         kind, again = api.invoke(event)

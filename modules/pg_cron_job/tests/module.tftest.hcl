@@ -210,7 +210,7 @@ run "continuation" {
     sql                  = "DELETE FROM app.events WHERE id IN (SELECT id FROM app.events WHERE created_at < now() - interval '90 days' LIMIT 5000)"
     repeat_until_zero    = true
     continue_on_deadline = true
-    history_table        = "pg_cron_job.job_run_details"
+    history_table        = "cron_jobs.job_run_details"
   }
 
   assert {
