@@ -369,3 +369,72 @@ class RuntimeApi:
             self.proc.wait()
         self.server.shutdown()
         self.server.server_close()
+
+
+# --- Terraform against moto -------------------------------------------------------------------
+
+TF_SERVICES = ["lambda", "iam", "ec2", "sts", "secretsmanager", "scheduler", "sns", "sqs",
+               "cloudwatch", "logs", "rds", "kms"]
+
+
+def terraform(workdir, *args, env=None, echo=False):
+    """Runs terraform; raises with its output when it fails."""
+    proc = subprocess.run(["terraform", *args], cwd=workdir, env=env, capture_output=not echo, text=True, timeout=900)
+    if proc.returncode != 0:
+        raise AssertionError(f"terraform {' '.join(args)} failed:\n{(proc.stdout or '')[-4000:]}\n{(proc.stderr or '')[-4000:]}")
+    return proc.stdout
+
+
+def prepare_example(example: pathlib.Path, module: pathlib.Path, moto: "MotoServer", package: str, name: str):
+    """Copies an example to a temp dir, points its module source at `module` and its provider at
+    moto (an override file: endpoints, dummy credentials, skip flags); returns (dir, env)."""
+    work = pathlib.Path(tempfile.mkdtemp(prefix="pgcj-tf-"))
+    shutil.copytree(example, work, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
+    main = work / "main.tf"
+    main.write_text(main.read_text().replace('"../../modules/pg_cron_job"', json.dumps(str(module))))
+    endpoints = "\n".join(f'    {s} = "{moto.url}"' for s in TF_SERVICES)
+    (work / "provider_override.tf").write_text(f"""
+provider "aws" {{
+  access_key                  = "testing"
+  secret_key                  = "testing"
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+  endpoints {{
+{endpoints}
+  }}
+}}
+""")
+    env = dict(os.environ, TF_IN_AUTOMATION="1", TF_VAR_region=REGION, TF_VAR_name=name, TF_VAR_package_path=package)
+    plugin_dir = os.environ.get("TF_PLUGIN_DIR")
+    terraform(work, "init", "-input=false", *([f"-plugin-dir={plugin_dir}"] if plugin_dir else []), env=env)
+    return work, env
+
+
+def seed_purge_database(pg: "PostgresCluster", password: str) -> None:
+    """The DBA's one-time set-up for examples/complete's purge job: database app, the job role
+    with the password from its secret, and 200 days of events (111 older than 90 days)."""
+    pg.psql("DROP DATABASE IF EXISTS app")
+    pg.psql("DROP ROLE IF EXISTS purge_job")
+    pg.psql("CREATE DATABASE app")
+    pg.psql(f"CREATE ROLE purge_job LOGIN PASSWORD '{password}'")
+    pg.psql("GRANT CREATE ON DATABASE app TO purge_job")
+    pg.psql("""
+        CREATE SCHEMA app;
+        CREATE TABLE app.events (id bigint PRIMARY KEY, created_at timestamptz NOT NULL);
+        CREATE TABLE app.event_audit (event_id bigint REFERENCES app.events(id), note text);
+        INSERT INTO app.events SELECT g, now() - (g || ' days')::interval - interval '1 hour' FROM generate_series(1, 200) g;
+        INSERT INTO app.event_audit SELECT id, 'x' FROM app.events WHERE id % 2 = 0;
+        GRANT USAGE ON SCHEMA app TO purge_job;
+        GRANT SELECT, DELETE ON app.events, app.event_audit TO purge_job;
+    """, db="app")
+
+
+def unpack_package(package: str) -> pathlib.Path:
+    """Extracts the Lambda zip the way Lambda does (LAMBDA_TASK_ROOT); returns the directory."""
+    import zipfile
+    task_root = pathlib.Path(tempfile.mkdtemp(prefix="pgcj-task-"))
+    with zipfile.ZipFile(package) as z:
+        z.extractall(task_root)
+    (task_root / "bootstrap").chmod(0o755)
+    return task_root

@@ -60,9 +60,8 @@ pub fn split_statements(script: &str) -> Vec<String> {
                     .iter()
                     .collect::<String>()
                     .to_uppercase();
-                if word == "ATOMIC" && prev_word == "BEGIN" {
-                    atomic_depth += 1;
-                } else if atomic_depth > 0 && word == "CASE" {
+                let opens_atomic = word == "ATOMIC" && prev_word == "BEGIN";
+                if opens_atomic || (atomic_depth > 0 && word == "CASE") {
                     atomic_depth += 1;
                 } else if atomic_depth > 0 && word == "END" {
                     atomic_depth -= 1;

@@ -11,28 +11,18 @@ import json
 import os
 import pathlib
 import shutil
-import subprocess
-import tempfile
 import time
 import uuid
 import zipfile
 
 import pytest
 
-from harness import RuntimeApi
+from harness import RuntimeApi, prepare_example, seed_purge_database, terraform, unpack_package
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 NAME = "pgcj-e2e"
 PURGE = f"{NAME}-purge-events"
 VACUUM = f"{NAME}-vacuum"
-SERVICES = ["lambda", "iam", "ec2", "sts", "secretsmanager", "scheduler", "sns", "sqs",
-            "cloudwatch", "logs", "rds", "kms"]
-
-
-def terraform(workdir, *args, env=None):
-    proc = subprocess.run(["terraform", *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, f"terraform {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
-    return proc.stdout
 
 
 @pytest.fixture(scope="module")
@@ -45,29 +35,7 @@ def package():
 
 @pytest.fixture(scope="module")
 def applied(moto, package):
-    work = pathlib.Path(tempfile.mkdtemp(prefix="pgcj-e2e-"))
-    shutil.copytree(ROOT / "examples" / "complete", work, dirs_exist_ok=True)
-    for leftover in [".terraform", "terraform.tfstate", ".terraform.lock.hcl"]:
-        shutil.rmtree(work / leftover, ignore_errors=True) if (work / leftover).is_dir() else (work / leftover).unlink(missing_ok=True)
-    main = work / "main.tf"
-    main.write_text(main.read_text().replace('"../../modules/pg_cron_job"', json.dumps(str(ROOT / "modules" / "pg_cron_job"))))
-    endpoints = "\n".join(f'    {s} = "{moto.url}"' for s in SERVICES)
-    (work / "provider_override.tf").write_text(f"""
-provider "aws" {{
-  access_key                  = "testing"
-  secret_key                  = "testing"
-  skip_credentials_validation = true
-  skip_metadata_api_check     = true
-  skip_region_validation      = true
-  endpoints {{
-{endpoints}
-  }}
-}}
-""")
-    env = dict(os.environ, TF_IN_AUTOMATION="1", TF_VAR_region="us-east-1", TF_VAR_name=NAME,
-               TF_VAR_package_path=package)
-    plugin_dir = os.environ.get("TF_PLUGIN_DIR")
-    terraform(work, "init", "-input=false", *( [f"-plugin-dir={plugin_dir}"] if plugin_dir else []), env=env)
+    work, env = prepare_example(ROOT / "examples" / "complete", ROOT / "modules" / "pg_cron_job", moto, package, NAME)
     started = time.monotonic()
     terraform(work, "apply", "-auto-approve", "-input=false", env=env)
     print(f"terraform apply took {time.monotonic() - started:.1f}s")
@@ -125,25 +93,9 @@ def test_scheduled_run_purges_and_failures_reach_the_runtime(applied, moto, pg, 
     secret = json.loads(moto.client("secretsmanager").get_secret_value(SecretId=fn_env["DB_SECRET_ID"])["SecretString"])
 
     # The DBA's one-time set-up from the module README: the job role with the secret's password.
-    pg.psql("DROP DATABASE IF EXISTS app")
-    pg.psql("CREATE DATABASE app")
-    pg.psql(f"CREATE ROLE purge_job LOGIN PASSWORD '{secret['password']}'")
-    pg.psql("GRANT CREATE ON DATABASE app TO purge_job")
-    pg.psql("""
-        CREATE SCHEMA app;
-        CREATE TABLE app.events (id bigint PRIMARY KEY, created_at timestamptz NOT NULL);
-        CREATE TABLE app.event_audit (event_id bigint REFERENCES app.events(id), note text);
-        INSERT INTO app.events SELECT g, now() - (g || ' days')::interval - interval '1 hour' FROM generate_series(1, 200) g;
-        INSERT INTO app.event_audit SELECT id, 'x' FROM app.events WHERE id % 2 = 0;
-        GRANT USAGE ON SCHEMA app TO purge_job;
-        GRANT SELECT, DELETE ON app.events, app.event_audit TO purge_job;
-    """, db="app")
-
-    package_dir = pathlib.Path(tempfile.mkdtemp(prefix="pgcj-task-"))
-    with zipfile.ZipFile(package) as z:
-        z.extractall(package_dir)
+    seed_purge_database(pg, secret["password"])
+    package_dir = unpack_package(package)
     bootstrap = package_dir / "bootstrap"
-    bootstrap.chmod(0o755)
 
     run_env = {
         **fn_env,
