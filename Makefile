@@ -78,7 +78,7 @@ build: venv rust-target $(BUILD_DIR)/global-bundle.pem
 	cargo lambda build --release --output-format zip --target $(ZIG_TARGET) \
 	  --features vendored --bin pg-cron-job
 	@mkdir -p $(BUILD_DIR) && cp $(CARGO_TARGET_DIR)/lambda/pg-cron-job/bootstrap.zip $(BUILD_DIR)/cargo-lambda.zip
-	@rm -rf $(BUILD_DIR)/bin && mkdir -p $(BUILD_DIR)/bin && cd $(BUILD_DIR)/bin && $(PY) -m zipfile -e ../cargo-lambda.zip .
+	@rm -rf $(BUILD_DIR)/bin && mkdir -p $(BUILD_DIR)/bin && cd $(BUILD_DIR)/bin && $(PY) -m zipfile -e ../cargo-lambda.zip . && chmod +x bootstrap
 	@glibc=$$(objdump -T $(BUILD_DIR)/bin/bootstrap | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -V | tail -n1); \
 	  echo "bootstrap needs glibc $$glibc (limit $(MAX_GLIBC))"; \
 	  if [ "$$(printf '%s\n%s\n' "$$glibc" "$(MAX_GLIBC)" | sort -V | tail -n1)" != "$(MAX_GLIBC)" ]; then \

@@ -7,6 +7,7 @@ import pathlib
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
@@ -15,14 +16,20 @@ from harness import MotoServer, PostgresCluster  # noqa: E402
 RUNS = int(os.environ.get("BENCH_RUNS", "15"))
 
 
+TIME = "/usr/bin/time"  # GNU time: a small parent, so the child's peak RSS is its own
+
+
 def measure(cmd, env):
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{cmd[0]} failed (exit {os.waitstatus_to_exitcode(status)})")
-    return elapsed * 1000, usage.ru_maxrss / 1024
+    """Wall time in ms and peak RSS in MB. Linux carries a parent's RSS high-water mark into a
+    forked child, so RSS is read through GNU time rather than from this (large) Python process."""
+    with tempfile.NamedTemporaryFile("r") as out:
+        started = time.perf_counter()
+        proc = subprocess.run([TIME, "-o", out.name, "-f", "%M", *cmd], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        elapsed = time.perf_counter() - started
+        if proc.returncode != 0:
+            raise SystemExit(f"{cmd[0]} failed (exit {proc.returncode})")
+        return elapsed * 1000, int(out.read().split()[-1]) / 1024
 
 
 def series(cmd, env):
