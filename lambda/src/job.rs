@@ -372,7 +372,7 @@ fn execute<C: GenericClient>(
         let budget = statement_budget(config.statement_timeout_ms, left).ok_or_else(|| ErrorInfo {
             kind: ErrorKind::Deadline,
             message: format!(
-                "statement {n} not started: only {} ms left before the invocation deadline (raise the function timeout, lower MAX_RUNTIME_MS margins or split the job)",
+                "statement {n} not started: only {} ms left before the invocation deadline (raise the function timeout or MAX_RUNTIME_MS, or split the job)",
                 millis(left)
             ),
             code: None,
