@@ -281,10 +281,7 @@ fn run_autocommit(
     report: &mut Report,
 ) -> Result<(), ErrorInfo> {
     for (i, statement) in config.statements.iter().enumerate() {
-        let step = execute(client, config, ctx, i + 1, statement)?;
-        report.statements += 1;
-        report.rows_affected += step.rows;
-        report.steps.push(step);
+        report.record_step(execute(client, config, ctx, i + 1, statement)?);
     }
     Ok(())
 }
@@ -298,23 +295,17 @@ fn run_in_transaction(
     let mut tx = client.transaction().map_err(|e| sql_error(&e, None))?;
     for (i, statement) in config.statements.iter().enumerate() {
         match execute(&mut tx, config, ctx, i + 1, statement) {
-            Ok(step) => {
-                report.statements += 1;
-                report.rows_affected += step.rows;
-                report.steps.push(step);
-            }
+            Ok(step) => report.record_step(step),
             Err(e) => {
                 drop(tx);
-                report.rolled_back = true;
-                report.rows_affected = 0;
+                report.roll_back();
                 warn!(statement = i + 1, "transaction rolled back");
                 return Err(e);
             }
         }
     }
     tx.commit().map_err(|e| {
-        report.rolled_back = true;
-        report.rows_affected = 0;
+        report.roll_back();
         sql_error(&e, None)
     })
 }

@@ -171,6 +171,19 @@ impl Report {
         self.error = Some(error);
     }
 
+    /// Counts a completed statement.
+    pub fn record_step(&mut self, step: StepResult) {
+        self.statements += 1;
+        self.rows_affected += step.rows;
+        self.steps.push(step);
+    }
+
+    /// Marks the job's transaction as rolled back: none of its rows stay affected.
+    pub fn roll_back(&mut self) {
+        self.rolled_back = true;
+        self.rows_affected = 0;
+    }
+
     /// Marks the run skipped for `reason`.
     pub fn skip(&mut self, reason: &str) {
         self.status = Status::Skipped;
