@@ -1,9 +1,12 @@
 //! State built once per cold start (configuration, TLS connector, AWS clients, cached secret)
 //! and one run of the job per invocation.
 
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
 use postgres_native_tls::MakeTlsConnector;
@@ -12,10 +15,21 @@ use tracing::{info, warn};
 
 use crate::config::{AuthMode, Config, ConfigError};
 use crate::event::InvocationEvent;
-use crate::job::{self, RunContext, Target};
-use crate::report::{ErrorInfo, ErrorKind, Report};
+use crate::job::{self, Target};
+use crate::report::{now_rfc3339, ErrorInfo, ErrorKind, Report};
+use crate::run::RunContext;
 use crate::secret::{self, DbSecret};
 use crate::{iam, tls};
+
+/// AWS API calls: time to open a connection, to wait for a response, per attempt, and in all
+/// (attempts included). A silent endpoint fails the call in seconds instead of hanging.
+const AWS_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+const AWS_READ_TIMEOUT: Duration = Duration::from_secs(5);
+const AWS_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(6);
+const AWS_OPERATION_TIMEOUT: Duration = Duration::from_secs(15);
+const AWS_MAX_ATTEMPTS: u32 = 3;
+/// Between the hard deadline and Lambda's own, to return the result.
+const REPORT_GUARD: Duration = Duration::from_millis(1_000);
 
 /// Everything that is set up once and reused across invocations.
 pub struct App {
@@ -25,6 +39,7 @@ pub struct App {
     secrets: aws_sdk_secretsmanager::Client,
     lambda: Option<aws_sdk_lambda::Client>,
     cached_secret: Mutex<Option<DbSecret>>,
+    history_ready: Arc<AtomicBool>,
 }
 
 /// Start-up failure: the configuration or the TLS root bundle is unusable.
@@ -42,9 +57,9 @@ impl StartupError {
         failed_report(
             job,
             None,
-            ErrorKind::Config,
-            self.to_string(),
+            ErrorInfo::new(ErrorKind::Config, self.to_string()),
             Instant::now(),
+            &now_rfc3339(),
         )
     }
 }
@@ -61,7 +76,18 @@ impl App {
     pub async fn from_env() -> Result<Arc<Self>, StartupError> {
         let config = Config::from_env()?;
         let tls = tls::connector(config.ssl_mode, config.ssl_root_cert.as_deref())?;
-        let sdk = aws_config::load_from_env().await;
+        let sdk = aws_config::from_env()
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(AWS_CONNECT_TIMEOUT)
+                    .read_timeout(AWS_READ_TIMEOUT)
+                    .operation_attempt_timeout(AWS_ATTEMPT_TIMEOUT)
+                    .operation_timeout(AWS_OPERATION_TIMEOUT)
+                    .build(),
+            )
+            .retry_config(RetryConfig::standard().with_max_attempts(AWS_MAX_ATTEMPTS))
+            .load()
+            .await;
         let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
         let lambda = config
             .continue_on_deadline
@@ -73,6 +99,7 @@ impl App {
             secrets,
             lambda,
             cached_secret: Mutex::new(None),
+            history_ready: Arc::new(AtomicBool::new(false)),
         }))
     }
 
@@ -85,11 +112,12 @@ impl App {
     ) -> Report {
         let started = Instant::now();
         let run_id = uuid::Uuid::new_v4().to_string();
-        let deadline = self.deadline(started, limits);
+        let (deadline, hard_deadline) = self.deadlines(started, limits);
         let ctx = RunContext {
             run_id: run_id.clone(),
             event_id: event.id.clone(),
             deadline,
+            hard_deadline,
             continuation: event.continuation.as_ref().map_or(0, |c| c.continuation),
             chain_id: event.continuation.as_ref().map(|c| c.chain_id.clone()),
             previous_run_id: event
@@ -98,34 +126,31 @@ impl App {
                 .map(|c| c.previous_run_id.clone()),
             can_continue: self.config.continue_on_deadline && function_arn.is_some(),
             started,
+            started_at: now_rfc3339(),
+            history_ready: Arc::clone(&self.history_ready),
+        };
+        let fail = |e: ErrorInfo| {
+            failed_report(
+                &self.config.job_name,
+                event.id.as_deref(),
+                e,
+                started,
+                &ctx.started_at,
+            )
         };
 
-        let (target, from_cache) = match self.target(false).await {
+        let (target, from_cache) = match self.target(false, &ctx).await {
             Ok(t) => t,
-            Err(e) => {
-                return failed_report(
-                    &self.config.job_name,
-                    event.id.as_deref(),
-                    e.kind,
-                    e.message,
-                    started,
-                )
-            }
+            Err(e) => return fail(e),
         };
-        let mut report = self.run_blocking(target, ctx.clone()).await;
+        let mut report = job::run(&self.config, self.tls.as_ref(), &target, &ctx).await;
         if from_cache && is_auth_rejection(&report) {
             warn!("authentication failed with the cached secret (rotated?): fetching it again and retrying once");
-            match self.target(true).await {
-                Ok((target, _)) => report = self.run_blocking(target, ctx).await,
-                Err(e) => {
-                    return failed_report(
-                        &self.config.job_name,
-                        event.id.as_deref(),
-                        e.kind,
-                        e.message,
-                        started,
-                    )
+            match self.target(true, &ctx).await {
+                Ok((target, _)) => {
+                    report = job::run(&self.config, self.tls.as_ref(), &target, &ctx).await
                 }
+                Err(e) => return fail(e),
             }
         }
         if report.continuation_requested == Some(true) {
@@ -136,47 +161,29 @@ impl App {
         report
     }
 
-    fn deadline(&self, started: Instant, limits: Limits) -> Option<Instant> {
-        let from_lambda = limits.lambda_deadline.map(|d| {
-            let left = d
-                .duration_since(SystemTime::now())
-                .unwrap_or(Duration::ZERO);
-            started + left.saturating_sub(Duration::from_millis(self.config.deadline_margin_ms))
+    /// The run's deadline (statements end by it) and hard deadline (no wait passes it).
+    fn deadlines(&self, started: Instant, limits: Limits) -> (Option<Instant>, Option<Instant>) {
+        let lambda_left = limits.lambda_deadline.map(|d| {
+            d.duration_since(SystemTime::now())
+                .unwrap_or(Duration::ZERO)
         });
+        let margin = Duration::from_millis(self.config.deadline_margin_ms);
+        let from_lambda = lambda_left.map(|left| started + left.saturating_sub(margin));
         let from_config = self
             .config
             .max_runtime_ms
             .map(|ms| started + Duration::from_millis(ms));
-        match (from_lambda, from_config) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
-    }
-
-    async fn run_blocking(self: &Arc<Self>, target: Target, ctx: RunContext) -> Report {
-        let app = Arc::clone(self);
-        let job_name = self.config.job_name.clone();
-        let event_id = ctx.event_id.clone();
-        let started = ctx.started;
-        match tokio::task::spawn_blocking(move || {
-            job::run(&app.config, app.tls.as_ref(), &target, &ctx)
-        })
-        .await
-        {
-            Ok(report) => report,
-            Err(e) => failed_report(
-                &job_name,
-                event_id.as_deref(),
-                ErrorKind::Internal,
-                format!("job thread failed: {e}"),
-                started,
-            ),
-        }
+        let deadline = earliest(from_lambda, from_config);
+        let hard = earliest(
+            lambda_left.map(|left| started + left.saturating_sub(REPORT_GUARD)),
+            from_config.map(|d| d + margin.max(REPORT_GUARD)),
+        );
+        (deadline, hard.map(|h| h.max(deadline.unwrap_or(h))))
     }
 
     /// Resolves where to connect and with which password or token; returns whether the secret
     /// came from the cold-start cache.
-    async fn target(&self, refresh: bool) -> Result<(Target, bool), ErrorInfo> {
+    async fn target(&self, refresh: bool, ctx: &RunContext) -> Result<(Target, bool), ErrorInfo> {
         let (secret, from_cache) = match &self.config.secret_id {
             Some(id) => {
                 let mut cached = self.cached_secret.lock().await;
@@ -184,14 +191,9 @@ impl App {
                     Some(s) if !refresh => (Some(s.clone()), true),
                     _ => {
                         let fetched =
-                            secret::fetch(&self.secrets, id)
+                            secret::fetch(&self.secrets, id, ctx.limit(AWS_OPERATION_TIMEOUT))
                                 .await
-                                .map_err(|e| ErrorInfo {
-                                    kind: ErrorKind::Secret,
-                                    message: e.to_string(),
-                                    code: None,
-                                    statement: None,
-                                })?;
+                                .map_err(|e| ErrorInfo::new(ErrorKind::Secret, e.to_string()))?;
                         info!(secret_id = %id, "fetched database credentials from Secrets Manager");
                         *cached = Some(fetched.clone());
                         (Some(fetched), false)
@@ -202,15 +204,18 @@ impl App {
         };
         let mut target = Target::resolve(&self.config, secret.as_ref())?;
         if self.config.auth_mode == AuthMode::Iam {
-            target.password =
-                iam::generate_token(&self.sdk, &target.host, target.port, &target.user)
-                    .await
-                    .map_err(|e| ErrorInfo {
-                        kind: ErrorKind::Iam,
-                        message: e.to_string(),
-                        code: None,
-                        statement: None,
-                    })?;
+            target.password = tokio::time::timeout_at(
+                ctx.limit(AWS_OPERATION_TIMEOUT).into(),
+                iam::generate_token(&self.sdk, &target.host, target.port, &target.user),
+            )
+            .await
+            .map_err(|_| {
+                ErrorInfo::new(
+                    ErrorKind::Iam,
+                    "no AWS credentials for the IAM token in time (the function's role credentials could not be loaded)".into(),
+                )
+            })?
+            .map_err(|e| ErrorInfo::new(ErrorKind::Iam, e.to_string()))?;
             info!(host = %target.host, user = %target.user, "generated an IAM database authentication token");
         }
         Ok((target, from_cache))
@@ -234,16 +239,18 @@ impl App {
         match result {
             Ok(_) => info!(function_arn, next = %payload, "requested a continuation"),
             Err(e) => {
+                // The committed batches stay committed: the run is still partial, not failed.
                 report.continuation_requested = Some(false);
-                report.fail(ErrorInfo {
-                    kind: ErrorKind::Internal,
-                    message: format!(
-                        "partial run could not invoke its continuation ({}); the next scheduled run continues the work",
-                        aws_sdk_lambda::error::DisplayErrorContext(&e)
-                    ),
-                    code: None,
-                    statement: None,
-                });
+                let message = format!(
+                    "could not invoke the continuation ({}); the next scheduled run continues the work",
+                    crate::error_text::explain_aws(
+                        &e,
+                        "Lambda",
+                        "lambda:InvokeFunction on the function itself",
+                    )
+                );
+                warn!(%message, "continuation not requested");
+                report.warnings.push(message);
             }
         }
     }
@@ -261,17 +268,26 @@ fn is_auth_rejection(report: &Report) -> bool {
 pub fn failed_report(
     job: &str,
     event_id: Option<&str>,
-    kind: ErrorKind,
-    message: String,
+    error: ErrorInfo,
     started: Instant,
+    started_at: &str,
 ) -> Report {
-    let mut report = Report::start(job, &uuid::Uuid::new_v4().to_string(), event_id, 0, false);
-    report.fail(ErrorInfo {
-        kind,
-        message,
-        code: None,
-        statement: None,
-    });
+    let mut report = Report::start(
+        job,
+        &uuid::Uuid::new_v4().to_string(),
+        event_id,
+        0,
+        false,
+        started_at,
+    );
+    report.fail(error);
     report.finish(started, &[]);
     report
+}
+
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }

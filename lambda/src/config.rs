@@ -3,12 +3,13 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
 use thiserror::Error;
 
-use crate::sql::split_statements;
+use crate::sql::{Script, ScriptError};
 use crate::tls::SslMode;
 
 /// File name of the Amazon RDS CA bundle shipped next to `bootstrap` in the Lambda package.
@@ -17,6 +18,12 @@ pub const DEFAULT_ROOT_CERT_FILE: &str = "global-bundle.pem";
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// Default safety margin kept between the last statement timeout and the Lambda deadline.
 pub const DEFAULT_DEADLINE_MARGIN_MS: u64 = 3_000;
+/// PostgreSQL's largest `statement_timeout` / `lock_timeout` (an int in milliseconds).
+pub const PG_MAX_MS: u64 = 2_147_483_647;
+/// Longest `PGCONNECT_TIMEOUT` (Lambda's longest function timeout).
+pub const MAX_CONNECT_TIMEOUT_S: u64 = 900;
+/// Longest history retention (beyond it `now() - interval` leaves PostgreSQL's timestamp range).
+pub const MAX_RETENTION_DAYS: u32 = 36_500;
 
 /// A configuration problem; the message names the variable and the accepted values.
 #[derive(Debug, Error)]
@@ -39,7 +46,18 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     #[error("{0} holds no SQL statement (only whitespace or comments)")]
-    EmptySql(&'static str),
+    EmptySql(String),
+    #[error("{source_name} {source}")]
+    Script {
+        source_name: String,
+        source: ScriptError,
+    },
+    #[error("SQL_FILE {path} has SHA-256 {actual} but SQL_SHA256 expects {expected}: the package holds another version of the file than your repository; rebuild the package (make build) and apply again")]
+    StaleSql {
+        path: PathBuf,
+        actual: String,
+        expected: String,
+    },
     #[error("PGSSLROOTCERT {path} cannot be read ({source}); PGSSLMODE={mode} needs a PEM CA bundle: ship the Amazon RDS global-bundle.pem in the package or point PGSSLROOTCERT at one")]
     RootCert {
         path: PathBuf,
@@ -70,6 +88,21 @@ pub struct HistoryConfig {
     pub retention_days: u32,
 }
 
+impl HistoryConfig {
+    /// Name of one of the table's indexes: `<table>_<suffix>` when that fits PostgreSQL's
+    /// 63-byte identifiers, else a shortened table name plus a hash of the full name, so two
+    /// long table names never share an index name.
+    pub fn index_name(&self, suffix: &str) -> String {
+        let plain = format!("{}_{suffix}", self.table);
+        if plain.len() <= 63 {
+            return plain;
+        }
+        let hash = &sha256_hex(format!("{}.{}", self.schema, self.table).as_bytes())[..8];
+        let keep = 63 - suffix.len() - hash.len() - 2;
+        format!("{}_{hash}_{suffix}", &self.table[..keep])
+    }
+}
+
 /// Connection settings that override the secret's fields (libpq variable names).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConnOverrides {
@@ -85,8 +118,8 @@ pub struct Config {
     pub job_name: String,
     pub auth_mode: AuthMode,
     pub secret_id: Option<String>,
-    /// The job's statements, in execution order.
-    pub statements: Vec<String>,
+    /// The job's script (statements and psql meta-commands), parsed once at start-up.
+    pub script: Arc<Script>,
     pub overrides: ConnOverrides,
     pub ssl_mode: SslMode,
     pub ssl_root_cert: Option<PathBuf>,
@@ -133,6 +166,7 @@ struct RawEnv {
     repeat_until_zero: Option<String>,
     continue_on_deadline: Option<String>,
     max_continuations: Option<String>,
+    sql_sha256: Option<String>,
 }
 
 /// Every variable the runner reads (besides Lambda's own `AWS_*`/`LAMBDA_*`).
@@ -161,6 +195,7 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "REPEAT_UNTIL_ZERO",
     "CONTINUE_ON_DEADLINE",
     "MAX_CONTINUATIONS",
+    "SQL_SHA256",
 ];
 
 impl Config {
@@ -243,7 +278,23 @@ impl Config {
         }
 
         let task_root = raw.lambda_task_root.map(PathBuf::from);
-        let statements = match (raw.sql, raw.sql_file) {
+        let expected_sha256 = raw
+            .sql_sha256
+            .map(|v| {
+                let v = v.trim().to_ascii_lowercase();
+                if v.len() == 64 && v.bytes().all(|c| c.is_ascii_hexdigit()) {
+                    Ok(v)
+                } else {
+                    Err(ConfigError::Invalid {
+                        var: "SQL_SHA256",
+                        value: v,
+                        expected:
+                            "the SHA-256 of the SQL file as 64 hex digits (the module sets it)",
+                    })
+                }
+            })
+            .transpose()?;
+        let script = match (raw.sql, raw.sql_file) {
             (Some(_), Some(_)) => {
                 return Err(ConfigError::Conflict(
                     "SQL and SQL_FILE are both set: set exactly one (SQL for one inline statement, SQL_FILE for a .sql file in the package)".into(),
@@ -255,14 +306,27 @@ impl Config {
                     "set SQL to one SQL statement or SQL_FILE to the path of a .sql file in the package",
                 ))
             }
-            (Some(sql), None) => non_empty("SQL", split_statements(&sql))?,
+            (Some(sql), None) => parse_script("SQL".into(), sql)?,
             (None, Some(file)) => {
                 let path = resolve_path(&file, task_root.as_deref());
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|source| ConfigError::SqlFile { path, source })?;
-                non_empty("SQL_FILE", split_statements(&text))?
+                let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::SqlFile {
+                    path: path.clone(),
+                    source,
+                })?;
+                if let Some(expected) = expected_sha256 {
+                    let actual = sha256_hex(text.as_bytes());
+                    if actual != expected {
+                        return Err(ConfigError::StaleSql {
+                            path,
+                            actual,
+                            expected,
+                        });
+                    }
+                }
+                parse_script(format!("SQL_FILE {file}"), text)?
             }
         };
+        let statement_count = script.statement_count();
 
         let ssl_mode = match raw.pgsslmode.as_deref() {
             None => SslMode::VerifyFull,
@@ -300,31 +364,48 @@ impl Config {
                     expected: "a whole number of seconds >= 1 (a Lambda job must not wait forever)",
                 })
             }
+            Some(s) if s > MAX_CONNECT_TIMEOUT_S => {
+                return Err(ConfigError::Invalid {
+                    var: "PGCONNECT_TIMEOUT",
+                    value: s.to_string(),
+                    expected: "a whole number of seconds from 1 to 900 (Lambda's longest timeout)",
+                })
+            }
             Some(s) => Duration::from_secs(s),
         };
 
-        let positive_ms =
-            |var: &'static str, v: Option<String>| -> Result<Option<u64>, ConfigError> {
-                match parse_num::<u64>(var, v.as_deref(), "a whole number of milliseconds >= 1")? {
-                    Some(0) => Err(ConfigError::Invalid {
-                        var,
-                        value: "0".into(),
-                        expected: "a whole number of milliseconds >= 1 (unset it for no limit)",
-                    }),
-                    other => Ok(other),
-                }
-            };
+        let positive_ms = |var: &'static str,
+                           v: Option<String>|
+         -> Result<Option<u64>, ConfigError> {
+            const EXPECTED: &str = "a whole number of milliseconds from 1 to 2147483647 (PostgreSQL's limit; unset it for no limit)";
+            match parse_num::<u64>(var, v.as_deref(), EXPECTED)? {
+                Some(ms) if ms == 0 || ms > PG_MAX_MS => Err(ConfigError::Invalid {
+                    var,
+                    value: ms.to_string(),
+                    expected: EXPECTED,
+                }),
+                other => Ok(other),
+            }
+        };
 
         let history = match raw.history_table {
             None => None,
             Some(name) => {
                 let (schema, table) = parse_table_name(&name)?;
+                const EXPECTED: &str = "a whole number of days from 0 (keep all rows) to 36500";
                 let retention_days = parse_num::<u32>(
                     "HISTORY_RETENTION_DAYS",
                     raw.history_retention_days.as_deref(),
-                    "a whole number of days (0 keeps all rows)",
+                    EXPECTED,
                 )?
                 .unwrap_or(30);
+                if retention_days > MAX_RETENTION_DAYS {
+                    return Err(ConfigError::Invalid {
+                        var: "HISTORY_RETENTION_DAYS",
+                        value: retention_days.to_string(),
+                        expected: EXPECTED,
+                    });
+                }
                 Some(HistoryConfig {
                     schema,
                     table,
@@ -334,13 +415,21 @@ impl Config {
         };
 
         let repeat_until_zero = parse_bool("REPEAT_UNTIL_ZERO", raw.repeat_until_zero.as_deref())?;
-        if repeat_until_zero && statements.len() != 1 {
+        if repeat_until_zero && statement_count != 1 {
             return Err(ConfigError::Conflict(format!(
-                "REPEAT_UNTIL_ZERO=true repeats exactly one statement, but the job has {}: use SQL with one batched DELETE/UPDATE ... LIMIT statement",
-                statements.len()
+                "REPEAT_UNTIL_ZERO=true repeats exactly one statement, but the job has {statement_count}: use SQL with one batched DELETE/UPDATE ... LIMIT statement"
             )));
         }
         let transaction = parse_bool("TRANSACTION", raw.transaction.as_deref())?;
+        if transaction
+            && script
+                .items()
+                .contains(&crate::sql::Item::OnErrorStop(false))
+        {
+            return Err(ConfigError::Conflict(
+                "TRANSACTION=true runs the script as one transaction, which cannot go on after a failed statement, but the script sets ON_ERROR_STOP off: remove that \\set or unset TRANSACTION".into(),
+            ));
+        }
         if repeat_until_zero && transaction {
             return Err(ConfigError::Conflict(
                 "REPEAT_UNTIL_ZERO=true commits each batch on its own: unset TRANSACTION or set it to false".into(),
@@ -361,16 +450,36 @@ impl Config {
         let max_continuations = parse_num::<u32>(
             "MAX_CONTINUATIONS",
             raw.max_continuations.as_deref(),
-            "a whole number >= 0",
+            "a whole number from 0 to 1000",
         )?
         .unwrap_or(10);
+        if max_continuations > 1000 {
+            return Err(ConfigError::Invalid {
+                var: "MAX_CONTINUATIONS",
+                value: max_continuations.to_string(),
+                expected: "a whole number from 0 to 1000",
+            });
+        }
+        let deadline_margin_ms = parse_num::<u64>(
+            "DEADLINE_MARGIN_MS",
+            raw.deadline_margin_ms.as_deref(),
+            "a whole number of milliseconds from 0 to 60000",
+        )?
+        .unwrap_or(DEFAULT_DEADLINE_MARGIN_MS);
+        if deadline_margin_ms > 60_000 {
+            return Err(ConfigError::Invalid {
+                var: "DEADLINE_MARGIN_MS",
+                value: deadline_margin_ms.to_string(),
+                expected: "a whole number of milliseconds from 0 to 60000",
+            });
+        }
 
         Ok(Config {
             app_name: raw.pgappname.unwrap_or_else(|| job_name.clone()),
             job_name,
             auth_mode,
             secret_id,
-            statements,
+            script: Arc::new(script),
             overrides,
             ssl_mode,
             ssl_root_cert,
@@ -380,12 +489,7 @@ impl Config {
             lock_timeout_ms: positive_ms("LOCK_TIMEOUT_MS", raw.lock_timeout_ms)?,
             allow_overlap: parse_bool("ALLOW_OVERLAP", raw.allow_overlap.as_deref())?,
             max_runtime_ms: positive_ms("MAX_RUNTIME_MS", raw.max_runtime_ms)?,
-            deadline_margin_ms: parse_num::<u64>(
-                "DEADLINE_MARGIN_MS",
-                raw.deadline_margin_ms.as_deref(),
-                "a whole number of milliseconds",
-            )?
-            .unwrap_or(DEFAULT_DEADLINE_MARGIN_MS),
+            deadline_margin_ms,
             history,
             repeat_until_zero,
             continue_on_deadline,
@@ -394,12 +498,24 @@ impl Config {
     }
 }
 
-fn non_empty(var: &'static str, statements: Vec<String>) -> Result<Vec<String>, ConfigError> {
-    if statements.is_empty() {
-        Err(ConfigError::EmptySql(var))
-    } else {
-        Ok(statements)
+fn parse_script(source_name: String, text: String) -> Result<Script, ConfigError> {
+    let script = Script::parse(text).map_err(|source| ConfigError::Script {
+        source_name: source_name.clone(),
+        source,
+    })?;
+    if script.statement_count() == 0 {
+        return Err(ConfigError::EmptySql(source_name));
     }
+    Ok(script)
+}
+
+/// Lower-case hex SHA-256 (what Terraform's `filesha256` gives).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn resolve_path(value: &str, task_root: Option<&Path>) -> PathBuf {
@@ -577,7 +693,7 @@ mod tests {
         assert_eq!(c.auth_mode, AuthMode::Secret);
         assert!(!c.transaction);
         assert!(!c.allow_overlap);
-        assert_eq!(c.statements, vec!["SELECT 1"]);
+        assert_eq!(c.script.statements().collect::<Vec<_>>(), vec!["SELECT 1"]);
         assert_eq!(c.connect_timeout, DEFAULT_CONNECT_TIMEOUT);
         assert!(c.history.is_none());
     }
@@ -632,7 +748,10 @@ mod tests {
         ]);
         v.remove("SQL");
         let c = Config::from_vars(v.clone()).unwrap();
-        assert_eq!(c.statements, vec!["DELETE FROM a", "DELETE FROM b"]);
+        assert_eq!(
+            c.script.statements().collect::<Vec<_>>(),
+            vec!["DELETE FROM a;", "DELETE FROM b;"]
+        );
         v.insert("SQL_FILE".into(), "sql/missing.sql".into());
         assert!(err(v).contains("missing.sql"));
         std::fs::remove_dir_all(dir).unwrap();
@@ -706,5 +825,66 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(c.max_continuations, 10);
+    }
+
+    #[test]
+    fn values_postgresql_would_refuse_are_refused_at_start_up() {
+        for var in ["STATEMENT_TIMEOUT_MS", "LOCK_TIMEOUT_MS", "MAX_RUNTIME_MS"] {
+            assert!(err(base(&[(var, "2147483648")])).contains(var));
+            assert!(Config::from_vars(base(&[(var, "2147483647")])).is_ok());
+        }
+        assert!(err(base(&[
+            ("HISTORY_TABLE", "t"),
+            ("HISTORY_RETENTION_DAYS", "9999999")
+        ]))
+        .contains("HISTORY_RETENTION_DAYS"));
+        assert!(err(base(&[("PGCONNECT_TIMEOUT", "100000")])).contains("PGCONNECT_TIMEOUT"));
+        assert!(err(base(&[("SQL_SHA256", "abc")])).contains("SQL_SHA256"));
+    }
+
+    #[test]
+    fn long_history_table_names_get_distinct_index_names() {
+        let h = |table: &str| HistoryConfig {
+            schema: "ops".into(),
+            table: table.into(),
+            retention_days: 30,
+        };
+        let a = h(&format!("{}a", "x".repeat(61)));
+        let b = h(&format!("{}b", "x".repeat(61)));
+        for suffix in ["job_started_idx", "event_once_idx"] {
+            assert!(a.index_name(suffix).len() <= 63);
+            assert_ne!(a.index_name(suffix), b.index_name(suffix));
+        }
+        assert_eq!(
+            h("runs").index_name("event_once_idx"),
+            "runs_event_once_idx"
+        );
+    }
+
+    #[test]
+    fn scripts_are_checked_at_start_up() {
+        let m = err(base(&[("SQL", "SELECT 1;\nSELECT 2 \\gset")]));
+        assert!(m.contains("SQL line 2") && m.contains("\\gset"), "{m}");
+        assert!(err(base(&[
+            ("SQL", "\\set ON_ERROR_STOP off\nSELECT 1"),
+            ("TRANSACTION", "true")
+        ]))
+        .contains("ON_ERROR_STOP"));
+    }
+
+    #[test]
+    fn a_stale_sql_file_is_refused() {
+        let dir = std::env::temp_dir().join(format!("pgcj-sha-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("job.sql");
+        std::fs::write(&file, "SELECT 1;\n").unwrap();
+        let good = sha256_hex(b"SELECT 1;\n");
+        let mut v = base(&[("SQL_FILE", file.to_str().unwrap()), ("SQL_SHA256", &good)]);
+        v.remove("SQL");
+        assert!(Config::from_vars(v.clone()).is_ok());
+        std::fs::write(&file, "SELECT 2;\n").unwrap();
+        let m = err(v);
+        assert!(m.contains("make build") && m.contains(&good), "{m}");
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

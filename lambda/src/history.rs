@@ -1,18 +1,52 @@
 //! Optional run history in a PostgreSQL table (`HISTORY_TABLE`), like pg_cron's
 //! `cron.job_run_details`, plus duplicate-delivery and continuation-chain checks built on it.
 
-use postgres::Client;
+use std::sync::atomic::Ordering;
+
 use tracing::{info, warn};
 
 use crate::config::{Config, HistoryConfig};
-use crate::job::RunContext;
+use crate::db::{DbFailure, Session};
+use crate::job::BOOKKEEPING_TIMEOUT;
 use crate::report::{ErrorInfo, ErrorKind, Report};
+use crate::run::RunContext;
 
 /// Continuation requests older than this no longer hold off scheduled runs.
 pub const PENDING_CONTINUATION_EXPIRY_MINUTES: i32 = 15;
 
+/// Advisory lock held while creating the history table, so many jobs' first runs at the
+/// same moment do not race `CREATE ... IF NOT EXISTS` (FNV-1a of `pg_cron_job:history-ddl`).
+const DDL_LOCK_KEY: i64 = 0x5047_434a_4444_4c31;
+
+/// Columns every run reads or writes; a table named by `HISTORY_TABLE` without them belongs to
+/// something else.
+const REQUIRED_COLUMNS: &[&str] = &[
+    "run_id",
+    "job_name",
+    "event_id",
+    "chain_id",
+    "continuation",
+    "status",
+    "reason",
+    "statements",
+    "rows_affected",
+    "batches",
+    "started_at",
+    "finished_at",
+    "duration_ms",
+    "error_kind",
+    "error_code",
+    "error_message",
+    "continuation_pending",
+    "backend_pid",
+    "backend_start",
+];
+
 /// The DDL run when the table is missing (also printed in the README for DBAs).
-pub fn ddl(schema: &str, table: &str) -> String {
+pub fn ddl(h: &HistoryConfig) -> String {
+    let (schema, table) = (&h.schema, &h.table);
+    let started_idx = h.index_name("job_started_idx");
+    let event_idx = h.index_name("event_once_idx");
     format!(
         r#"CREATE SCHEMA IF NOT EXISTS "{schema}";
 CREATE TABLE IF NOT EXISTS "{schema}"."{table}" (
@@ -36,8 +70,8 @@ CREATE TABLE IF NOT EXISTS "{schema}"."{table}" (
     backend_pid           integer NOT NULL DEFAULT pg_backend_pid(),
     backend_start         timestamptz
 );
-CREATE INDEX IF NOT EXISTS "{table}_job_started_idx" ON "{schema}"."{table}" (job_name, started_at DESC);
-CREATE UNIQUE INDEX IF NOT EXISTS "{table}_event_once_idx" ON "{schema}"."{table}" (job_name, event_id, continuation)
+CREATE INDEX IF NOT EXISTS "{started_idx}" ON "{schema}"."{table}" (job_name, started_at DESC);
+CREATE UNIQUE INDEX IF NOT EXISTS "{event_idx}" ON "{schema}"."{table}" (job_name, event_id, continuation)
     WHERE event_id IS NOT NULL AND status IN ('running', 'succeeded', 'partial');"#
     )
 }
@@ -54,45 +88,101 @@ pub struct History {
     continuation: u32,
 }
 
-fn history_error(e: &postgres::Error, what: &str) -> ErrorInfo {
-    let detail = e
-        .as_db_error()
-        .map_or_else(|| e.to_string(), |db| db.message().to_string());
-    ErrorInfo {
-        kind: ErrorKind::History,
-        message: format!("HISTORY_TABLE: cannot {what}: {detail}"),
-        code: e.code().map(|c| c.code().to_string()),
-        statement: None,
+fn history_error(e: DbFailure, what: &str) -> ErrorInfo {
+    match e {
+        DbFailure::Pg(e) => {
+            let detail = e
+                .as_db_error()
+                .map_or_else(|| e.to_string(), |db| db.message().to_string());
+            ErrorInfo {
+                code: e.code().map(|c| c.code().to_string()),
+                ..ErrorInfo::new(
+                    ErrorKind::History,
+                    format!("HISTORY_TABLE: cannot {what}: {detail}"),
+                )
+            }
+        }
+        DbFailure::NoAnswer => ErrorInfo::new(
+            ErrorKind::History,
+            format!("HISTORY_TABLE: cannot {what}: no answer from the database in time"),
+        ),
     }
+}
+
+/// Makes sure the table exists with the expected columns: created under an advisory lock when
+/// missing (concurrent first runs wait for each other), refused when it has another layout.
+async fn ensure_table(
+    s: &Session,
+    h: &HistoryConfig,
+    table: &str,
+    ctx: &RunContext,
+) -> Result<(), ErrorInfo> {
+    if ctx.history_ready.load(Ordering::Relaxed) {
+        return Ok(());
+    }
+    let limit = Some(ctx.limit(BOOKKEEPING_TIMEOUT));
+    let columns_sql = "SELECT to_regclass($1) IS NOT NULL, \
+         coalesce((SELECT array_agg(attname::text) FROM pg_attribute \
+                   WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped), '{}')";
+    let mut row = s
+        .query_one(columns_sql, &[&table], limit)
+        .await
+        .map_err(|e| history_error(e, "look the table up"))?;
+    if !row.get::<_, bool>(0) {
+        info!(table = %table, "creating the run history table");
+        let create = format!(
+            "BEGIN; SET LOCAL lock_timeout = '{}s'; SELECT pg_advisory_xact_lock({DDL_LOCK_KEY}); {} COMMIT;",
+            BOOKKEEPING_TIMEOUT.as_secs(),
+            ddl(h)
+        );
+        if let Err(e) = s.simple(&create, limit).await {
+            let _ = s.simple("ROLLBACK", limit).await;
+            return Err(history_error(
+                e,
+                "create the table (pre-create it with the DDL from the README)",
+            ));
+        }
+        row = s
+            .query_one(columns_sql, &[&table], limit)
+            .await
+            .map_err(|e| history_error(e, "look the table up"))?;
+    }
+    let present: Vec<String> = row.get(1);
+    let missing: Vec<&str> = REQUIRED_COLUMNS
+        .iter()
+        .copied()
+        .filter(|c| !present.iter().any(|p| p == c))
+        .collect();
+    if !missing.is_empty() {
+        return Err(ErrorInfo::new(
+            ErrorKind::History,
+            format!(
+                "HISTORY_TABLE {table} exists but is not a pg_cron_job history table (it has no column {}): name another table, or rename that one",
+                missing.join(", ")
+            ),
+        ));
+    }
+    ctx.history_ready.store(true, Ordering::Relaxed);
+    Ok(())
 }
 
 impl History {
     /// Creates the table if missing, marks dead runs `interrupted`, checks for a duplicate event
     /// or a pending continuation, and commits this run's start row before any job SQL runs.
-    pub fn begin(
-        client: &mut Client,
+    /// `skip` is a reason already known (the overlap lock is taken): the run is recorded as
+    /// skipped.
+    pub async fn begin(
+        s: &Session,
         h: &HistoryConfig,
         config: &Config,
         ctx: &RunContext,
+        skip: Option<&'static str>,
     ) -> Result<Self, ErrorInfo> {
         let table = format!(r#""{}"."{}""#, h.schema, h.table);
-        let exists: bool = client
-            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
-            .map_err(|e| history_error(&e, "look the table up"))?
-            .get(0);
-        if !exists {
-            info!(table = %table, "creating the run history table");
-            client
-                .batch_execute(&ddl(&h.schema, &h.table))
-                .map_err(|e| {
-                    history_error(
-                        &e,
-                        "create the table (pre-create it with the DDL from the README)",
-                    )
-                })?;
-        }
+        ensure_table(s, h, &table, ctx).await?;
+        let limit = Some(ctx.limit(BOOKKEEPING_TIMEOUT));
         let job = config.job_name.as_str();
-        let interrupted = client
+        let interrupted = s
             .execute(
                 &format!(
                     "UPDATE {table} t SET status = 'interrupted', finished_at = now(), \
@@ -101,8 +191,10 @@ impl History {
                      (SELECT 1 FROM pg_stat_activity a WHERE a.pid = t.backend_pid AND a.backend_start = t.backend_start)"
                 ),
                 &[&job],
+                limit,
             )
-            .map_err(|e| history_error(&e, "mark dead runs interrupted"))?;
+            .await
+            .map_err(|e| history_error(e, "mark dead runs interrupted"))?;
         if interrupted > 0 {
             warn!(
                 job,
@@ -110,28 +202,29 @@ impl History {
             );
         }
 
-        let mut skip = None;
-        if ctx.continuation > 0 {
+        let mut skip = skip;
+        if skip.is_none() && ctx.continuation > 0 {
             if let Some(previous) = &ctx.previous_run_id {
-                client
-                    .execute(
-                        &format!(
-                            "UPDATE {table} SET continuation_pending = false WHERE run_id = $1"
-                        ),
-                        &[previous],
-                    )
-                    .map_err(|e| history_error(&e, "take over the continuation"))?;
+                s.execute(
+                    &format!("UPDATE {table} SET continuation_pending = false WHERE run_id = $1"),
+                    &[previous],
+                    limit,
+                )
+                .await
+                .map_err(|e| history_error(e, "take over the continuation"))?;
             }
-        } else {
-            let pending: bool = client
+        } else if skip.is_none() {
+            let pending: bool = s
                 .query_one(
                     &format!(
                         "SELECT EXISTS (SELECT 1 FROM {table} WHERE job_name = $1 AND continuation_pending \
                          AND finished_at > now() - make_interval(mins => $2))"
                     ),
                     &[&job, &PENDING_CONTINUATION_EXPIRY_MINUTES],
+                    limit,
                 )
-                .map_err(|e| history_error(&e, "check for a pending continuation"))?
+                .await
+                .map_err(|e| history_error(e, "check for a pending continuation"))?
                 .get(0);
             if pending {
                 skip = Some("continuation_in_progress");
@@ -141,7 +234,7 @@ impl History {
         let continuation = i32::try_from(ctx.continuation).unwrap_or(i32::MAX);
         let chain_id = ctx.chain_id.clone().unwrap_or_else(|| ctx.run_id.clone());
         let status = if skip.is_some() { "skipped" } else { "running" };
-        let inserted = client
+        let inserted = s
             .execute(
                 &format!(
                     "INSERT INTO {table} (run_id, job_name, event_id, chain_id, continuation, status, reason, backend_start) \
@@ -150,8 +243,10 @@ impl History {
                      WHERE event_id IS NOT NULL AND status IN ('running', 'succeeded', 'partial') DO NOTHING"
                 ),
                 &[&ctx.run_id, &job, &ctx.event_id, &chain_id, &continuation, &status, &skip],
+                limit,
             )
-            .map_err(|e| history_error(&e, "insert the start row"))?;
+            .await
+            .map_err(|e| history_error(e, "insert the start row"))?;
         if inserted == 0 {
             skip = Some("duplicate_event");
             warn!(
@@ -159,15 +254,16 @@ impl History {
                 event_id = ctx.event_id.as_deref().unwrap_or(""),
                 "event already delivered: not running the SQL again"
             );
-            client
-                .execute(
-                    &format!(
-                        "INSERT INTO {table} (run_id, job_name, event_id, chain_id, continuation, status, reason) \
-                         VALUES ($1, $2, $3, $4, $5, 'skipped', 'duplicate_event')"
-                    ),
-                    &[&ctx.run_id, &job, &ctx.event_id, &chain_id, &continuation],
-                )
-                .map_err(|e| history_error(&e, "record the duplicate delivery"))?;
+            s.execute(
+                &format!(
+                    "INSERT INTO {table} (run_id, job_name, event_id, chain_id, continuation, status, reason) \
+                     VALUES ($1, $2, $3, $4, $5, 'skipped', 'duplicate_event')"
+                ),
+                &[&ctx.run_id, &job, &ctx.event_id, &chain_id, &continuation],
+                limit,
+            )
+            .await
+            .map_err(|e| history_error(e, "record the duplicate delivery"))?;
         }
         Ok(History {
             table,
@@ -188,7 +284,13 @@ impl History {
 
     /// Records the final state; for a partial run that can continue, marks the continuation
     /// pending (so scheduled runs stay off) and sets `report.continuation_requested`.
-    pub fn finish(&self, client: &mut Client, report: &mut Report) -> Result<(), ErrorInfo> {
+    pub async fn finish(
+        &self,
+        s: &Session,
+        ctx: &RunContext,
+        report: &mut Report,
+    ) -> Result<(), ErrorInfo> {
+        let limit = Some(ctx.hard_limit(BOOKKEEPING_TIMEOUT));
         let pending = report.status == crate::report::Status::Partial
             && self.can_continue
             && self.continuation < self.max_continuations;
@@ -202,8 +304,7 @@ impl History {
         let statements = i32::try_from(report.statements).unwrap_or(i32::MAX);
         let rows = i64::try_from(report.rows_affected).unwrap_or(i64::MAX);
         let batches = report.batches.map(|b| i64::try_from(b).unwrap_or(i64::MAX));
-        client
-            .execute(
+        s.execute(
                 &format!(
                     "UPDATE {} SET status = $2, reason = $3, statements = $4, rows_affected = $5, batches = $6, \
                      finished_at = now(), duration_ms = (extract(epoch FROM now() - started_at) * 1000)::bigint, \
@@ -222,19 +323,23 @@ impl History {
                     &error.map(|e| e.message.clone()),
                     &pending,
                 ],
+                limit,
             )
-            .map_err(|e| history_error(&e, "record the result"))?;
+            .await
+            .map_err(|e| history_error(e, "record the result"))?;
         if self.retention_days > 0 {
             let days = i32::try_from(self.retention_days).unwrap_or(i32::MAX);
-            let trimmed = client
+            let trimmed = s
                 .execute(
                     &format!(
                         "DELETE FROM {} WHERE job_name = $1 AND started_at < now() - make_interval(days => $2) AND status <> 'running'",
                         self.table
                     ),
                     &[&self.job, &days],
+                    limit,
                 )
-                .map_err(|e| history_error(&e, "trim old rows (HISTORY_RETENTION_DAYS)"))?;
+                .await
+                .map_err(|e| history_error(e, "trim old rows (HISTORY_RETENTION_DAYS)"))?;
             if trimmed > 0 {
                 info!(
                     trimmed,

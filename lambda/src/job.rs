@@ -1,21 +1,34 @@
-//! Running the job: connect over TLS, take the overlap lock, execute the statements under the
-//! deadline-bounded statement timeout, and fill in the report. Synchronous: call it from a
-//! blocking thread, never from the async runtime's worker threads.
+//! Running the job: connect over TLS within one budget, take the overlap lock, execute the
+//! script under a deadline-bounded statement timeout, and fill in the report.
 
 use std::time::{Duration, Instant};
 
-use postgres::{Client, GenericClient, NoTls, SimpleQueryMessage};
 use postgres_native_tls::MakeTlsConnector;
-use tracing::{info, warn};
+use tokio_postgres::Error as PgError;
+use tracing::{debug, info, warn};
 
 use crate::config::Config;
+use crate::db::{self, ConnectParams, DbFailure, Session};
+use crate::error_text::{chain, has_source};
 use crate::history::History;
 use crate::report::{millis, ErrorInfo, ErrorKind, Report, Status, StepResult};
+use crate::run::RunContext;
 use crate::secret::DbSecret;
+use crate::sql::Item;
 use crate::tls::explain_handshake_error;
 
 /// Below this much time left before the deadline no statement is started.
 pub const MIN_STATEMENT_BUDGET: Duration = Duration::from_millis(200);
+/// A statement may end this much after the deadline before `statement_timeout` is set again.
+const TIMEOUT_TOLERANCE_MS: u64 = 500;
+/// Session set-up, locks and history writes never wait longer than this.
+pub const BOOKKEEPING_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a COMMIT may take to answer before its outcome is reported unknown.
+const COMMIT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Interval of the `progress` log line during long scripts.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+/// `client_connection_check_interval` set on every session (ms).
+const CONNECTION_CHECK_INTERVAL_MS: u32 = 2_000;
 
 /// Where and as whom to connect, after merging the secret with the `PG*` overrides.
 #[derive(Clone)]
@@ -73,26 +86,8 @@ impl Target {
     }
 }
 
-/// Per-invocation facts the job needs besides its configuration.
-#[derive(Debug, Clone)]
-pub struct RunContext {
-    pub run_id: String,
-    pub event_id: Option<String>,
-    /// When the last statement must be finished (Lambda deadline minus margin, or `MAX_RUNTIME_MS`).
-    pub deadline: Option<Instant>,
-    /// Position in a continuation chain (0 for a scheduled run).
-    pub continuation: u32,
-    /// Run id of the chain's first run (continuations only).
-    pub chain_id: Option<String>,
-    /// Run id of the run that requested this continuation.
-    pub previous_run_id: Option<String>,
-    /// Whether a partial run may ask for a continuation (Lambda mode with `CONTINUE_ON_DEADLINE`).
-    pub can_continue: bool,
-    pub started: Instant,
-}
-
 /// Runs the job once and returns its report (never panics on job errors).
-pub fn run(
+pub async fn run(
     config: &Config,
     tls: Option<&MakeTlsConnector>,
     target: &Target,
@@ -102,8 +97,9 @@ pub fn run(
         &config.job_name,
         &ctx.run_id,
         ctx.event_id.as_deref(),
-        config.statements.len(),
+        config.script.statement_count(),
         config.transaction,
+        &ctx.started_at,
     );
     if config.repeat_until_zero {
         report.batches = Some(0);
@@ -112,14 +108,19 @@ pub fn run(
         report.continuation = Some(ctx.continuation);
     }
     info!(job = %config.job_name, run_id = %ctx.run_id, event_id = ctx.event_id.as_deref().unwrap_or(""),
-          continuation = ctx.continuation, statements = config.statements.len(), "job started");
+          continuation = ctx.continuation, statements = config.script.statement_count(), "job started");
 
-    match connect(config, tls, target) {
+    match connect(config, tls, target, ctx).await {
         Err(e) => report.fail(e),
-        Ok(mut client) => {
-            if let Err(e) = run_connected(&mut client, config, ctx, &mut report) {
-                report.fail(e);
-            }
+        Ok(session) => {
+            let mut runner = Runner {
+                session: &session,
+                config,
+                ctx,
+                timeout_ms: config.statement_timeout_ms,
+                last_progress: Instant::now(),
+            };
+            runner.run(&mut report).await;
         }
     }
     report.finish(ctx.started, &[&target.password]);
@@ -134,43 +135,60 @@ pub fn run(
     report
 }
 
-fn connect(
+async fn connect(
     config: &Config,
     tls: Option<&MakeTlsConnector>,
     target: &Target,
-) -> Result<Client, ErrorInfo> {
+    ctx: &RunContext,
+) -> Result<Session, ErrorInfo> {
     let started = Instant::now();
-    let mut pg = postgres::Config::new();
-    pg.host(&target.host)
-        .port(target.port)
-        .user(&target.user)
-        .password(&target.password)
-        .dbname(&target.dbname)
-        .application_name(&config.app_name)
-        .connect_timeout(config.connect_timeout)
-        .keepalives(true)
-        .keepalives_idle(Duration::from_secs(30));
-    let result = match tls {
-        Some(tls) => {
-            pg.ssl_mode(postgres::config::SslMode::Require);
-            pg.connect(tls.clone())
-        }
-        None => {
-            pg.ssl_mode(postgres::config::SslMode::Disable);
-            pg.connect(NoTls)
-        }
+    let left = ctx.deadline.map(|d| d.saturating_duration_since(started));
+    let budget = left.map_or(config.connect_timeout, |l| l.min(config.connect_timeout));
+    if budget < MIN_STATEMENT_BUDGET {
+        return Err(ErrorInfo::new(
+            ErrorKind::Deadline,
+            format!(
+                "not connecting: only {} ms left before the run's deadline (raise the function timeout or MAX_RUNTIME_MS)",
+                millis(budget)
+            ),
+        ));
+    }
+    let params = ConnectParams {
+        host: &target.host,
+        port: target.port,
+        user: &target.user,
+        password: &target.password,
+        dbname: &target.dbname,
+        application_name: &config.app_name,
+        budget,
     };
-    match result {
-        Ok(client) => {
+    match db::connect(&params, tls).await {
+        Ok(session) => {
             info!(host = %target.host, port = target.port, dbname = %target.dbname, user = %target.user,
                   sslmode = config.ssl_mode.as_str(), duration_ms = millis(started.elapsed()), "connected");
-            Ok(client)
+            Ok(session)
         }
-        Err(e) => Err(classify_connect_error(&e, config, target)),
+        Err(DbFailure::NoAnswer) => {
+            let why = if budget < config.connect_timeout {
+                "the run's deadline"
+            } else {
+                "PGCONNECT_TIMEOUT"
+            };
+            Err(ErrorInfo::new(
+                ErrorKind::Connect,
+                format!(
+                    "no answer from {}:{} within {} ms ({why}) while connecting (TCP connect, TLS handshake, start-up and authentication): check that PGHOST/PGPORT point at PostgreSQL and not at a stalled proxy or another service, the security groups, and that the database is up",
+                    target.host,
+                    target.port,
+                    millis(budget)
+                ),
+            ))
+        }
+        Err(DbFailure::Pg(e)) => Err(classify_connect_error(&e, config, target)),
     }
 }
 
-fn classify_connect_error(e: &postgres::Error, config: &Config, target: &Target) -> ErrorInfo {
+fn classify_connect_error(e: &PgError, config: &Config, target: &Target) -> ErrorInfo {
     if let Some(db) = e.as_db_error() {
         let code = db.code().code();
         let kind = if code.starts_with("28") {
@@ -183,219 +201,303 @@ fn classify_connect_error(e: &postgres::Error, config: &Config, target: &Target)
             message.push_str(" (check the secret's username/password, or the role's IAM grant for AUTH_MODE=iam)");
         }
         return ErrorInfo {
-            kind,
-            message,
             code: Some(code.into()),
-            statement: None,
+            ..ErrorInfo::new(kind, message)
         };
     }
-    let chain = error_chain(e);
+    let chain = chain(e);
     if has_source::<native_tls::Error>(e) {
-        return ErrorInfo {
-            kind: ErrorKind::Tls,
-            message: explain_handshake_error(
+        return ErrorInfo::new(
+            ErrorKind::Tls,
+            explain_handshake_error(
                 &chain,
                 config.ssl_mode,
                 &target.host,
                 config.ssl_root_cert.as_deref(),
             ),
-            code: None,
-            statement: None,
+        );
+    }
+    ErrorInfo::new(
+        ErrorKind::Connect,
+        format!("cannot connect to {}:{}: {chain} (check PGHOST/PGPORT, the security groups and PGCONNECT_TIMEOUT)", target.host, target.port),
+    )
+}
+
+/// Executes the job on an open session.
+struct Runner<'a> {
+    session: &'a Session,
+    config: &'a Config,
+    ctx: &'a RunContext,
+    /// The `statement_timeout` currently set on the session (`None`: no limit).
+    timeout_ms: Option<u64>,
+    last_progress: Instant,
+}
+
+impl Runner<'_> {
+    async fn run(&mut self, report: &mut Report) {
+        let (config, ctx, session) = (self.config, self.ctx, self.session);
+        let setup_limit = Some(ctx.limit(BOOKKEEPING_TIMEOUT));
+        if let Err(e) = session.simple(&session_setup(config), setup_limit).await {
+            report.fail(failure(e, None, "set up the session"));
+            return;
+        }
+        let lock_key = advisory_lock_key(&config.job_name);
+        let mut skip = None;
+        if !config.allow_overlap {
+            let sql = format!("SELECT pg_try_advisory_lock({lock_key})");
+            match session.scalar(&sql, setup_limit).await {
+                Ok(Some(got)) if got == "t" => {}
+                Ok(_) => {
+                    warn!(job = %config.job_name, lock_key, "another run of this job holds the overlap lock; skipping");
+                    skip = Some("overlap");
+                }
+                Err(e) => {
+                    report.fail(failure(e, None, "take the overlap lock"));
+                    return;
+                }
+            }
+        }
+        let history = match &config.history {
+            Some(h) => match History::begin(session, h, config, ctx, skip).await {
+                Ok(history) => Some(history),
+                Err(e) => {
+                    report.fail(e);
+                    return;
+                }
+            },
+            None => None,
         };
-    }
-    ErrorInfo {
-        kind: ErrorKind::Connect,
-        message: format!("cannot connect to {}:{}: {chain} (check PGHOST/PGPORT, the security groups and PGCONNECT_TIMEOUT)", target.host, target.port),
-        code: None,
-        statement: None,
-    }
-}
-
-fn run_connected(
-    client: &mut Client,
-    config: &Config,
-    ctx: &RunContext,
-    report: &mut Report,
-) -> Result<(), ErrorInfo> {
-    if let Some(ms) = config.lock_timeout_ms {
-        client
-            .batch_execute(&format!("SET lock_timeout = {ms}"))
-            .map_err(|e| sql_error(&e, None))?;
-    }
-    if let Some(ms) = config.statement_timeout_ms {
-        client
-            .batch_execute(&format!("SET statement_timeout = {ms}"))
-            .map_err(|e| sql_error(&e, None))?;
-    }
-    let lock_key = advisory_lock_key(&config.job_name);
-    if !config.allow_overlap {
-        let got: bool = client
-            .query_one("SELECT pg_try_advisory_lock($1)", &[&lock_key])
-            .map_err(|e| sql_error(&e, None))?
-            .get(0);
-        if !got {
-            warn!(job = %config.job_name, lock_key, "another run of this job holds the overlap lock; skipping");
-            report.skip("overlap");
-            return Ok(());
-        }
-    }
-    let history = match &config.history {
-        Some(h) => Some(History::begin(client, h, config, ctx)?),
-        None => None,
-    };
-    if let Some(h) = &history {
-        if let Some(reason) = h.skip_reason() {
+        if let Some(reason) = history.as_ref().and_then(History::skip_reason).or(skip) {
             report.skip(reason);
-            return h.finish(client, report);
-        }
-    }
-    let outcome = if config.repeat_until_zero {
-        run_batches(client, config, ctx, report)
-    } else if config.transaction {
-        run_in_transaction(client, config, ctx, report)
-    } else {
-        run_autocommit(client, config, ctx, report)
-    };
-    if let Err(e) = outcome {
-        report.fail(e);
-    }
-    if let Some(h) = &history {
-        if let Err(e) = h.finish(client, report) {
-            if report.status != Status::Failed {
-                report.fail(e);
+        } else {
+            let outcome = if config.repeat_until_zero {
+                self.run_batches(report).await
+            } else if config.transaction {
+                self.run_in_transaction(report).await
             } else {
-                warn!(error = %e.message, "cannot record the failed run in the history table");
+                self.run_script(report).await
+            };
+            if let Err(e) = outcome {
+                report.fail(e);
+            }
+        }
+        if let Some(h) = &history {
+            if let Err(e) = h.finish(session, ctx, report).await {
+                warn!(error = %e.message, "the run's result could not be recorded in the history table; the next run repairs its row");
+                report.warnings.push(e.message);
+            }
+        }
+        if !config.allow_overlap && skip.is_none() {
+            let sql = format!("SELECT pg_advisory_unlock({lock_key})");
+            if session
+                .simple(&sql, Some(ctx.hard_limit(BOOKKEEPING_TIMEOUT)))
+                .await
+                .is_err()
+            {
+                warn!("could not release the overlap lock; it ends with the connection");
             }
         }
     }
-    if !config.allow_overlap {
-        let _ = client.execute("SELECT pg_advisory_unlock($1)", &[&lock_key]);
-    }
-    Ok(())
-}
 
-fn run_autocommit(
-    client: &mut Client,
-    config: &Config,
-    ctx: &RunContext,
-    report: &mut Report,
-) -> Result<(), ErrorInfo> {
-    for (i, statement) in config.statements.iter().enumerate() {
-        report.record_step(execute(client, config, ctx, i + 1, statement)?);
+    /// Runs the script's items in order; a failed statement stops it unless the script set
+    /// `ON_ERROR_STOP off` (then the run still ends `failed`).
+    async fn run_script(&mut self, report: &mut Report) -> Result<(), ErrorInfo> {
+        let script = &self.config.script;
+        let mut stop_on_error = true;
+        let mut n = 0;
+        for item in script.items() {
+            match item {
+                Item::OnErrorStop(on) => stop_on_error = *on,
+                Item::Echo { line, text } => info!(line, echo = %text, "\\echo"),
+                Item::Sql { text, line } => {
+                    n += 1;
+                    match self
+                        .statement(n, script.text(text))
+                        .await
+                        .map_err(|e| ErrorInfo {
+                            line: Some(*line),
+                            ..e
+                        }) {
+                        Ok(step) => report.record_step(step),
+                        Err(e) if !stop_on_error && e.reported_by_server() => {
+                            warn!(statement = n, error = %e.message, "statement failed; going on (ON_ERROR_STOP off)");
+                            report.record_statement_error(e);
+                        }
+                        Err(e) => return Err(e),
+                    }
+                    self.progress(n, report);
+                }
+            }
+        }
+        Ok(())
     }
-    Ok(())
-}
 
-fn run_in_transaction(
-    client: &mut Client,
-    config: &Config,
-    ctx: &RunContext,
-    report: &mut Report,
-) -> Result<(), ErrorInfo> {
-    let mut tx = client.transaction().map_err(|e| sql_error(&e, None))?;
-    for (i, statement) in config.statements.iter().enumerate() {
-        match execute(&mut tx, config, ctx, i + 1, statement) {
-            Ok(step) => report.record_step(step),
+    /// `TRANSACTION=true`: the script between `BEGIN` and `COMMIT`, rolled back on any error.
+    async fn run_in_transaction(&mut self, report: &mut Report) -> Result<(), ErrorInfo> {
+        let limit = Some(self.ctx.limit(BOOKKEEPING_TIMEOUT));
+        self.session
+            .simple("BEGIN", limit)
+            .await
+            .map_err(|e| failure(e, None, "begin the transaction"))?;
+        if let Err(e) = self.run_script(report).await {
+            report.roll_back();
+            warn!("transaction rolled back");
+            let hard = Some(self.ctx.hard_limit(BOOKKEEPING_TIMEOUT));
+            if self.session.simple("ROLLBACK", hard).await.is_err() {
+                warn!("ROLLBACK got no answer; the server rolls back when the connection closes");
+            }
+            return Err(e);
+        }
+        match self
+            .session
+            .simple("COMMIT", Some(self.ctx.hard_limit(COMMIT_TIMEOUT)))
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(DbFailure::NoAnswer) => Err(ErrorInfo::new(
+                ErrorKind::Timeout,
+                "COMMIT was sent but no answer came back: whether the transaction committed is unknown; check the data (and the history row) before running the job again".into(),
+            )),
             Err(e) => {
-                drop(tx);
                 report.roll_back();
-                warn!(statement = i + 1, "transaction rolled back");
-                return Err(e);
+                Err(failure(e, None, "commit"))
             }
         }
     }
-    tx.commit().map_err(|e| {
-        report.roll_back();
-        sql_error(&e, None)
-    })
-}
 
-/// `REPEAT_UNTIL_ZERO=true`: one statement, repeated (each run its own transaction) until it
-/// affects no rows or the deadline is near.
-fn run_batches(
-    client: &mut Client,
-    config: &Config,
-    ctx: &RunContext,
-    report: &mut Report,
-) -> Result<(), ErrorInfo> {
-    let statement = &config.statements[0];
-    let mut batches = 0u64;
-    let mut last_batch = Duration::ZERO;
-    loop {
-        if let Some(deadline) = ctx.deadline {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left < MIN_STATEMENT_BUDGET + last_batch * 2 {
-                report.status = Status::Partial;
-                report.reason = Some("deadline".into());
-                info!(
-                    batches,
-                    rows_affected = report.rows_affected,
-                    "deadline near: stopping with rows left"
-                );
+    /// `REPEAT_UNTIL_ZERO=true`: one statement, repeated (each run its own transaction) until it
+    /// affects no rows or the deadline is near.
+    async fn run_batches(&mut self, report: &mut Report) -> Result<(), ErrorInfo> {
+        let script = &self.config.script;
+        let statement = script.statements().next().unwrap_or_default();
+        let mut batches = 0u64;
+        let mut last_batch = Duration::ZERO;
+        loop {
+            if let Some(deadline) = self.ctx.deadline {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left < MIN_STATEMENT_BUDGET + last_batch * 2 {
+                    report.status = Status::Partial;
+                    report.reason = Some("deadline".into());
+                    info!(
+                        batches,
+                        rows_affected = report.rows_affected,
+                        "deadline near: stopping with rows left"
+                    );
+                    break;
+                }
+            }
+            let started = Instant::now();
+            let step = self.statement(1, statement).await.inspect_err(|_| {
+                report.batches = Some(batches);
+            })?;
+            last_batch = started.elapsed();
+            batches += 1;
+            report.rows_affected += step.rows;
+            if step.rows == 0 {
                 break;
             }
         }
+        report.statements = 1;
+        report.batches = Some(batches);
+        Ok(())
+    }
+
+    /// Runs statement `n`; under a deadline, first lowers `statement_timeout` when the one set
+    /// would let the statement run past it.
+    async fn statement(&mut self, n: usize, sql: &str) -> Result<StepResult, ErrorInfo> {
+        if let Some(deadline) = self.ctx.deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let budget =
+                statement_budget(self.config.statement_timeout_ms, left).ok_or_else(|| ErrorInfo {
+                    statement: Some(n),
+                    ..ErrorInfo::new(ErrorKind::Deadline, format!(
+                        "statement {n} not started: only {} ms left before the run's deadline (raise the function timeout or MAX_RUNTIME_MS, or split the job)",
+                        millis(left)
+                    ))
+                })?;
+            if needs_new_timeout(self.timeout_ms, millis(left)) {
+                self.session
+                    .simple(
+                        &format!("SET statement_timeout = {budget}"),
+                        self.ctx.hard_deadline,
+                    )
+                    .await
+                    .map_err(|e| failure(e, Some(n), "set statement_timeout"))?;
+                self.timeout_ms = Some(budget);
+            }
+        }
         let started = Instant::now();
-        let step = execute(client, config, ctx, 1, statement).inspect_err(|_| {
-            report.batches = Some(batches);
-        })?;
-        last_batch = started.elapsed();
-        batches += 1;
-        report.rows_affected += step.rows;
-        if step.rows == 0 {
-            break;
+        let rows = self
+            .session
+            .simple(sql, self.ctx.hard_deadline)
+            .await
+            .map_err(|e| failure(e, Some(n), "run the statement"))?;
+        let step = StepResult {
+            statement: n,
+            rows,
+            duration_ms: millis(started.elapsed()),
+        };
+        debug!(
+            statement = n,
+            rows,
+            duration_ms = step.duration_ms,
+            "statement finished"
+        );
+        Ok(step)
+    }
+
+    fn progress(&mut self, n: usize, report: &Report) {
+        if self.last_progress.elapsed() >= PROGRESS_EVERY {
+            self.last_progress = Instant::now();
+            info!(
+                statements_done = n,
+                statements_total = report.statements_total,
+                rows_affected = report.rows_affected,
+                "progress"
+            );
         }
     }
-    report.statements = 1;
-    report.batches = Some(batches);
-    Ok(())
 }
 
-fn execute<C: GenericClient>(
-    client: &mut C,
-    config: &Config,
-    ctx: &RunContext,
-    n: usize,
-    statement: &str,
-) -> Result<StepResult, ErrorInfo> {
-    if let Some(deadline) = ctx.deadline {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let budget = statement_budget(config.statement_timeout_ms, left).ok_or_else(|| ErrorInfo {
-            kind: ErrorKind::Deadline,
-            message: format!(
-                "statement {n} not started: only {} ms left before the invocation deadline (raise the function timeout or MAX_RUNTIME_MS, or split the job)",
-                millis(left)
-            ),
-            code: None,
-            statement: Some(n),
-        })?;
-        client
-            .batch_execute(&format!("SET statement_timeout = {budget}"))
-            .map_err(|e| sql_error(&e, Some(n)))?;
+/// Session settings sent once after connecting, in one round trip.
+fn session_setup(config: &Config) -> String {
+    let mut sql = String::new();
+    if let Some(ms) = config.lock_timeout_ms {
+        sql.push_str(&format!("SET lock_timeout = {ms};"));
     }
-    let started = Instant::now();
-    let messages = client
-        .simple_query(statement)
-        .map_err(|e| sql_error(&e, Some(n)))?;
-    let rows = messages
-        .iter()
-        .map(|m| match m {
-            SimpleQueryMessage::CommandComplete(rows) => *rows,
-            _ => 0,
-        })
-        .sum();
-    let step = StepResult {
-        statement: n,
-        rows,
-        duration_ms: millis(started.elapsed()),
-    };
-    info!(
-        statement = n,
-        rows,
-        duration_ms = step.duration_ms,
-        "statement finished"
-    );
-    Ok(step)
+    if let Some(ms) = config.statement_timeout_ms {
+        sql.push_str(&format!("SET statement_timeout = {ms};"));
+    }
+    // PostgreSQL 14+: a statement whose client has gone (runner killed, Lambda timeout) is
+    // cancelled within this interval, releasing its locks, instead of running to its end.
+    sql.push_str(&format!(
+        "SELECT set_config('client_connection_check_interval', '{CONNECTION_CHECK_INTERVAL_MS}', false) \
+         WHERE current_setting('server_version_num')::int >= 140000;"
+    ));
+    sql
+}
+
+/// Whether the `statement_timeout` in force (`None`: none) could let a statement starting now
+/// end later than `left_ms` from now (plus a small tolerance that saves a round trip per
+/// statement).
+fn needs_new_timeout(current_ms: Option<u64>, left_ms: u64) -> bool {
+    current_ms.is_none_or(|t| t > left_ms + TIMEOUT_TOLERANCE_MS)
+}
+
+/// An error from a database call: SQLSTATE errors as they are, the rest explained.
+fn failure(e: DbFailure, statement: Option<usize>, what: &str) -> ErrorInfo {
+    match e {
+        DbFailure::Pg(e) => sql_error(&e, statement),
+        DbFailure::NoAnswer => ErrorInfo {
+            statement,
+            ..ErrorInfo::new(
+                ErrorKind::Timeout,
+                format!(
+                    "no answer from the database before the run's deadline while trying to {what}; the connection was closed, so the server cancels the statement (outcome unknown unless TRANSACTION=true): check the database's health and the network"
+                ),
+            )
+        },
+    }
 }
 
 /// The statement timeout (ms) to apply when `left` remains before the deadline: never later than
@@ -419,7 +521,7 @@ pub fn advisory_lock_key(job: &str) -> i64 {
 }
 
 /// An error from a statement (or session set-up), with SQLSTATE.
-pub fn sql_error(e: &postgres::Error, statement: Option<usize>) -> ErrorInfo {
+pub fn sql_error(e: &PgError, statement: Option<usize>) -> ErrorInfo {
     match e.as_db_error() {
         Some(db) => {
             let code = db.code().code().to_string();
@@ -441,53 +543,30 @@ pub fn sql_error(e: &postgres::Error, statement: Option<usize>) -> ErrorInfo {
                 );
             }
             ErrorInfo {
-                kind,
-                message,
                 code: Some(code),
                 statement,
+                ..ErrorInfo::new(kind, message)
             }
         }
-        None => ErrorInfo {
-            kind: ErrorKind::Connect,
-            message: error_chain(e),
-            code: None,
-            statement,
-        },
+        None => {
+            let chain = chain(e);
+            let message = if chain.contains("unexpected message") {
+                format!("{chain}: the server answered with a COPY data stream or another reply a scheduled job cannot take (COPY ... TO STDOUT / FROM STDIN is not supported)")
+            } else if e.is_closed() || chain.contains("closed") {
+                format!("{chain}: the connection to the database was lost (restart, failover or network); the statement's outcome is unknown unless TRANSACTION=true")
+            } else {
+                chain
+            };
+            ErrorInfo {
+                statement,
+                ..ErrorInfo::new(ErrorKind::Connect, message)
+            }
+        }
     }
 }
 
 fn config_error(message: &str) -> ErrorInfo {
-    ErrorInfo {
-        kind: ErrorKind::Config,
-        message: message.into(),
-        code: None,
-        statement: None,
-    }
-}
-
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
-        }
-        source = s.source();
-    }
-    text
-}
-
-fn has_source<T: std::error::Error + 'static>(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(s) = source {
-        if s.is::<T>() {
-            return true;
-        }
-        source = s.source();
-    }
-    false
+    ErrorInfo::new(ErrorKind::Config, message.into())
 }
 
 #[cfg(test)]

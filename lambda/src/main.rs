@@ -6,11 +6,14 @@
 
 mod app;
 mod config;
+mod db;
+mod error_text;
 mod event;
 mod history;
 mod iam;
 mod job;
 mod report;
+mod run;
 mod secret;
 mod sql;
 mod tls;
@@ -156,12 +159,10 @@ async fn handle(
     } else {
         serde_json::to_value(&report).map_err(|e| {
             let mut failed = report.clone();
-            failed.fail(report::ErrorInfo {
-                kind: report::ErrorKind::Internal,
-                message: format!("cannot serialise the report: {e}"),
-                code: None,
-                statement: None,
-            });
+            failed.fail(report::ErrorInfo::new(
+                report::ErrorKind::Internal,
+                format!("cannot serialise the report: {e}"),
+            ));
             JobFailed(Box::new(failed))
         })
     }

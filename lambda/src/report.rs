@@ -87,7 +87,32 @@ pub struct ErrorInfo {
     /// 1-based index of the statement that failed, when one did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub statement: Option<usize>,
+    /// Line of that statement in the script.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
 }
+
+impl ErrorInfo {
+    /// An error without SQLSTATE or statement index.
+    pub fn new(kind: ErrorKind, message: String) -> Self {
+        ErrorInfo {
+            kind,
+            message,
+            code: None,
+            statement: None,
+            line: None,
+        }
+    }
+
+    /// Whether PostgreSQL itself reported it (SQLSTATE), so the session is still usable.
+    pub fn reported_by_server(&self) -> bool {
+        self.code.is_some()
+    }
+}
+
+/// How many statements `steps` lists at most: the first ones and the slowest of the rest.
+pub const STEPS_FIRST: usize = 25;
+pub const STEPS_SLOWEST: usize = 25;
 
 /// One executed statement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -127,10 +152,28 @@ pub struct Report {
     pub duration_ms: u64,
     pub started_at: String,
     pub finished_at: String,
+    /// The first statements and the slowest of the rest (at most 50), in statement order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<StepResult>,
+    /// Completed statements not listed in `steps`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub steps_omitted: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slowest_step: Option<StepResult>,
+    /// Statements that failed while the script went on (`\set ON_ERROR_STOP off`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub statements_failed: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorInfo>,
+    /// Problems that did not change the job's outcome (e.g. its history row not updated).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    #[serde(skip)]
+    slowest_rest: Vec<StepResult>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Report {
@@ -141,8 +184,8 @@ impl Report {
         event_id: Option<&str>,
         statements_total: usize,
         transaction: bool,
+        started_at: &str,
     ) -> Self {
-        let now = now_rfc3339();
         Report {
             job: job.into(),
             run_id: run_id.into(),
@@ -158,10 +201,15 @@ impl Report {
             continuation: None,
             continuation_requested: None,
             duration_ms: 0,
-            started_at: now.clone(),
-            finished_at: now,
+            started_at: started_at.into(),
+            finished_at: started_at.into(),
             steps: Vec::new(),
+            steps_omitted: 0,
+            slowest_step: None,
+            statements_failed: 0,
             error: None,
+            warnings: Vec::new(),
+            slowest_rest: Vec::new(),
         }
     }
 
@@ -171,11 +219,45 @@ impl Report {
         self.error = Some(error);
     }
 
-    /// Counts a completed statement.
+    /// Counts a completed statement; keeps the first [`STEPS_FIRST`] and the
+    /// [`STEPS_SLOWEST`] slowest of the rest, so the report stays small for any script.
     pub fn record_step(&mut self, step: StepResult) {
         self.statements += 1;
         self.rows_affected += step.rows;
-        self.steps.push(step);
+        if self
+            .slowest_step
+            .as_ref()
+            .is_none_or(|s| step.duration_ms > s.duration_ms)
+        {
+            self.slowest_step = Some(step.clone());
+        }
+        if self.steps.len() < STEPS_FIRST {
+            self.steps.push(step);
+            return;
+        }
+        self.steps_omitted += 1;
+        if self.slowest_rest.len() < STEPS_SLOWEST {
+            self.slowest_rest.push(step);
+        } else if let Some((i, fastest)) = self
+            .slowest_rest
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, s)| s.duration_ms)
+        {
+            if step.duration_ms > fastest.duration_ms {
+                self.slowest_rest[i] = step;
+            }
+        }
+    }
+
+    /// Records a statement that failed while the script goes on; the run ends `failed` with
+    /// the first such error.
+    pub fn record_statement_error(&mut self, error: ErrorInfo) {
+        self.statements_failed += 1;
+        self.status = Status::Failed;
+        if self.error.is_none() {
+            self.error = Some(error);
+        }
     }
 
     /// Marks the job's transaction as rolled back: none of its rows stay affected.
@@ -194,6 +276,11 @@ impl Report {
     pub fn finish(&mut self, started: std::time::Instant, secrets: &[&str]) {
         self.duration_ms = millis(started.elapsed());
         self.finished_at = now_rfc3339();
+        if !self.slowest_rest.is_empty() {
+            self.steps_omitted -= self.slowest_rest.len();
+            self.steps.append(&mut self.slowest_rest);
+            self.steps.sort_by_key(|s| s.statement);
+        }
         if let Some(error) = &mut self.error {
             error.message = redact(&error.message, secrets);
         }
@@ -252,12 +339,10 @@ mod tests {
     #[test]
     fn finished_report_has_the_documented_fields() {
         let started = std::time::Instant::now();
-        let mut r = Report::start("purge", "run-1", Some("evt-1"), 2, false);
+        let mut r = Report::start("purge", "run-1", Some("evt-1"), 2, false, &now_rfc3339());
         r.fail(ErrorInfo {
-            kind: ErrorKind::Auth,
-            message: "password s3cr3t! rejected".into(),
             code: Some("28P01".into()),
-            statement: None,
+            ..ErrorInfo::new(ErrorKind::Auth, "password s3cr3t! rejected".into())
         });
         r.finish(started, &["s3cr3t!"]);
         let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
@@ -278,5 +363,27 @@ mod tests {
         assert_eq!(v["error"]["code"], "28P01");
         assert_eq!(v["error"]["message"], "password [REDACTED] rejected");
         assert!(r.is_failure());
+    }
+
+    #[test]
+    fn steps_stay_bounded_and_keep_the_slowest() {
+        let started = std::time::Instant::now();
+        let mut r = Report::start("big", "run-2", None, 200_000, false, &now_rfc3339());
+        for n in 1..=200_000usize {
+            let duration_ms = if n == 150_000 { 9_000 } else { (n % 7) as u64 };
+            r.record_step(StepResult {
+                statement: n,
+                rows: 1,
+                duration_ms,
+            });
+        }
+        r.finish(started, &[]);
+        assert_eq!(r.steps.len(), STEPS_FIRST + STEPS_SLOWEST);
+        assert_eq!(r.steps_omitted, 200_000 - r.steps.len());
+        assert_eq!(r.slowest_step.as_ref().map(|s| s.statement), Some(150_000));
+        assert!(r.steps.iter().any(|s| s.statement == 150_000));
+        assert!(r.steps.windows(2).all(|w| w[0].statement < w[1].statement));
+        assert!(r.to_json().len() < 8 * 1024);
+        assert_eq!(r.rows_affected, 200_000);
     }
 }

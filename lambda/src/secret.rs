@@ -2,7 +2,8 @@
 
 use std::fmt;
 
-use aws_sdk_secretsmanager::error::DisplayErrorContext;
+use std::time::Instant;
+
 use serde_json::Value;
 use thiserror::Error;
 
@@ -15,6 +16,8 @@ pub enum SecretError {
     NotString { id: String },
     #[error("secret {id} is not valid JSON (expected RDS credentials JSON with username, password, host, port, dbname)")]
     NotJson { id: String },
+    #[error("secret {id} is JSON but not an object (expected RDS credentials JSON such as {{\"username\": ..., \"password\": ..., \"host\": ...}})")]
+    NotObject { id: String },
     #[error("secret {id} is missing field `{field}` (expected RDS credentials JSON with username, password, host, port, dbname)")]
     MissingField { id: String, field: &'static str },
     #[error("secret {id} field `{field}` must be {expected}")]
@@ -57,7 +60,7 @@ impl DbSecret {
             serde_json::from_str(text).map_err(|_| SecretError::NotJson { id: id.into() })?;
         let obj = value
             .as_object()
-            .ok_or_else(|| SecretError::NotJson { id: id.into() })?;
+            .ok_or_else(|| SecretError::NotObject { id: id.into() })?;
         let string = |field: &'static str, required: bool| -> Result<Option<String>, SecretError> {
             match obj.get(field) {
                 None | Some(Value::Null) if required => Err(SecretError::MissingField {
@@ -103,19 +106,27 @@ impl DbSecret {
     }
 }
 
-/// Fetches the current version (`AWSCURRENT`) of the secret.
+/// Fetches the current version (`AWSCURRENT`) of the secret, giving up at `limit` (the SDK's
+/// own timeouts and retries apply within it).
 pub async fn fetch(
     client: &aws_sdk_secretsmanager::Client,
     id: &str,
+    limit: Instant,
 ) -> Result<DbSecret, SecretError> {
-    let out = client
-        .get_secret_value()
-        .secret_id(id)
-        .send()
+    let call = client.get_secret_value().secret_id(id).send();
+    let out = tokio::time::timeout_at(limit.into(), call)
         .await
+        .map_err(|_| SecretError::Fetch {
+            id: id.into(),
+            message: "no answer from Secrets Manager before the run's deadline (check the route from the function to Secrets Manager: a VPC interface endpoint or a NAT gateway, and AWS_ENDPOINT_URL if set)".into(),
+        })?
         .map_err(|e| SecretError::Fetch {
             id: id.into(),
-            message: DisplayErrorContext(&e).to_string(),
+            message: crate::error_text::explain_aws(
+                &e,
+                "Secrets Manager",
+                "secretsmanager:GetSecretValue on DB_SECRET_ID",
+            ),
         })?;
     let text = out
         .secret_string()
@@ -161,6 +172,10 @@ mod tests {
             e.contains("not valid JSON") && !e.contains("hunter2"),
             "{e}"
         );
+        let e = DbSecret::parse("s", r#"["hunter2"]"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not an object") && !e.contains("hunter2"), "{e}");
     }
 
     #[test]

@@ -1,106 +1,701 @@
-//! Splitting a SQL script into statements the way `psql` does: semicolons inside quotes,
-//! dollar quotes, comments, parentheses and `BEGIN ATOMIC ... END` bodies do not split.
+//! Reading a SQL script the way `psql -f` does: statements end at an unquoted `;` (quotes,
+//! dollar quotes, comments, parentheses and `BEGIN ATOMIC ... END` bodies do not split), psql
+//! meta-commands end the SQL text they follow, `:name` variables are interpolated, and
+//! `standard_conforming_strings` is tracked. The script is held once; statements are byte
+//! ranges into it unless interpolation or a meta-command changed their text.
 
-/// Splits `script` into trimmed statements, dropping empty ones and ones that hold only comments.
-pub fn split_statements(script: &str) -> Vec<String> {
-    let chars: Vec<char> = script.chars().collect();
-    let mut statements = Vec::new();
-    let mut start = 0;
-    let mut i = 0;
-    let mut paren_depth: i32 = 0;
-    let mut atomic_depth: i32 = 0;
-    let mut prev_word = String::new();
+use std::collections::HashMap;
 
-    while i < chars.len() {
-        let c = chars[i];
-        match c {
-            '-' if chars.get(i + 1) == Some(&'-') => {
-                while i < chars.len() && chars[i] != '\n' {
-                    i += 1;
-                }
-                continue;
+use thiserror::Error;
+
+/// A script that cannot run as written; `line` is 1-based.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ScriptError {
+    #[error("line {line}: psql meta-command \\{command} is not supported: {why}")]
+    Unsupported {
+        line: u32,
+        command: String,
+        why: &'static str,
+    },
+    #[error("line {line}: {message}")]
+    Invalid { line: u32, message: String },
+    #[error("the script is larger than 4 GiB")]
+    TooLarge,
+}
+
+/// Where a statement's text lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Text {
+    /// Bytes `start..end` of the script, unchanged.
+    Source(u32, u32),
+    /// Text assembled from several pieces (interpolation, `\;`, a meta-command in the middle).
+    Owned(Box<str>),
+}
+
+/// One step of a script, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item {
+    /// A statement (or `\;`-joined statements) sent as one simple query.
+    Sql { line: u32, text: Text },
+    /// `\echo` / `\qecho` / `\warn`: logged when reached.
+    Echo { line: u32, text: String },
+    /// `\set ON_ERROR_STOP on|off`: whether a failed statement stops the script from here on.
+    OnErrorStop(bool),
+}
+
+/// A parsed script.
+#[derive(Debug, Clone)]
+pub struct Script {
+    source: String,
+    items: Vec<Item>,
+    statements: usize,
+}
+
+impl Script {
+    /// Parses `source`; meta-commands the runner cannot honour are refused with their line.
+    pub fn parse(source: String) -> Result<Self, ScriptError> {
+        if u32::try_from(source.len()).is_err() {
+            return Err(ScriptError::TooLarge);
+        }
+        let items = Lexer::new(source.as_bytes()).run()?;
+        let statements = items
+            .iter()
+            .filter(|i| matches!(i, Item::Sql { .. }))
+            .count();
+        Ok(Script {
+            source,
+            items,
+            statements,
+        })
+    }
+
+    /// Number of SQL statements (queries sent to the server).
+    pub fn statement_count(&self) -> usize {
+        self.statements
+    }
+
+    /// The steps in order.
+    pub fn items(&self) -> &[Item] {
+        &self.items
+    }
+
+    /// The text of a statement item.
+    pub fn text<'a>(&'a self, text: &'a Text) -> &'a str {
+        match text {
+            Text::Source(start, end) => &self.source[*start as usize..*end as usize],
+            Text::Owned(s) => s,
+        }
+    }
+
+    /// The statements' texts, in order.
+    pub fn statements(&self) -> impl Iterator<Item = &str> {
+        self.items.iter().filter_map(move |i| match i {
+            Item::Sql { text, .. } => Some(self.text(text)),
+            _ => None,
+        })
+    }
+}
+
+enum Piece {
+    Source(usize, usize),
+    Owned(String),
+}
+
+struct Lexer<'a> {
+    b: &'a [u8],
+    i: usize,
+    line: u32,
+    items: Vec<Item>,
+    vars: HashMap<String, String>,
+    std_strings: bool,
+    /// Pieces of the statement being read; empty while between statements.
+    pieces: Vec<Piece>,
+    /// Start of the current source piece, when inside one.
+    piece_start: Option<usize>,
+    stmt_line: u32,
+    paren_depth: i32,
+    atomic_depth: i32,
+    prev_begin: bool,
+    /// Index in `items` of the last statement (for `\g` on an empty buffer).
+    last_sql: Option<usize>,
+}
+
+impl<'a> Lexer<'a> {
+    fn new(b: &'a [u8]) -> Self {
+        Lexer {
+            b,
+            i: 0,
+            line: 1,
+            items: Vec::new(),
+            vars: HashMap::new(),
+            std_strings: true,
+            pieces: Vec::new(),
+            piece_start: None,
+            stmt_line: 1,
+            paren_depth: 0,
+            atomic_depth: 0,
+            prev_begin: false,
+            last_sql: None,
+        }
+    }
+
+    fn at(&self, i: usize) -> Option<u8> {
+        self.b.get(i).copied()
+    }
+
+    fn in_statement(&self) -> bool {
+        self.piece_start.is_some() || !self.pieces.is_empty()
+    }
+
+    /// Advances to `to`, counting the newlines passed.
+    fn advance_to(&mut self, to: usize) {
+        let to = to.min(self.b.len());
+        self.line += self.b[self.i..to].iter().filter(|&&c| c == b'\n').count() as u32;
+        self.i = to;
+    }
+
+    fn close_piece(&mut self, end: usize) {
+        if let Some(start) = self.piece_start.take() {
+            if end > start {
+                self.pieces.push(Piece::Source(start, end));
             }
-            '/' if chars.get(i + 1) == Some(&'*') => {
-                i = skip_block_comment(&chars, i);
-                continue;
-            }
-            '\'' => {
-                let backslash_escapes = i > 0
-                    && matches!(chars[i - 1], 'e' | 'E')
-                    && (i < 2 || !is_ident_char(chars[i - 2]));
-                i = skip_quoted(&chars, i, '\'', backslash_escapes);
-                continue;
-            }
-            '"' => {
-                i = skip_quoted(&chars, i, '"', false);
-                continue;
-            }
-            '$' if i == 0 || !is_ident_char(chars[i - 1]) => {
-                if let Some(tag_end) = dollar_tag_end(&chars, i) {
-                    let tag: String = chars[i..=tag_end].iter().collect();
-                    i = skip_dollar_body(&chars, tag_end + 1, &tag);
+        }
+    }
+
+    fn run(mut self) -> Result<Vec<Item>, ScriptError> {
+        while self.i < self.b.len() {
+            let c = self.b[self.i];
+            if !self.in_statement() {
+                if c.is_ascii_whitespace() {
+                    self.advance_to(self.i + 1);
                     continue;
                 }
-            }
-            '(' => paren_depth += 1,
-            ')' => paren_depth -= 1,
-            ';' if paren_depth <= 0 && atomic_depth <= 0 => {
-                push_statement(&mut statements, &chars[start..i]);
-                start = i + 1;
-                paren_depth = 0;
-                atomic_depth = 0;
-                prev_word.clear();
-            }
-            c if c.is_alphabetic() || c == '_' => {
-                let word_start = i;
-                while i < chars.len() && is_ident_char(chars[i]) {
-                    i += 1;
+                if c == b'-' && self.at(self.i + 1) == Some(b'-') {
+                    let end = self.line_end(self.i);
+                    self.advance_to(end);
+                    continue;
                 }
-                let word: String = chars[word_start..i]
-                    .iter()
-                    .collect::<String>()
-                    .to_uppercase();
-                let opens_atomic = word == "ATOMIC" && prev_word == "BEGIN";
-                if opens_atomic || (atomic_depth > 0 && word == "CASE") {
-                    atomic_depth += 1;
-                } else if atomic_depth > 0 && word == "END" {
-                    atomic_depth -= 1;
+                if c != b'\\' {
+                    self.piece_start = Some(self.i);
+                    self.stmt_line = self.line;
                 }
-                prev_word = word;
-                continue;
+            }
+            match c {
+                b'-' if self.at(self.i + 1) == Some(b'-') => {
+                    let end = self.line_end(self.i);
+                    self.advance_to(end);
+                }
+                b'/' if self.at(self.i + 1) == Some(b'*') => {
+                    let end = skip_block_comment(self.b, self.i);
+                    self.advance_to(end);
+                }
+                b'\'' => {
+                    let escapes = !self.std_strings
+                        || (self.i > 0
+                            && matches!(self.b[self.i - 1], b'e' | b'E')
+                            && (self.i < 2 || !is_ident_byte(self.b[self.i - 2])));
+                    let end = skip_quoted(self.b, self.i, b'\'', escapes);
+                    self.advance_to(end);
+                }
+                b'"' => {
+                    let end = skip_quoted(self.b, self.i, b'"', false);
+                    self.advance_to(end);
+                }
+                b'$' if self.i == 0 || !is_ident_byte(self.b[self.i - 1]) => {
+                    match dollar_tag_end(self.b, self.i) {
+                        Some(tag_end) => {
+                            let tag = &self.b[self.i..=tag_end];
+                            let end = find(self.b, tag_end + 1, tag)
+                                .map_or(self.b.len(), |p| p + tag.len());
+                            self.advance_to(end);
+                        }
+                        None => self.i += 1,
+                    }
+                }
+                b':' => self.variable(),
+                b'\\' => {
+                    if self.meta_command()? {
+                        break;
+                    }
+                }
+                b'(' => {
+                    self.paren_depth += 1;
+                    self.i += 1;
+                }
+                b')' => {
+                    self.paren_depth -= 1;
+                    self.i += 1;
+                }
+                b';' if self.paren_depth <= 0 && self.atomic_depth <= 0 => {
+                    self.i += 1;
+                    self.finish_statement()?;
+                }
+                c if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 => self.word(),
+                b'\n' => self.advance_to(self.i + 1),
+                _ => self.i += 1,
+            }
+        }
+        self.finish_statement()?;
+        Ok(self.items)
+    }
+
+    fn line_end(&self, from: usize) -> usize {
+        self.b[from..]
+            .iter()
+            .position(|&c| c == b'\n')
+            .map_or(self.b.len(), |p| from + p)
+    }
+
+    fn word(&mut self) {
+        let start = self.i;
+        while self.i < self.b.len() && is_ident_byte(self.b[self.i]) {
+            self.i += 1;
+        }
+        let word = &self.b[start..self.i];
+        let is = |w: &str| word.eq_ignore_ascii_case(w.as_bytes());
+        if (is("ATOMIC") && self.prev_begin) || (self.atomic_depth > 0 && is("CASE")) {
+            self.atomic_depth += 1;
+        } else if self.atomic_depth > 0 && is("END") {
+            self.atomic_depth -= 1;
+        }
+        self.prev_begin = is("BEGIN");
+    }
+
+    /// `:name`, `:'name'` and `:"name"` outside quotes, as psql interpolates them.
+    fn variable(&mut self) {
+        let start = self.i;
+        if self.at(start + 1) == Some(b':') {
+            self.i += 2;
+            return;
+        }
+        let (quote, name_start) = match self.at(start + 1) {
+            Some(q @ (b'\'' | b'"')) => (Some(q), start + 2),
+            _ => (None, start + 1),
+        };
+        let mut end = name_start;
+        while end < self.b.len() && is_var_byte(self.b[end]) {
+            end += 1;
+        }
+        let closed = match quote {
+            Some(q) => self.at(end) == Some(q),
+            None => true,
+        };
+        let name = std::str::from_utf8(&self.b[name_start..end]).unwrap_or("");
+        let value = match self.vars.get(name) {
+            Some(v) if end > name_start && closed => v,
+            _ => {
+                self.i += 1;
+                return;
+            }
+        };
+        let text = match quote {
+            None => value.clone(),
+            Some(b'\'') => quote_literal(value),
+            Some(_) => format!("\"{}\"", value.replace('"', "\"\"")),
+        };
+        let token_end = if quote.is_some() { end + 1 } else { end };
+        self.close_piece(start);
+        self.pieces.push(Piece::Owned(text));
+        self.i = token_end;
+        self.piece_start = Some(token_end);
+    }
+
+    /// Handles a backslash command at `self.i`; returns true on `\q`.
+    fn meta_command(&mut self) -> Result<bool, ScriptError> {
+        let line = self.line;
+        let start = self.i;
+        if self.at(start + 1) == Some(b';') {
+            if !self.in_statement() {
+                self.stmt_line = line;
+            }
+            self.close_piece(start);
+            self.pieces.push(Piece::Owned(";".into()));
+            self.i = start + 2;
+            self.piece_start = Some(self.i);
+            return Ok(false);
+        }
+        let was_in_statement = self.in_statement();
+        self.close_piece(start);
+        let mut name_end = start + 1;
+        while name_end < self.b.len()
+            && !self.b[name_end].is_ascii_whitespace()
+            && self.b[name_end] != b'\\'
+        {
+            name_end += 1;
+        }
+        let name = String::from_utf8_lossy(&self.b[start + 1..name_end]).into_owned();
+        let (args, args_end) = self.meta_args(name_end, line)?;
+        self.advance_to(args_end);
+        let unsupported = |why: &'static str| ScriptError::Unsupported {
+            line,
+            command: name.clone(),
+            why,
+        };
+        match name.as_str() {
+            "g" if args.is_empty() => {
+                if was_in_statement {
+                    self.finish_statement()?;
+                } else if let Some(Item::Sql { text, .. }) =
+                    self.last_sql.and_then(|i| self.items.get(i)).cloned()
+                {
+                    self.items.push(Item::Sql { line, text });
+                }
+                return Ok(false);
+            }
+            "g" => return Err(unsupported("\\g sends query output to a file or a pipe, which a scheduled job does not have; end the statement with ; instead")),
+            "set" => self.set(args, line)?,
+            "unset" => {
+                for name in &args {
+                    self.vars.remove(name);
+                    if name == "ON_ERROR_STOP" {
+                        self.items.push(Item::OnErrorStop(false));
+                    }
+                }
+            }
+            "echo" | "qecho" | "warn" => {
+                let text = match args.first().map(String::as_str) {
+                    Some("-n") => args[1..].join(" "),
+                    _ => args.join(" "),
+                };
+                self.items.push(Item::Echo { line, text });
+            }
+            "timing" | "pset" | "x" | "a" | "t" | "f" | "C" | "H" | "T" | "encoding" => {}
+            "r" | "reset" => {
+                self.pieces.clear();
+                self.piece_start = None;
+                self.paren_depth = 0;
+                self.atomic_depth = 0;
+                return Ok(false);
+            }
+            "q" | "quit" => {
+                self.pieces.clear();
+                self.piece_start = None;
+                return Ok(true);
+            }
+            "gset" | "gexec" | "gx" | "gdesc" | "crosstabview" => {
+                return Err(unsupported(
+                    "the runner does not keep query results; compute the value in SQL (a CTE, a DO block or a function) instead",
+                ))
+            }
+            "copy" => {
+                return Err(unsupported(
+                    "client-side files do not exist in a scheduled job; use server-side COPY (aws_s3 extension) or an export job",
+                ))
+            }
+            "i" | "ir" | "include" | "include_relative" => {
+                return Err(unsupported(
+                    "a scheduled job runs one file; paste the included file's content into this script",
+                ))
+            }
+            "!" | "setenv" | "cd" | "getenv" => {
+                return Err(unsupported("there is no shell in a scheduled job"))
+            }
+            "c" | "connect" => {
+                return Err(unsupported(
+                    "a job connects to one database; split the script into one job per database",
+                ))
+            }
+            "if" | "elif" | "else" | "endif" => {
+                return Err(unsupported(
+                    "conditionals are not supported; use a DO block with IF ... THEN",
+                ))
+            }
+            "o" | "out" | "w" | "write" => {
+                return Err(unsupported(
+                    "query output is not written to files by a scheduled job",
+                ))
+            }
+            "prompt" | "password" => {
+                return Err(unsupported("a scheduled job cannot ask for input"))
+            }
+            _ => {
+                return Err(unsupported(
+                    "supported are \\set, \\unset, \\echo, \\qecho, \\warn, \\g, \\;, \\r, \\q, and \\timing, \\pset, \\x, \\a, \\t, \\f (accepted and ignored)",
+                ))
+            }
+        }
+        if was_in_statement {
+            self.piece_start = Some(self.i);
+        }
+        Ok(false)
+    }
+
+    /// Arguments of a meta-command up to the end of the line (or `\\`), de-quoted and with
+    /// variables interpolated; returns them and where they end.
+    fn meta_args(&self, from: usize, line: u32) -> Result<(Vec<String>, usize), ScriptError> {
+        let mut args = Vec::new();
+        let mut i = from;
+        loop {
+            while i < self.b.len() && self.b[i] != b'\n' && self.b[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            match self.at(i) {
+                None | Some(b'\n') => return Ok((args, i)),
+                Some(b'\\') if self.at(i + 1) == Some(b'\\') => return Ok((args, i + 2)),
+                Some(b'\\') => return Ok((args, i)),
+                _ => {}
+            }
+            let mut arg = Vec::new();
+            while i < self.b.len() && !self.b[i].is_ascii_whitespace() {
+                match self.b[i] {
+                    b'\'' => {
+                        i += 1;
+                        loop {
+                            match self.at(i) {
+                                None | Some(b'\n') => {
+                                    return Err(ScriptError::Invalid {
+                                        line,
+                                        message: "unterminated quoted string in a meta-command"
+                                            .into(),
+                                    })
+                                }
+                                Some(b'\'') if self.at(i + 1) == Some(b'\'') => {
+                                    arg.push(b'\'');
+                                    i += 2;
+                                }
+                                Some(b'\'') => {
+                                    i += 1;
+                                    break;
+                                }
+                                Some(b'\\') => {
+                                    let (c, n) = match self.at(i + 1) {
+                                        Some(b'n') => (b'\n', 2),
+                                        Some(b't') => (b'\t', 2),
+                                        Some(b'r') => (b'\r', 2),
+                                        Some(c) => (c, 2),
+                                        None => (b'\\', 1),
+                                    };
+                                    arg.push(c);
+                                    i += n;
+                                }
+                                Some(c) => {
+                                    arg.push(c);
+                                    i += 1;
+                                }
+                            }
+                        }
+                    }
+                    b'`' => {
+                        return Err(ScriptError::Unsupported {
+                            line,
+                            command: "`...`".into(),
+                            why: "backquoted shell commands need a shell, which a scheduled job does not have",
+                        })
+                    }
+                    b':' if self.at(i + 1).is_some_and(is_var_byte) => {
+                        let mut end = i + 1;
+                        while end < self.b.len() && is_var_byte(self.b[end]) {
+                            end += 1;
+                        }
+                        let name = String::from_utf8_lossy(&self.b[i + 1..end]);
+                        match self.vars.get(name.as_ref()) {
+                            Some(v) => arg.extend_from_slice(v.as_bytes()),
+                            None => arg.extend_from_slice(&self.b[i..end]),
+                        }
+                        i = end;
+                    }
+                    b'\\' => break,
+                    c => {
+                        arg.push(c);
+                        i += 1;
+                    }
+                }
+            }
+            args.push(String::from_utf8_lossy(&arg).into_owned());
+        }
+    }
+
+    fn set(&mut self, args: Vec<String>, line: u32) -> Result<(), ScriptError> {
+        let Some((name, values)) = args.split_first() else {
+            return Ok(());
+        };
+        let value = values.concat();
+        match name.as_str() {
+            "ON_ERROR_STOP" => {
+                let on = parse_psql_bool(&value).ok_or_else(|| ScriptError::Invalid {
+                    line,
+                    message: format!("\\set ON_ERROR_STOP {value}: expected on or off"),
+                })?;
+                self.items.push(Item::OnErrorStop(on));
+            }
+            "AUTOCOMMIT" if parse_psql_bool(&value) == Some(false) => {
+                return Err(ScriptError::Unsupported {
+                    line,
+                    command: "set AUTOCOMMIT off".into(),
+                    why: "use TRANSACTION=true (transaction = true in the module) to run the whole job in one transaction",
+                })
             }
             _ => {}
         }
-        i += 1;
+        self.vars.insert(name.clone(), value);
+        Ok(())
     }
-    push_statement(&mut statements, &chars[start..]);
-    statements
-}
 
-fn is_ident_char(c: char) -> bool {
-    c.is_alphanumeric() || c == '_' || c == '$'
-}
-
-fn push_statement(out: &mut Vec<String>, chars: &[char]) {
-    let text: String = chars.iter().collect();
-    let text = text.trim();
-    if !text.is_empty() && !only_comments(text) {
-        out.push(text.to_string());
+    /// Ends the statement being read (if any) and records it.
+    fn finish_statement(&mut self) -> Result<(), ScriptError> {
+        self.close_piece(self.i);
+        self.paren_depth = 0;
+        self.atomic_depth = 0;
+        self.prev_begin = false;
+        if self.pieces.is_empty() {
+            return Ok(());
+        }
+        let text = match self.pieces.as_slice() {
+            [Piece::Source(start, end)] => {
+                let end = trim_end(self.b, *start, *end);
+                Text::Source(*start as u32, end as u32)
+            }
+            pieces => {
+                let mut s = String::new();
+                for p in pieces {
+                    match p {
+                        Piece::Source(a, b) => {
+                            s.push_str(&String::from_utf8_lossy(&self.b[*a..*b]))
+                        }
+                        Piece::Owned(o) => s.push_str(o),
+                    }
+                }
+                Text::Owned(s.trim_end().into())
+            }
+        };
+        self.pieces.clear();
+        let body = match &text {
+            Text::Source(a, b) => String::from_utf8_lossy(&self.b[*a as usize..*b as usize]),
+            Text::Owned(s) => std::borrow::Cow::Borrowed(s.as_ref()),
+        };
+        if only_comments(body.as_bytes()) {
+            return Ok(());
+        }
+        let words = leading_words(body.as_bytes(), 6);
+        if is_copy_with_client(&words, body.as_bytes()) {
+            return Err(ScriptError::Invalid {
+                line: self.stmt_line,
+                message: "COPY ... TO STDOUT / FROM STDIN needs a client that reads or writes the data, which a scheduled job does not have: COPY to or from the server (aws_s3 extension), or use an export job".into(),
+            });
+        }
+        if let Some(on) = standard_conforming_strings_change(&words) {
+            self.std_strings = on;
+        }
+        let line = self.stmt_line;
+        self.last_sql = Some(self.items.len());
+        self.items.push(Item::Sql { line, text });
+        Ok(())
     }
 }
 
-fn only_comments(text: &str) -> bool {
-    let chars: Vec<char> = text.chars().collect();
+fn parse_psql_bool(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "" | "on" | "true" | "1" | "yes" | "t" | "y" => Some(true),
+        "off" | "false" | "0" | "no" | "f" | "n" => Some(false),
+        _ => None,
+    }
+}
+
+/// libpq's `PQescapeLiteral`: doubles quotes; with backslashes, an `E''` literal after a space.
+fn quote_literal(value: &str) -> String {
+    if value.contains('\\') {
+        format!(" E'{}'", value.replace('\\', "\\\\").replace('\'', "''"))
+    } else {
+        format!("'{}'", value.replace('\'', "''"))
+    }
+}
+
+fn is_ident_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80
+}
+
+fn is_var_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80
+}
+
+fn trim_end(b: &[u8], start: usize, mut end: usize) -> usize {
+    while end > start && b[end - 1].is_ascii_whitespace() {
+        end -= 1;
+    }
+    end
+}
+
+fn find(haystack: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    haystack
+        .get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| from + p)
+}
+
+/// Up to `n` upper-cased leading words of a statement (comments and punctuation skipped).
+fn leading_words(b: &[u8], n: usize) -> Vec<String> {
+    let mut words = Vec::new();
     let mut i = 0;
-    while i < chars.len() {
-        if chars[i].is_whitespace() {
-            i += 1;
-        } else if chars[i] == '-' && chars.get(i + 1) == Some(&'-') {
-            while i < chars.len() && chars[i] != '\n' {
+    while i < b.len() && words.len() < n {
+        if b[i] == b'-' && b.get(i + 1) == Some(&b'-') {
+            while i < b.len() && b[i] != b'\n' {
                 i += 1;
             }
-        } else if chars[i] == '/' && chars.get(i + 1) == Some(&'*') {
-            i = skip_block_comment(&chars, i);
+        } else if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+            i = skip_block_comment(b, i);
+        } else if b[i] == b'\'' {
+            let end = skip_quoted(b, i, b'\'', false);
+            words.push(
+                String::from_utf8_lossy(&b[i + 1..end.saturating_sub(1).max(i + 1)])
+                    .to_ascii_uppercase(),
+            );
+            i = end;
+        } else if is_var_byte(b[i]) {
+            let start = i;
+            while i < b.len() && is_var_byte(b[i]) {
+                i += 1;
+            }
+            words.push(String::from_utf8_lossy(&b[start..i]).to_ascii_uppercase());
+        } else if b[i] == b';' {
+            break;
+        } else {
+            i += 1;
+        }
+    }
+    words
+}
+
+fn is_copy_with_client(words: &[String], body: &[u8]) -> bool {
+    if words.first().map(String::as_str) != Some("COPY") {
+        return false;
+    }
+    leading_words(body, usize::MAX)
+        .windows(2)
+        .any(|w| (w[0] == "TO" && w[1] == "STDOUT") || (w[0] == "FROM" && w[1] == "STDIN"))
+}
+
+/// `SET [SESSION|LOCAL] standard_conforming_strings TO|= on|off`, `RESET` of it or `RESET ALL` /
+/// `DISCARD ALL`: the value psql's lexer uses from the next statement on.
+fn standard_conforming_strings_change(words: &[String]) -> Option<bool> {
+    let w: Vec<&str> = words.iter().map(String::as_str).collect();
+    match w.as_slice() {
+        ["RESET", "STANDARD_CONFORMING_STRINGS", ..]
+        | ["RESET", "ALL", ..]
+        | ["DISCARD", "ALL", ..] => Some(true),
+        ["SET", "SESSION" | "LOCAL", "STANDARD_CONFORMING_STRINGS", rest @ ..]
+        | ["SET", "STANDARD_CONFORMING_STRINGS", rest @ ..] => {
+            let value = rest.iter().find(|v| **v != "TO")?;
+            match *value {
+                "DEFAULT" => Some(true),
+                v => parse_psql_bool(v).filter(|_| !v.is_empty()),
+            }
+        }
+        _ => None,
+    }
+}
+
+fn only_comments(b: &[u8]) -> bool {
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_whitespace() || b[i] == b';' {
+            i += 1;
+        } else if b[i] == b'-' && b.get(i + 1) == Some(&b'-') {
+            while i < b.len() && b[i] != b'\n' {
+                i += 1;
+            }
+        } else if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+            i = skip_block_comment(b, i);
         } else {
             return false;
         }
@@ -109,13 +704,13 @@ fn only_comments(text: &str) -> bool {
 }
 
 /// Returns the index just past a (possibly nested) `/* ... */` comment starting at `i`.
-fn skip_block_comment(chars: &[char], mut i: usize) -> usize {
+fn skip_block_comment(b: &[u8], mut i: usize) -> usize {
     let mut depth = 0;
-    while i < chars.len() {
-        if chars[i] == '/' && chars.get(i + 1) == Some(&'*') {
+    while i < b.len() {
+        if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
             depth += 1;
             i += 2;
-        } else if chars[i] == '*' && chars.get(i + 1) == Some(&'/') {
+        } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
             depth -= 1;
             i += 2;
             if depth == 0 {
@@ -129,16 +724,16 @@ fn skip_block_comment(chars: &[char], mut i: usize) -> usize {
 }
 
 /// Returns the index just past a quoted string or identifier starting at `i`.
-fn skip_quoted(chars: &[char], mut i: usize, quote: char, backslash_escapes: bool) -> usize {
+fn skip_quoted(b: &[u8], mut i: usize, quote: u8, backslash_escapes: bool) -> usize {
     i += 1;
-    while i < chars.len() {
-        let c = chars[i];
-        if backslash_escapes && c == '\\' {
+    while i < b.len() {
+        let c = b[i];
+        if backslash_escapes && c == b'\\' {
             i += 2;
             continue;
         }
         if c == quote {
-            if chars.get(i + 1) == Some(&quote) {
+            if b.get(i + 1) == Some(&quote) {
                 i += 2;
                 continue;
             }
@@ -146,22 +741,20 @@ fn skip_quoted(chars: &[char], mut i: usize, quote: char, backslash_escapes: boo
         }
         i += 1;
     }
-    i
+    b.len()
 }
 
 /// If a dollar-quote tag (`$$` or `$tag$`) starts at `i`, returns the index of its closing `$`.
-fn dollar_tag_end(chars: &[char], i: usize) -> Option<usize> {
+fn dollar_tag_end(b: &[u8], i: usize) -> Option<usize> {
     let mut j = i + 1;
-    if let Some(&first) = chars.get(j) {
-        if first.is_ascii_digit() {
-            return None;
-        }
+    if b.get(j).is_some_and(u8::is_ascii_digit) {
+        return None;
     }
-    while let Some(&c) = chars.get(j) {
-        if c == '$' {
+    while let Some(&c) = b.get(j) {
+        if c == b'$' {
             return Some(j);
         }
-        if !(c.is_alphanumeric() || c == '_') {
+        if !(c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80) {
             return None;
         }
         j += 1;
@@ -169,37 +762,38 @@ fn dollar_tag_end(chars: &[char], i: usize) -> Option<usize> {
     None
 }
 
-fn skip_dollar_body(chars: &[char], mut i: usize, tag: &str) -> usize {
-    let tag: Vec<char> = tag.chars().collect();
-    while i < chars.len() {
-        if chars[i..].starts_with(&tag) {
-            return i + tag.len();
-        }
-        i += 1;
-    }
-    i
-}
-
 #[cfg(test)]
 mod tests {
-    use super::split_statements;
+    use super::*;
+
+    fn split(script: &str) -> Vec<String> {
+        Script::parse(script.to_string())
+            .unwrap()
+            .statements()
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn refused(script: &str) -> String {
+        Script::parse(script.to_string()).unwrap_err().to_string()
+    }
 
     #[test]
     fn splits_plain_statements_and_drops_empty_ones() {
-        let got = split_statements("SELECT 1;\n\n; SELECT 2 ;\n-- trailing comment\n");
-        assert_eq!(got, vec!["SELECT 1", "SELECT 2"]);
+        let got = split("SELECT 1;\n\n; SELECT 2 ;\n-- trailing comment\n");
+        assert_eq!(got, vec!["SELECT 1;", "SELECT 2 ;"]);
     }
 
     #[test]
     fn keeps_semicolons_inside_quotes_and_identifiers() {
-        let got = split_statements(
+        let got = split(
             "INSERT INTO t VALUES ('a;b', 'it''s;'); SELECT \"we;ird\" FROM x; SELECT E'\\';'",
         );
         assert_eq!(
             got,
             vec![
-                "INSERT INTO t VALUES ('a;b', 'it''s;')",
-                "SELECT \"we;ird\" FROM x",
+                "INSERT INTO t VALUES ('a;b', 'it''s;');",
+                "SELECT \"we;ird\" FROM x;",
                 "SELECT E'\\';'"
             ]
         );
@@ -208,31 +802,126 @@ mod tests {
     #[test]
     fn keeps_dollar_quoted_bodies_whole() {
         let script = "CREATE FUNCTION f() RETURNS int AS $body$ BEGIN RETURN 1; END; $body$ LANGUAGE plpgsql;\nDO $$ BEGIN PERFORM 1; END $$;\nSELECT $1;";
-        let got = split_statements(script);
+        let got = split(script);
         assert_eq!(got.len(), 3, "{got:?}");
-        assert!(got[0].ends_with("LANGUAGE plpgsql"));
-        assert_eq!(got[1], "DO $$ BEGIN PERFORM 1; END $$");
-        assert_eq!(got[2], "SELECT $1");
+        assert!(got[0].ends_with("LANGUAGE plpgsql;"));
+        assert_eq!(got[1], "DO $$ BEGIN PERFORM 1; END $$;");
+        assert_eq!(got[2], "SELECT $1;");
     }
 
     #[test]
-    fn ignores_semicolons_in_comments() {
-        let got = split_statements("SELECT 1 -- a; b\n; /* x; /* nested; */ y; */ SELECT 2");
+    fn ignores_semicolons_in_comments_and_drops_leading_line_comments() {
+        let got = split("-- header\nSELECT 1 -- a; b\n; /* x; /* nested; */ y; */ SELECT 2");
         assert_eq!(got.len(), 2, "{got:?}");
-        assert!(got[1].ends_with("SELECT 2"));
+        assert!(got[0].starts_with("SELECT 1"));
+        assert!(got[1].starts_with("/* x;") && got[1].ends_with("SELECT 2"));
     }
 
     #[test]
     fn keeps_begin_atomic_bodies_whole() {
         let script = "CREATE FUNCTION g(a int) RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT CASE WHEN a > 0 THEN 1 ELSE 0 END; SELECT 2; END; SELECT 3";
-        let got = split_statements(script);
+        let got = split(script);
         assert_eq!(got.len(), 2, "{got:?}");
         assert_eq!(got[1], "SELECT 3");
     }
 
     #[test]
     fn identifier_dollar_is_not_a_quote() {
-        let got = split_statements("SELECT a$b$ FROM t; SELECT 2");
-        assert_eq!(got, vec!["SELECT a$b$ FROM t", "SELECT 2"]);
+        assert_eq!(
+            split("SELECT a$b$ FROM t; SELECT 2"),
+            vec!["SELECT a$b$ FROM t;", "SELECT 2"]
+        );
+    }
+
+    #[test]
+    fn meta_commands_end_the_statement_they_follow() {
+        let s = Script::parse(
+            "\\set ON_ERROR_STOP on\n\\echo starting\nSELECT 1 \\g\nSELECT 2 \\timing on\n;\nSELECT 3\\; SELECT 4;\n\\pset format unaligned\n\\x\nSELECT 5".into(),
+        )
+        .unwrap();
+        let got: Vec<&str> = s.statements().collect();
+        assert_eq!(
+            got,
+            vec![
+                "SELECT 1",
+                "SELECT 2 \n;",
+                "SELECT 3; SELECT 4;",
+                "SELECT 5"
+            ]
+        );
+        assert_eq!(s.items()[0], Item::OnErrorStop(true));
+        assert_eq!(
+            s.items()[1],
+            Item::Echo {
+                line: 2,
+                text: "starting".into()
+            }
+        );
+        let lines: Vec<u32> = s
+            .items()
+            .iter()
+            .filter_map(|i| match i {
+                Item::Sql { line, .. } => Some(*line),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(lines, vec![3, 4, 6, 9]);
+    }
+
+    #[test]
+    fn variables_are_interpolated_like_psql() {
+        let got = split(
+            "\\set days 90\n\\set tbl events\n\\set who 'O''Brien'\n\\set path 'a\\\\b'\nDELETE FROM :\"tbl\" WHERE age > :days AND who = :'who' AND p = :'path' AND x::int = 1 AND y = ':days' AND z = :undefined;",
+        );
+        assert_eq!(
+            got,
+            vec!["DELETE FROM \"events\" WHERE age > 90 AND who = 'O''Brien' AND p =  E'a\\\\b' AND x::int = 1 AND y = ':days' AND z = :undefined;"]
+        );
+    }
+
+    #[test]
+    fn standard_conforming_strings_off_changes_quote_rules() {
+        let got = split("SET standard_conforming_strings = off;\nSELECT 'a\\'; b';\nSET standard_conforming_strings TO on;\nSELECT 'c\\'; SELECT 'd'");
+        assert_eq!(got.len(), 5, "{got:?}");
+        assert_eq!(got[1], "SELECT 'a\\'; b';");
+        assert_eq!(got[3], "SELECT 'c\\';");
+    }
+
+    #[test]
+    fn unsupported_meta_commands_and_copy_name_the_line() {
+        let m = refused("SELECT 1;\nSELECT now() AS t \\gset\n");
+        assert!(m.starts_with("line 2: psql meta-command \\gset"), "{m}");
+        assert!(refused("\\i other.sql").contains("\\i"));
+        assert!(refused("\\! rm -rf /").contains("shell"));
+        assert!(refused("\\c otherdb").contains("one database"));
+        assert!(refused("\\copy t TO 'x.csv'").contains("\\copy"));
+        let m = refused("SELECT 1;\n\nCOPY t TO STDOUT WITH (FORMAT csv);");
+        assert!(m.starts_with("line 3: COPY"), "{m}");
+        assert!(refused("\\set AUTOCOMMIT off").contains("TRANSACTION=true"));
+        assert!(Script::parse("COPY t TO '/tmp/x.csv';".into()).is_ok());
+    }
+
+    #[test]
+    fn q_stops_and_g_repeats() {
+        assert_eq!(
+            split("SELECT 1;\n\\g\n\\q\nSELECT 2;"),
+            vec!["SELECT 1;", "SELECT 1;"]
+        );
+    }
+
+    #[test]
+    fn large_scripts_are_held_once() {
+        let script: String = (0..1000)
+            .map(|i| format!("INSERT INTO t VALUES ({i});\n"))
+            .collect();
+        let s = Script::parse(script).unwrap();
+        assert_eq!(s.statement_count(), 1000);
+        assert!(s.items().iter().all(|i| matches!(
+            i,
+            Item::Sql {
+                text: Text::Source(..),
+                ..
+            }
+        )));
     }
 }
