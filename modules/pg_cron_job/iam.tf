@@ -1,4 +1,5 @@
 data "aws_iam_policy_document" "lambda_assume" {
+  count = local.create ? 1 : 0
   statement {
     actions = ["sts:AssumeRole"]
     principals {
@@ -9,17 +10,21 @@ data "aws_iam_policy_document" "lambda_assume" {
 }
 
 resource "aws_iam_role" "lambda" {
-  name_prefix        = "${var.name}-"
+  count = local.create ? 1 : 0
+  # IAM role name_prefix is at most 38 characters (64 minus the 26-character unique suffix).
+  name_prefix        = "${substr(var.name, 0, 37)}-"
   description        = "pg_cron_job ${var.name}: read its secret, write its logs, manage its VPC ENIs"
-  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
-  tags               = var.tags
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume[0].json
+  tags               = merge(var.tags, var.role_tags)
 }
 
 data "aws_iam_policy_document" "lambda" {
+  count = local.create ? 1 : 0
+
   statement {
     sid       = "Logs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
+    resources = ["${aws_cloudwatch_log_group.this[0].arn}:*"]
   }
 
   # Lambda needs these on "*" to attach the function to the VPC (as AWSLambdaVPCAccessExecutionRole).
@@ -36,10 +41,23 @@ data "aws_iam_policy_document" "lambda" {
     resources = ["*"]
   }
 
+  # The on-failure destination is sent with the function's execution role:
+  # https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
   statement {
     sid       = "FailureDestination"
     actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.failures.arn]
+    resources = [local.shared.failure_queue_arn]
+  }
+
+  # ... and a queue encrypted with a customer key needs both of these on the key:
+  # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html
+  dynamic "statement" {
+    for_each = local.encrypted ? [1] : []
+    content {
+      sid       = "EncryptedFailureDestination"
+      actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+      resources = [local.shared.kms_key_arn]
+    }
   }
 
   dynamic "statement" {
@@ -88,7 +106,8 @@ data "aws_iam_policy_document" "lambda" {
 }
 
 resource "aws_iam_role_policy" "lambda" {
+  count  = local.create ? 1 : 0
   name   = "pg-cron-job"
-  role   = aws_iam_role.lambda.id
-  policy = data.aws_iam_policy_document.lambda.json
+  role   = aws_iam_role.lambda[0].id
+  policy = data.aws_iam_policy_document.lambda[0].json
 }

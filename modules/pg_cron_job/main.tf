@@ -3,12 +3,24 @@ data "aws_region" "current" {}
 data "aws_caller_identity" "current" {}
 
 locals {
+  create       = var.create
   partition    = data.aws_partition.current.partition
   region       = data.aws_region.current.name
   account_id   = data.aws_caller_identity.current.account_id
   function_arn = "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${var.name}"
   job_name     = coalesce(var.job_name, var.name)
-  secret_arn   = var.create_secret ? aws_secretsmanager_secret.this[0].arn : var.secret_arn
+  secret_arn   = var.create_secret ? try(aws_secretsmanager_secret.this[0].arn, null) : var.secret_arn
+
+  # What a fleet shares (security group, failures queue, scheduler role, KMS key, alarm topic):
+  # given by the shared layer, or created for this job alone by the same submodule.
+  shared = var.shared != null ? var.shared : try(module.shared[0].job_inputs, null)
+  # Known at plan time (the key ARN may not be), so the KMS statements can be counted.
+  encrypted = var.shared != null ? var.shared.kms_key_arn != null : (var.create_kms_key || var.alarm_kms_key_arn != null)
+
+  # Lambda's log filter must let through the most verbose level RUST_LOG asks for.
+  # https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html
+  log_levels            = [for l in ["trace", "debug", "info", "warn", "error"] : l if strcontains(lower(var.log_level), l)]
+  application_log_level = upper(try(local.log_levels[0], "info"))
 
   # Exactly the variables the runner (lambda/) reads; unset inputs are left out.
   managed_environment = {
@@ -16,6 +28,7 @@ locals {
       DB_SECRET_ID           = local.secret_arn
       SQL                    = var.sql
       SQL_FILE               = var.sql_file
+      SQL_SHA256             = var.sql_source_path == null ? null : filesha256(var.sql_source_path)
       JOB_NAME               = local.job_name
       PGSSLMODE              = var.ssl_mode
       PGHOST                 = var.database_host
@@ -39,10 +52,36 @@ locals {
   environment = merge(var.environment, local.managed_environment)
 }
 
+# A job called on its own gets the shared layer for itself (one job's security group, queue,
+# scheduler role, key and topic); in a fleet the jobs map module passes one shared layer to all.
+module "shared" {
+  source = "../pg_cron_job_shared"
+  count  = local.create && var.shared == null ? 1 : 0
+
+  name                                      = var.name
+  vpc_id                                    = var.vpc_id
+  subnet_ids                                = var.subnet_ids
+  database_security_group_id                = var.database_security_group_id
+  database_cidr_blocks                      = var.database_cidr_blocks
+  database_port                             = var.database_port
+  create_database_ingress_rule              = var.create_database_ingress_rule
+  secretsmanager_endpoint                   = var.create_secretsmanager_endpoint ? "create" : var.secretsmanager_endpoint_security_group_id != null ? "existing" : "none"
+  secretsmanager_endpoint_security_group_id = var.secretsmanager_endpoint_security_group_id
+  https_egress_cidr_blocks                  = var.https_egress_cidr_blocks
+  create_kms_key                            = var.create_kms_key
+  kms_key_arn                               = var.alarm_kms_key_arn
+  create_alarm_topic                        = var.create_alarm_topic
+  alarm_topic_arn                           = var.alarm_topic_arn
+  alarm_emails                              = var.alarm_emails
+  function_names                            = [var.name]
+  tags                                      = var.tags
+}
+
 resource "aws_lambda_function" "this" {
+  count                          = local.create ? 1 : 0
   function_name                  = var.name
   description                    = "pg_cron_job: scheduled SQL job ${local.job_name}"
-  role                           = aws_iam_role.lambda.arn
+  role                           = aws_iam_role.lambda[0].arn
   runtime                        = "provided.al2023"
   handler                        = "bootstrap"
   filename                       = var.package_path
@@ -59,17 +98,17 @@ resource "aws_lambda_function" "this" {
 
   vpc_config {
     subnet_ids         = var.subnet_ids
-    security_group_ids = [aws_security_group.lambda.id]
+    security_group_ids = [local.shared.security_group_id]
   }
 
   logging_config {
     log_format            = "JSON"
-    log_group             = aws_cloudwatch_log_group.this.name
-    application_log_level = "INFO"
+    log_group             = aws_cloudwatch_log_group.this[0].name
+    application_log_level = local.application_log_level
     system_log_level      = "WARN"
   }
 
-  tags = var.tags
+  tags = merge(var.tags, var.function_tags)
 
   depends_on = [
     aws_cloudwatch_log_group.this,
@@ -81,16 +120,18 @@ resource "aws_lambda_function" "this" {
   # checkov:skip=CKV_AWS_116:The function is invoked asynchronously by Scheduler; failures go to the on-failure destination (aws_lambda_function_event_invoke_config), which supersedes a DLQ.
   # checkov:skip=CKV_AWS_173:The environment holds no secrets (credentials come from Secrets Manager at run time); kms_key_arn is available for those who want a CMK.
   # checkov:skip=CKV_AWS_363:provided.al2023 is the current OS-only runtime; checkov's runtime list lags behind it.
+  # checkov:skip=CKV_AWS_117:The function is attached to the VPC (vpc_config); checkov cannot resolve the security group passed in from the shared layer.
 }
 
 resource "aws_lambda_function_event_invoke_config" "this" {
-  function_name                = aws_lambda_function.this.function_name
+  count                        = local.create ? 1 : 0
+  function_name                = aws_lambda_function.this[0].function_name
   maximum_retry_attempts       = 0
   maximum_event_age_in_seconds = var.maximum_event_age_seconds
 
   destination_config {
     on_failure {
-      destination = aws_sqs_queue.failures.arn
+      destination = local.shared.failure_queue_arn
     }
   }
 }

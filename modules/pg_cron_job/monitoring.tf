@@ -1,38 +1,52 @@
 resource "aws_cloudwatch_log_group" "this" {
+  count             = local.create ? 1 : 0
   name              = "/aws/lambda/${var.name}"
   retention_in_days = var.log_retention_days
   kms_key_id        = var.log_kms_key_arn
-  tags              = var.tags
+  tags              = merge(var.tags, var.log_group_tags)
 
   # checkov:skip=CKV_AWS_158:log_kms_key_arn sets a customer key; logs hold no credentials (the runner redacts them).
   # checkov:skip=CKV_AWS_338:Retention is the consumer's choice (log_retention_days, default 30 days).
 }
 
-resource "aws_sns_topic" "alarms" {
-  count             = var.create_alarm_topic ? 1 : 0
-  name              = "${var.name}-alarms"
-  kms_master_key_id = coalesce(var.log_kms_key_arn, "alias/aws/sns")
-  tags              = var.tags
-}
-
-resource "aws_sns_topic_subscription" "email" {
-  for_each  = var.create_alarm_topic ? toset(var.alarm_emails) : toset([])
-  topic_arn = aws_sns_topic.alarms[0].arn
-  protocol  = "email"
-  endpoint  = each.value
-}
-
 locals {
-  alarm_topic_arn = var.create_alarm_topic ? aws_sns_topic.alarms[0].arn : var.alarm_topic_arn
+  alarm_topic_arn = try(local.shared.alarm_topic_arn, null)
   alarm_actions   = local.alarm_topic_arn == null ? [] : [local.alarm_topic_arn]
+
+  # How often the job should succeed, derived from the schedule when not given: rate(n unit),
+  # and cron() that runs every n minutes, every n hours or daily; weekly, monthly and at()
+  # schedules get no "not succeeded" alarm unless expected_interval_seconds says otherwise.
+  rate           = try(regex("^rate\\(([0-9]+) (minute|hour|day)s?\\)$", var.schedule_expression), null)
+  cron           = try(split(" ", regex("^cron\\((.*)\\)$", var.schedule_expression)[0]), null)
+  cron_every_day = try(contains(["*", "?"], local.cron[2]) && local.cron[3] == "*" && contains(["*", "?"], local.cron[4]) && local.cron[5] == "*", false)
+  cron_interval = !local.cron_every_day ? null : (
+    can(regex("^[0-9]+$", local.cron[0])) && can(regex("^[0-9]+$", local.cron[1])) ? 86400 :
+    can(regex("^[0-9]+$", local.cron[0])) && local.cron[1] == "*" ? 3600 :
+    can(regex("^[0-9]+$", local.cron[0])) && can(regex("^(\\*|0)/[0-9]+$", local.cron[1])) ? 3600 * tonumber(split("/", local.cron[1])[1]) :
+    can(regex("^(\\*|0)/[0-9]+$", local.cron[0])) && local.cron[1] == "*" ? 60 * tonumber(split("/", local.cron[0])[1]) :
+    null
+  )
+  derived_interval = local.rate != null ? tonumber(local.rate[0]) * { minute = 60, hour = 3600, day = 86400 }[local.rate[1]] : local.cron_interval
+  expected_interval = (
+    var.expected_interval_seconds != null ? (var.expected_interval_seconds == 0 ? null : var.expected_interval_seconds) :
+    local.derived_interval != null ? (local.derived_interval <= 86400 ? local.derived_interval : null) : null
+  )
+  # CloudWatch periods are multiples of 60 s, and period x evaluation periods <= 1 day:
+  # https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
+  not_succeeded_period      = local.expected_interval == null ? null : ceil(local.expected_interval / 60) * 60
+  not_succeeded_evaluations = local.expected_interval == null ? null : (local.not_succeeded_period * 2 <= 86400 ? 2 : 1)
 }
 
-resource "aws_cloudwatch_metric_alarm" "errors" {
+# One page per failed run: the function returns a failed run to Lambda as an error, so Errors
+# counts failed runs, crashes and timeouts. (The failures queue is not alarmed on: its records
+# are the same failures, or deliveries that never started, which the alarm below catches.)
+resource "aws_cloudwatch_metric_alarm" "failed" {
+  count               = local.create ? 1 : 0
   alarm_name          = "${var.name}-failed"
-  alarm_description   = "pg_cron_job ${local.job_name}: a run failed (see the function's logs and the ${aws_sqs_queue.failures.name} queue)"
+  alarm_description   = "pg_cron_job ${local.job_name}: a run failed (see the function's logs; records in the failures queue)"
   namespace           = "AWS/Lambda"
   metric_name         = "Errors"
-  dimensions          = { FunctionName = aws_lambda_function.this.function_name }
+  dimensions          = { FunctionName = aws_lambda_function.this[0].function_name }
   statistic           = "Sum"
   period              = 300
   evaluation_periods  = 1
@@ -41,69 +55,71 @@ resource "aws_cloudwatch_metric_alarm" "errors" {
   treat_missing_data  = "notBreaching"
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions
-  tags                = var.tags
+  tags                = merge(var.tags, var.alarm_tags)
 }
 
-resource "aws_cloudwatch_metric_alarm" "throttles" {
-  alarm_name          = "${var.name}-throttled"
-  alarm_description   = "pg_cron_job ${local.job_name}: an invocation was throttled (reserved concurrency reached)"
-  namespace           = "AWS/Lambda"
-  metric_name         = "Throttles"
-  dimensions          = { FunctionName = aws_lambda_function.this.function_name }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  tags                = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "dead_letters" {
-  alarm_name          = "${var.name}-undelivered"
-  alarm_description   = "pg_cron_job ${local.job_name}: a run could not be delivered or failed asynchronously (messages in ${aws_sqs_queue.failures.name})"
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.failures.name }
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  tags                = var.tags
-}
-
-# Skipped runs (overlap, duplicate event) are not errors, but a job that keeps skipping is stuck.
-resource "aws_cloudwatch_log_metric_filter" "skipped" {
-  name           = "${var.name}-skipped"
-  log_group_name = aws_cloudwatch_log_group.this.name
-  pattern        = "{ $.message = \"job finished\" && $.status = \"skipped\" }"
+# Successful runs of this job, as a metric with the job's dimension (the runner's JSON log line
+# "job finished" carries job and status). Dimensions and a default value are mutually exclusive:
+# https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_MetricTransformation.html
+resource "aws_cloudwatch_log_metric_filter" "succeeded" {
+  count          = local.create ? 1 : 0
+  name           = "${var.name}-succeeded"
+  log_group_name = aws_cloudwatch_log_group.this[0].name
+  pattern        = "{ $.message = \"job finished\" && $.status = \"succeeded\" }"
 
   metric_transformation {
-    name          = "SkippedRuns"
-    namespace     = "PgCronJob"
-    value         = "1"
-    default_value = "0"
-    dimensions    = null
+    name       = "SucceededRuns"
+    namespace  = "PgCronJob"
+    value      = "1"
+    unit       = "Count"
+    dimensions = { Job = "$.job" }
   }
 }
 
-resource "aws_cloudwatch_metric_alarm" "skipped" {
-  alarm_name          = "${var.name}-skipping"
-  alarm_description   = "pg_cron_job ${local.job_name}: runs were skipped 3 times in a row (a previous run still holds the lock?)"
-  namespace           = "PgCronJob"
-  metric_name         = "SkippedRuns"
-  statistic           = "Sum"
-  period              = 3600
-  evaluation_periods  = 1
-  threshold           = 3
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
+# "Did not run": no successful run and no failed run within the expected interval (the schedule
+# did not fire, the event expired, every run was skipped behind a stuck one...). A failed run
+# already paged through the failed alarm, so it counts as a run here: one page per failure.
+resource "aws_cloudwatch_metric_alarm" "not_succeeded" {
+  count               = local.create && local.expected_interval != null ? 1 : 0
+  alarm_name          = "${var.name}-not-succeeded"
+  alarm_description   = "pg_cron_job ${local.job_name}: no run finished within ${local.expected_interval} s (schedule disabled or undelivered, runs skipped or expired); clears on the next success"
+  comparison_operator = "LessThanThreshold"
+  threshold           = 1
+  evaluation_periods  = local.not_succeeded_evaluations
+  datapoints_to_alarm = local.not_succeeded_evaluations
+  treat_missing_data  = "breaching"
   alarm_actions       = local.alarm_actions
-  tags                = var.tags
+  ok_actions          = local.alarm_actions
+  tags                = merge(var.tags, var.alarm_tags)
 
-  depends_on = [aws_cloudwatch_log_metric_filter.skipped]
+  metric_query {
+    id = "succeeded"
+    metric {
+      namespace   = "PgCronJob"
+      metric_name = "SucceededRuns"
+      dimensions  = { Job = local.job_name }
+      period      = local.not_succeeded_period
+      stat        = "Sum"
+    }
+  }
+
+  metric_query {
+    id = "errors"
+    metric {
+      namespace   = "AWS/Lambda"
+      metric_name = "Errors"
+      dimensions  = { FunctionName = aws_lambda_function.this[0].function_name }
+      period      = local.not_succeeded_period
+      stat        = "Sum"
+    }
+  }
+
+  metric_query {
+    id          = "finished"
+    expression  = "FILL(succeeded, 0) + FILL(errors, 0)"
+    label       = "Runs that finished (succeeded or failed)"
+    return_data = true
+  }
+
+  depends_on = [aws_cloudwatch_log_metric_filter.succeeded]
 }

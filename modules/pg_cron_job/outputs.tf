@@ -1,36 +1,76 @@
 output "function_name" {
   description = "Name of the job's Lambda function."
-  value       = aws_lambda_function.this.function_name
+  value       = try(aws_lambda_function.this[0].function_name, null)
 }
 
 output "function_arn" {
   description = "ARN of the job's Lambda function."
-  value       = aws_lambda_function.this.arn
+  value       = try(aws_lambda_function.this[0].arn, null)
 }
 
 output "role_arn" {
   description = "ARN of the function's execution role."
-  value       = aws_iam_role.lambda.arn
+  value       = try(aws_iam_role.lambda[0].arn, null)
 }
 
-output "security_group_id" {
-  description = "Security group of the function (allow it on the database's security group if the module did not)."
-  value       = aws_security_group.lambda.id
-}
-
-output "schedule_arn" {
-  description = "ARN of the EventBridge Scheduler schedule."
-  value       = aws_scheduler_schedule.this.arn
-}
-
-output "secret_arn" {
-  description = "ARN of the secret the job reads (created or given; null with IAM auth and no secret)."
-  value       = local.secret_arn
+output "role_name" {
+  description = "Name of the function's execution role."
+  value       = try(aws_iam_role.lambda[0].name, null)
 }
 
 output "log_group_name" {
   description = "CloudWatch log group of the job's runs."
-  value       = aws_cloudwatch_log_group.this.name
+  value       = try(aws_cloudwatch_log_group.this[0].name, null)
+}
+
+output "log_group_arn" {
+  description = "ARN of the job's log group."
+  value       = try(aws_cloudwatch_log_group.this[0].arn, null)
+}
+
+output "schedule_arn" {
+  description = "ARN of the EventBridge Scheduler schedule."
+  value       = try(aws_scheduler_schedule.this[0].arn, null)
+}
+
+output "schedule_name" {
+  description = "Name of the schedule."
+  value       = try(aws_scheduler_schedule.this[0].name, null)
+}
+
+output "secret_arn" {
+  description = "ARN of the secret the job reads (created or given; null with IAM auth and no secret)."
+  value       = local.create ? local.secret_arn : null
+}
+
+output "sql_sha256" {
+  description = "SQL_SHA256 given to the runner: SHA-256 of sql_source_path (null for inline sql)."
+  value       = try(local.environment["SQL_SHA256"], null)
+}
+
+output "failed_alarm_arn" {
+  description = "ARN of the alarm on failed runs."
+  value       = try(aws_cloudwatch_metric_alarm.failed[0].arn, null)
+}
+
+output "not_succeeded_alarm_arn" {
+  description = "ARN of the alarm on no finished run within the expected interval (null when there is none)."
+  value       = try(aws_cloudwatch_metric_alarm.not_succeeded[0].arn, null)
+}
+
+output "expected_interval_seconds" {
+  description = "Interval the not-succeeded alarm watches (given or derived from the schedule; null: no such alarm)."
+  value       = local.expected_interval
+}
+
+output "security_group_id" {
+  description = "Security group of the function (the shared layer's)."
+  value       = try(local.shared.security_group_id, null)
+}
+
+output "scheduler_role_arn" {
+  description = "Role EventBridge Scheduler assumes to invoke the function (the shared layer's)."
+  value       = try(local.shared.scheduler_role_arn, null)
 }
 
 output "alarm_topic_arn" {
@@ -40,5 +80,20 @@ output "alarm_topic_arn" {
 
 output "failure_queue_arn" {
   description = "SQS queue holding undelivered schedules and failed asynchronous runs."
-  value       = aws_sqs_queue.failures.arn
+  value       = try(local.shared.failure_queue_arn, null)
+}
+
+output "failure_queue_url" {
+  description = "URL of the failures queue when the job created it (standalone); in a fleet see the shared layer's output."
+  value       = try(module.shared[0].failure_queue_url, null)
+}
+
+output "kms_key_arn" {
+  description = "KMS key of the alarm topic and the failures queue."
+  value       = try(local.shared.kms_key_arn, null)
+}
+
+output "secretsmanager_endpoint_id" {
+  description = "Secrets Manager endpoint the job created (standalone with create_secretsmanager_endpoint)."
+  value       = try(module.shared[0].secretsmanager_endpoint_id, null)
 }

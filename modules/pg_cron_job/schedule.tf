@@ -1,55 +1,8 @@
-# Dead letters of Scheduler (deliveries it could not make) and failed runs (the function's
-# on-failure destination) land in one queue, watched by an alarm.
-resource "aws_sqs_queue" "failures" {
-  name                      = "${var.name}-failures"
-  message_retention_seconds = 1209600
-  sqs_managed_sse_enabled   = var.log_kms_key_arn == null ? true : null
-  kms_master_key_id         = var.log_kms_key_arn
-  tags                      = var.tags
-}
-
-data "aws_iam_policy_document" "scheduler_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["scheduler.amazonaws.com"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-  }
-}
-
-resource "aws_iam_role" "scheduler" {
-  name_prefix        = "${var.name}-sched-"
-  description        = "pg_cron_job ${var.name}: EventBridge Scheduler invokes the job function"
-  assume_role_policy = data.aws_iam_policy_document.scheduler_assume.json
-  tags               = var.tags
-}
-
-data "aws_iam_policy_document" "scheduler" {
-  statement {
-    sid       = "InvokeJob"
-    actions   = ["lambda:InvokeFunction"]
-    resources = [aws_lambda_function.this.arn]
-  }
-  statement {
-    sid       = "DeadLetters"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.failures.arn]
-  }
-}
-
-resource "aws_iam_role_policy" "scheduler" {
-  name   = "invoke-job"
-  role   = aws_iam_role.scheduler.id
-  policy = data.aws_iam_policy_document.scheduler.json
-}
-
+# Scheduler's dead letters (deliveries it could not make) and failed runs (the function's
+# on-failure destination) land in the shared failures queue; the role Scheduler assumes is shared
+# too (it may invoke exactly the fleet's functions).
 resource "aws_scheduler_schedule" "this" {
+  count                        = local.create ? 1 : 0
   name                         = var.name
   group_name                   = var.schedule_group_name
   description                  = "pg_cron_job ${local.job_name}"
@@ -68,8 +21,8 @@ resource "aws_scheduler_schedule" "this" {
   }
 
   target {
-    arn      = aws_lambda_function.this.arn
-    role_arn = aws_iam_role.scheduler.arn
+    arn      = aws_lambda_function.this[0].arn
+    role_arn = local.shared.scheduler_role_arn
     # Scheduler fills these in per run; the runner logs the id and uses it against duplicates.
     input = jsonencode({
       id             = "<aws.scheduler.execution-id>"
@@ -84,7 +37,7 @@ resource "aws_scheduler_schedule" "this" {
     }
 
     dead_letter_config {
-      arn = aws_sqs_queue.failures.arn
+      arn = local.shared.failure_queue_arn
     }
   }
 }

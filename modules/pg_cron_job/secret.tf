@@ -7,19 +7,19 @@ locals {
 }
 
 resource "aws_secretsmanager_secret" "this" {
-  count                   = var.create_secret ? 1 : 0
+  count                   = local.create && var.create_secret ? 1 : 0
   name_prefix             = "${var.name}-db-"
   description             = "PostgreSQL credentials of pg_cron_job ${var.name} (RDS secret format)"
   kms_key_id              = var.secret_kms_key_arn
   recovery_window_in_days = var.secret_recovery_window_days
-  tags                    = var.tags
+  tags                    = merge(var.tags, var.secret_tags)
 
   # checkov:skip=CKV2_AWS_57:Rotation is configured by aws_secretsmanager_secret_rotation when rotation_lambda_arn is given.
   # checkov:skip=CKV_AWS_149:secret_kms_key_arn sets a customer key; the default AWS managed key is a valid choice.
 }
 
 resource "aws_secretsmanager_secret_version" "this" {
-  count     = var.create_secret ? 1 : 0
+  count     = local.create && var.create_secret ? 1 : 0
   secret_id = aws_secretsmanager_secret.this[0].id
   secret_string_wo = jsonencode({
     engine   = "postgres"
@@ -33,7 +33,7 @@ resource "aws_secretsmanager_secret_version" "this" {
 }
 
 resource "aws_secretsmanager_secret_rotation" "this" {
-  count               = var.create_secret && var.rotation_lambda_arn != null ? 1 : 0
+  count               = local.create && var.create_secret && var.rotation_lambda_arn != null ? 1 : 0
   secret_id           = aws_secretsmanager_secret.this[0].id
   rotation_lambda_arn = var.rotation_lambda_arn
   rotate_immediately  = false

@@ -2,14 +2,35 @@
 # Function
 ################################################################################
 
+variable "create" {
+  description = "Create the job (false: create nothing; outputs are null)."
+  type        = bool
+  default     = true
+}
+
 variable "name" {
-  description = "Name of the job: the Lambda function name and the prefix of every resource the module creates."
+  description = "Name of the job: the Lambda function and schedule name and the prefix of the job's other resources."
   type        = string
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_-]{1,48}$", var.name))
-    error_message = "name must be 1-48 letters, digits, '-' or '_' (it prefixes the role, security group and alarm names)."
+    # Lambda function names and Scheduler schedule names are at most 64 characters:
+    # https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html#lambda-CreateFunction-request-FunctionName
+    # https://docs.aws.amazon.com/scheduler/latest/APIReference/API_CreateSchedule.html#API_CreateSchedule_RequestSyntax
+    condition     = can(regex("^[A-Za-z0-9_-]{1,64}$", var.name))
+    error_message = "name must be 1-64 letters, digits, '-' or '_' (Lambda function and schedule names are limited to 64 characters): shorten it."
   }
+}
+
+variable "shared" {
+  description = "The shared layer of a fleet: `module.<shared>.job_inputs` of modules/pg_cron_job_shared (the jobs map module passes it). null: the job creates its own security group, failures queue, scheduler role, KMS key and alarm topic."
+  type = object({
+    security_group_id  = string
+    scheduler_role_arn = string
+    failure_queue_arn  = string
+    kms_key_arn        = optional(string)
+    alarm_topic_arn    = optional(string)
+  })
+  default = null
 }
 
 variable "package_path" {
@@ -67,18 +88,23 @@ variable "reserved_concurrent_executions" {
 }
 
 variable "environment" {
-  description = "Extra environment variables for the function (for example RUST_LOG). Cannot replace the ones the module manages."
+  description = "Extra environment variables for the function. Cannot replace the ones the module manages; RUST_LOG comes from log_level."
   type        = map(string)
   default     = {}
 
   validation {
     condition = length(setintersection(keys(var.environment), [
-      "DB_SECRET_ID", "SQL", "SQL_FILE", "JOB_NAME", "PGSSLMODE", "PGDATABASE", "PGHOST", "PGPORT", "PGUSER",
+      "DB_SECRET_ID", "SQL", "SQL_FILE", "SQL_SHA256", "JOB_NAME", "PGSSLMODE", "PGDATABASE", "PGHOST", "PGPORT", "PGUSER",
       "AUTH_MODE", "TRANSACTION", "STATEMENT_TIMEOUT_MS", "LOCK_TIMEOUT_MS", "ALLOW_OVERLAP", "MAX_RUNTIME_MS",
       "HISTORY_TABLE", "HISTORY_RETENTION_DAYS", "REPEAT_UNTIL_ZERO", "CONTINUE_ON_DEADLINE", "MAX_CONTINUATIONS",
       "PGPASSWORD",
     ])) == 0
     error_message = "environment must not set variables the module manages (use the matching module input instead) nor PGPASSWORD (keep passwords in the secret)."
+  }
+
+  validation {
+    condition     = !contains(keys(var.environment), "RUST_LOG")
+    error_message = "Do not set RUST_LOG in environment: set log_level instead (for example log_level = \"info,tokio_postgres=debug\"); it sets RUST_LOG and Lambda's application log level together, so debug lines are not filtered out."
   }
 }
 
@@ -90,6 +116,36 @@ variable "kms_key_arn" {
 
 variable "tags" {
   description = "Tags for every resource."
+  type        = map(string)
+  default     = {}
+}
+
+variable "function_tags" {
+  description = "Extra tags of the Lambda function."
+  type        = map(string)
+  default     = {}
+}
+
+variable "role_tags" {
+  description = "Extra tags of the function's IAM role."
+  type        = map(string)
+  default     = {}
+}
+
+variable "log_group_tags" {
+  description = "Extra tags of the log group."
+  type        = map(string)
+  default     = {}
+}
+
+variable "alarm_tags" {
+  description = "Extra tags of the job's alarms."
+  type        = map(string)
+  default     = {}
+}
+
+variable "secret_tags" {
+  description = "Extra tags of the created secret."
   type        = map(string)
   default     = {}
 }
@@ -116,13 +172,29 @@ variable "sql" {
 }
 
 variable "sql_file" {
-  description = "SQL_FILE: path of a .sql file inside the package, relative to its root (`make build SQL_DIR=dir` puts dir/*.sql under sql/)."
+  description = "SQL_FILE: path of a .sql file inside the package, relative to its root (`make build SQL_DIR=dir` puts dir/*.sql under sql/). Needs sql_source_path."
   type        = string
   default     = null
 
   validation {
     condition     = var.sql_file == null || can(regex("^[A-Za-z0-9_./-]+\\.sql$", coalesce(var.sql_file, "x.sql")))
     error_message = "sql_file must be a relative path ending in .sql inside the package, for example \"sql/purge_events.sql\"."
+  }
+}
+
+variable "sql_source_path" {
+  description = "Path of the same SQL file in your repository (for example \"$${path.root}/sql/purge_events.sql\"). Its SHA-256 goes into SQL_SHA256: an edited file shows in the plan of this job, and the runner refuses a package built from another version (rebuild with make build)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = (var.sql_file == null) == (var.sql_source_path == null)
+    error_message = "sql_file needs sql_source_path (the file in your repository, e.g. \"$${path.root}/sql/purge_events.sql\") so that SQL changes show in the plan; sql_source_path only goes with sql_file."
+  }
+
+  validation {
+    condition     = var.sql_source_path == null || try(fileexists(var.sql_source_path), false)
+    error_message = "sql_source_path must name an existing file (paths are relative to the directory terraform runs in; use \"$${path.root}/...\" or \"$${path.module}/...\")."
   }
 }
 
@@ -207,9 +279,27 @@ variable "max_continuations" {
 }
 
 variable "log_level" {
-  description = "RUST_LOG filter for the runner's JSON logs (info, debug, warn...)."
+  description = "RUST_LOG filter of the runner (trace, debug, info, warn, error, or directives such as \"info,tokio_postgres=debug\"). Lambda's application_log_level follows its most verbose level, so nothing it asks for is dropped."
   type        = string
   default     = "info"
+
+  validation {
+    condition     = can(regex("^(?i)([A-Za-z0-9_:]+=)?(trace|debug|info|warn|error)(,([A-Za-z0-9_:]+=)?(trace|debug|info|warn|error))*$", var.log_level))
+    error_message = "log_level must be a level (trace, debug, info, warn, error) or comma-separated RUST_LOG directives with levels, for example \"info,tokio_postgres=debug\"."
+  }
+}
+
+variable "expected_interval_seconds" {
+  description = "The \"not succeeded\" alarm fires when no run succeeded (or reported a failure) within this many seconds. null: derived from schedule_expression (rate(), hourly, daily cron); 0: no such alarm. At most 86400 (CloudWatch evaluates alarms over at most one day)."
+  type        = number
+  default     = null
+
+  validation {
+    # Period x evaluation periods of a CloudWatch alarm may not exceed one day:
+    # https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
+    condition     = var.expected_interval_seconds == null || try(var.expected_interval_seconds == 0 || (var.expected_interval_seconds >= 60 && var.expected_interval_seconds <= 86400), false)
+    error_message = "expected_interval_seconds must be 0 (no alarm) or 60-86400 (CloudWatch alarms look back at most one day); leave it null to derive it from the schedule."
+  }
 }
 
 ################################################################################
@@ -279,9 +369,19 @@ variable "secret_recovery_window_days" {
 }
 
 variable "rotation_lambda_arn" {
-  description = "ARN of the AWS RDS PostgreSQL single-user rotation function (SecretsManagerRDSPostgreSQLRotationSingleUser). null: no rotation."
+  description = "ARN of the AWS RDS PostgreSQL single-user rotation function (SecretsManagerRDSPostgreSQLRotationSingleUser) for the created secret (create_secret = true). Run it in the jobs' subnets with the shared layer's rotation_security_group_id. null: no rotation."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.rotation_lambda_arn == null || var.create_secret
+    error_message = "rotation_lambda_arn rotates only the secret this module creates (create_secret = true). For an existing secret_arn configure rotation where that secret is managed (RDS rotates its managed master secret itself)."
+  }
+
+  validation {
+    condition     = var.rotation_lambda_arn == null || can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]{1,64}$", coalesce(var.rotation_lambda_arn, "x")))
+    error_message = "rotation_lambda_arn must be a Lambda function ARN (arn:aws:lambda:<region>:<account>:function:<name>)."
+  }
 }
 
 variable "rotation_days" {
@@ -356,7 +456,7 @@ variable "vpc_id" {
 }
 
 variable "subnet_ids" {
-  description = "Private subnets for the function (they need a route to Secrets Manager: a NAT gateway or create_secretsmanager_endpoint)."
+  description = "Private subnets for the function (they need a route to Secrets Manager: a NAT gateway or a Secrets Manager endpoint)."
   type        = list(string)
 
   validation {
@@ -366,13 +466,18 @@ variable "subnet_ids" {
 }
 
 variable "database_security_group_id" {
-  description = "Security group of the database: the function's egress goes to it, and with create_database_ingress_rule the module opens it to the function."
+  description = "Without `shared`: security group of the database; the job's egress goes to it, and with create_database_ingress_rule the module opens it to the job."
   type        = string
   default     = null
 
   validation {
-    condition     = var.database_security_group_id != null || length(var.database_cidr_blocks) > 0
-    error_message = "Tell the module where the database is: database_security_group_id or database_cidr_blocks."
+    condition     = var.shared != null || var.database_security_group_id != null || length(var.database_cidr_blocks) > 0
+    error_message = "Tell the module where the database is: database_security_group_id or database_cidr_blocks (or pass the shared layer as shared)."
+  }
+
+  validation {
+    condition     = var.shared == null || (var.database_security_group_id == null && length(var.database_cidr_blocks) == 0 && !var.create_secretsmanager_endpoint)
+    error_message = "With shared, set database_security_group_id, database_cidr_blocks and the Secrets Manager endpoint on the shared layer (modules/pg_cron_job_shared), not per job: one rule on the database and one endpoint serve every job."
   }
 }
 
@@ -382,7 +487,7 @@ variable "create_database_ingress_rule" {
   default     = true
 
   validation {
-    condition     = !var.create_database_ingress_rule || var.database_security_group_id != null
+    condition     = var.shared != null || !var.create_database_ingress_rule || var.database_security_group_id != null
     error_message = "create_database_ingress_rule needs database_security_group_id; with database_cidr_blocks set create_database_ingress_rule = false and open the database yourself."
   }
 }
@@ -394,15 +499,26 @@ variable "database_cidr_blocks" {
 }
 
 variable "https_egress_cidr_blocks" {
-  description = "Where the function may reach HTTPS (Secrets Manager, STS, Lambda). Narrow it to your VPC CIDR when using VPC endpoints."
+  description = "Without `shared`: where the function may reach HTTPS. null: 0.0.0.0/0 without an endpoint (NAT), nothing besides the endpoint otherwise."
   type        = list(string)
-  default     = ["0.0.0.0/0"]
+  default     = null
 }
 
 variable "create_secretsmanager_endpoint" {
-  description = "Create a Secrets Manager interface VPC endpoint in subnet_ids (for subnets without NAT, the classic reason these Lambdas time out)."
+  description = "Without `shared`: create a Secrets Manager interface endpoint (private DNS) in subnet_ids for subnets without NAT. A VPC can have only one such endpoint: with several jobs use the shared layer."
   type        = bool
   default     = false
+}
+
+variable "secretsmanager_endpoint_security_group_id" {
+  description = "Without `shared`: security group of the VPC's existing Secrets Manager endpoint; the module admits the job on 443 there."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = !(var.create_secretsmanager_endpoint && var.secretsmanager_endpoint_security_group_id != null)
+    error_message = "Set either create_secretsmanager_endpoint = true or secretsmanager_endpoint_security_group_id (an existing endpoint), not both: a VPC holds only one Secrets Manager endpoint with private DNS."
+  }
 }
 
 ################################################################################
@@ -413,6 +529,7 @@ variable "schedule_expression" {
   description = "EventBridge Scheduler expression: cron(m h dom mon dow y), rate(n unit) or at(yyyy-mm-ddThh:mm:ss)."
   type        = string
 
+  # https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html
   validation {
     condition = (
       can(regex("^cron\\(\\S+ \\S+ \\S+ \\S+ \\S+ \\S+\\)$", var.schedule_expression)) ||
@@ -426,16 +543,31 @@ variable "schedule_expression" {
     condition     = !can(regex("^cron\\(", var.schedule_expression)) || can(regex("^cron\\(\\S+ \\S+ (\\? \\S+ \\S+|\\S+ \\S+ \\?) \\S+\\)$", var.schedule_expression))
     error_message = "In a cron() expression one of day-of-month (3rd field) and day-of-week (5th field) must be '?', e.g. cron(0 3 * * ? *)."
   }
+
+  validation {
+    condition     = !can(regex("^cron\\(", var.schedule_expression)) || can(regex(local.cron_regex, var.schedule_expression))
+    error_message = "A cron() field is out of range: minutes 0-59, hours 0-23, day-of-month 1-31 (or ?, L, W), month 1-12 or JAN-DEC, day-of-week 1-7 or SUN-SAT (or ?, L, #), year 1970-2199; each may be *, a value, a range a-b, a list a,b or a step x/n. Example: cron(30 2 * * ? *)."
+  }
+
+  validation {
+    condition     = !can(regex("^rate\\(", var.schedule_expression)) || can(regex("^rate\\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\\)$", var.schedule_expression))
+    error_message = "rate() takes a singular unit for 1 and a plural unit otherwise: rate(1 hour), rate(5 minutes)."
+  }
+
+  validation {
+    condition     = !can(regex("^at\\(", var.schedule_expression)) || can(regex("^at\\([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\\)$", var.schedule_expression))
+    error_message = "at() needs a real date and time, at(yyyy-mm-ddThh:mm:ss), for example at(2026-12-31T23:00:00)."
+  }
 }
 
 variable "schedule_timezone" {
-  description = "IANA time zone of the schedule (for example Europe/Rome); cron times follow its daylight-saving changes."
+  description = "IANA time zone of the schedule (for example Europe/Rome, CET, Etc/GMT+5); cron times follow its daylight-saving changes."
   type        = string
   default     = "UTC"
 
   validation {
-    condition     = can(regex("^(UTC|[A-Za-z]+(/[A-Za-z0-9_+-]+)+|Etc/[A-Za-z0-9+-]+)$", var.schedule_timezone))
-    error_message = "schedule_timezone must be an IANA time zone name such as UTC, Europe/Rome or America/New_York."
+    condition     = contains(local.iana_time_zones, var.schedule_timezone)
+    error_message = "schedule_timezone must be an IANA time zone name (case-sensitive), such as UTC, Europe/Rome, America/New_York, CET or Etc/GMT+5; see the list in the module's timezones.tf."
   }
 }
 
@@ -486,13 +618,15 @@ variable "retry_attempts" {
 }
 
 variable "maximum_event_age_seconds" {
-  description = "Scheduler drops (to the dead-letter queue) a delivery it could not make within this many seconds."
+  description = "A run not started within this many seconds is dropped to the failures queue (Scheduler's delivery and Lambda's asynchronous queue)."
   type        = number
   default     = 3600
 
   validation {
-    condition     = var.maximum_event_age_seconds >= 60 && var.maximum_event_age_seconds <= 86400
-    error_message = "maximum_event_age_seconds must be between 60 and 86400."
+    # Lambda's asynchronous queue keeps events at most 6 hours (Scheduler would allow 24):
+    # https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionEventInvokeConfig.html#lambda-PutFunctionEventInvokeConfig-request-MaximumEventAgeInSeconds
+    condition     = var.maximum_event_age_seconds >= 60 && var.maximum_event_age_seconds <= 21600
+    error_message = "maximum_event_age_seconds must be between 60 and 21600 (Lambda keeps asynchronous events at most 6 hours)."
   }
 }
 
@@ -512,25 +646,56 @@ variable "log_retention_days" {
 }
 
 variable "log_kms_key_arn" {
-  description = "Customer KMS key for the log group and the failure queue (null: AWS owned encryption)."
+  description = "Customer KMS key for the log group (its key policy must allow logs.<region>.amazonaws.com). null: CloudWatch Logs encryption."
   type        = string
   default     = null
 }
 
 variable "create_alarm_topic" {
-  description = "Create an SNS topic for the alarms (false: give alarm_topic_arn)."
+  description = "Without `shared`: create an SNS topic for the alarms, encrypted with a customer key CloudWatch may use (false: give alarm_topic_arn or none)."
   type        = bool
   default     = true
 }
 
-variable "alarm_topic_arn" {
-  description = "Existing SNS topic for the alarms (used when create_alarm_topic = false)."
+variable "create_kms_key" {
+  description = "Without `shared`: create a customer-managed KMS key for the alarm topic and the failures queue (false: alarm_kms_key_arn or AWS owned encryption)."
+  type        = bool
+  default     = true
+}
+
+variable "alarm_kms_key_arn" {
+  description = "Without `shared`: your customer-managed KMS key for the alarm topic and the failures queue (create_kms_key = false); its policy needs the statements in the module README."
   type        = string
   default     = null
+}
+
+variable "alarm_topic_arn" {
+  description = "Without `shared`: existing SNS topic for the alarms (create_alarm_topic = false)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = !(var.create_alarm_topic && var.alarm_topic_arn != null)
+    error_message = "Set either create_alarm_topic = true or alarm_topic_arn, not both."
+  }
 }
 
 variable "alarm_emails" {
   description = "E-mail addresses subscribed to the created alarm topic."
   type        = list(string)
   default     = []
+}
+
+locals {
+  # EventBridge Scheduler cron fields and their ranges:
+  # https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html#cron-based
+  cron_list    = "(\\*|%[1]s(-%[1]s)?)(/[0-9]+)?(,(\\*|%[1]s(-%[1]s)?)(/[0-9]+)?)*"
+  cron_minute  = format(local.cron_list, "[0-5]?[0-9]")
+  cron_hour    = format(local.cron_list, "([01]?[0-9]|2[0-3])")
+  cron_dom     = "(\\?|L|LW|([1-9]|[12][0-9]|3[01])W|${format(local.cron_list, "([1-9]|[12][0-9]|3[01])")})"
+  cron_month   = format(local.cron_list, "([1-9]|1[0-2]|JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)")
+  cron_weekday = "([1-7]|SUN|MON|TUE|WED|THU|FRI|SAT)"
+  cron_dow     = "(\\?|L|${local.cron_weekday}L|${local.cron_weekday}#[1-5]|${format(local.cron_list, local.cron_weekday)})"
+  cron_year    = format(local.cron_list, "(19[7-9][0-9]|2[01][0-9][0-9])")
+  cron_regex   = "^(?i)cron\\((${local.cron_minute}) (${local.cron_hour}) ${local.cron_dom} (${local.cron_month}) ${local.cron_dow} (${local.cron_year})\\)$"
 }

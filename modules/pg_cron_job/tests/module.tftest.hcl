@@ -1,6 +1,7 @@
 # Plan/apply tests with a mocked AWS provider (no AWS API is reachable from `terraform test`;
 # the end-to-end test in test/e2e applies the module against a real local AWS API server).
 mock_provider "aws" {
+  override_during = plan
   mock_data "aws_region" {
     defaults = { name = "eu-south-1" }
   }
@@ -29,6 +30,15 @@ mock_provider "aws" {
   mock_resource "aws_lambda_function" {
     defaults = { arn = "arn:aws:lambda:eu-south-1:123456789012:function:purge" }
   }
+  mock_resource "aws_kms_key" {
+    defaults = { arn = "arn:aws:kms:eu-south-1:123456789012:key/11111111-2222-3333-4444-555555555555" }
+  }
+  mock_resource "aws_vpc_endpoint" {
+    defaults = { id = "vpce-0123456789abcdef0" }
+  }
+  mock_resource "aws_security_group" {
+    defaults = { id = "sg-0jobs0jobs0jobs00" }
+  }
   mock_resource "aws_cloudwatch_log_group" {
     defaults = { arn = "arn:aws:logs:eu-south-1:123456789012:log-group:/aws/lambda/purge" }
   }
@@ -38,6 +48,7 @@ variables {
   name                       = "purge"
   package_path               = "tests/fixtures/package.zip"
   sql_file                   = "sql/purge_events.sql"
+  sql_source_path            = "tests/fixtures/purge_events.sql"
   schedule_expression        = "cron(30 2 * * ? *)"
   schedule_timezone          = "Europe/Rome"
   secret_arn                 = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:app-db-AbCdEf"
@@ -51,9 +62,10 @@ run "defaults" {
   command = plan
 
   assert {
-    condition = aws_lambda_function.this.environment[0].variables == tomap({
+    condition = aws_lambda_function.this[0].environment[0].variables == tomap({
       DB_SECRET_ID         = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:app-db-AbCdEf"
       SQL_FILE             = "sql/purge_events.sql"
+      SQL_SHA256           = filesha256("tests/fixtures/purge_events.sql")
       JOB_NAME             = "purge"
       PGSSLMODE            = "verify-full"
       PGPORT               = "5432"
@@ -69,84 +81,76 @@ run "defaults" {
   }
 
   assert {
-    condition     = aws_lambda_function.this.runtime == "provided.al2023" && aws_lambda_function.this.handler == "bootstrap"
+    condition     = aws_lambda_function.this[0].runtime == "provided.al2023" && aws_lambda_function.this[0].handler == "bootstrap"
     error_message = "The function must use the OS-only runtime with the bootstrap handler."
   }
 
   assert {
-    condition     = aws_lambda_function.this.reserved_concurrent_executions == 1 && aws_lambda_function.this.architectures == tolist(["x86_64"])
+    condition     = aws_lambda_function.this[0].reserved_concurrent_executions == 1 && aws_lambda_function.this[0].architectures == tolist(["x86_64"])
     error_message = "One run at a time and x86_64 by default."
   }
 
   assert {
-    condition     = aws_lambda_function.this.logging_config[0].log_format == "JSON"
+    condition     = aws_lambda_function.this[0].logging_config[0].log_format == "JSON"
     error_message = "Logs must be JSON."
   }
 
   assert {
-    condition     = aws_scheduler_schedule.this.schedule_expression == "cron(30 2 * * ? *)" && aws_scheduler_schedule.this.schedule_expression_timezone == "Europe/Rome"
+    condition     = aws_scheduler_schedule.this[0].schedule_expression == "cron(30 2 * * ? *)" && aws_scheduler_schedule.this[0].schedule_expression_timezone == "Europe/Rome"
     error_message = "Schedule expression and time zone must be passed through."
   }
 
   assert {
-    condition     = aws_scheduler_schedule.this.target[0].retry_policy[0].maximum_retry_attempts == 0
+    condition     = aws_scheduler_schedule.this[0].target[0].retry_policy[0].maximum_retry_attempts == 0
     error_message = "Scheduler must not retry by default (jobs are not idempotent)."
   }
 
   assert {
-    condition     = aws_scheduler_schedule.this.flexible_time_window[0].mode == "OFF" && aws_scheduler_schedule.this.state == "ENABLED"
+    condition     = aws_scheduler_schedule.this[0].flexible_time_window[0].mode == "OFF" && aws_scheduler_schedule.this[0].state == "ENABLED"
     error_message = "Runs start on time and the schedule is enabled by default."
   }
 
   assert {
-    condition     = jsondecode(aws_scheduler_schedule.this.target[0].input).id == "<aws.scheduler.execution-id>"
+    condition     = jsondecode(aws_scheduler_schedule.this[0].target[0].input).id == "<aws.scheduler.execution-id>"
     error_message = "Every scheduled event must carry Scheduler's execution id."
   }
 
   assert {
-    condition     = aws_lambda_function_event_invoke_config.this.maximum_retry_attempts == 0
+    condition     = aws_lambda_function_event_invoke_config.this[0].maximum_retry_attempts == 0
     error_message = "Lambda must not retry a failed run asynchronously."
   }
 
   assert {
-    condition = toset(flatten([for s in data.aws_iam_policy_document.lambda.statement : s.resources if s.sid == "ReadOwnSecret"])) == toset([
+    condition = toset(flatten([for s in data.aws_iam_policy_document.lambda[0].statement : s.resources if s.sid == "ReadOwnSecret"])) == toset([
       "arn:aws:secretsmanager:eu-south-1:123456789012:secret:app-db-AbCdEf"
     ])
     error_message = "The function may read exactly its own secret."
   }
 
   assert {
-    condition     = length([for s in data.aws_iam_policy_document.lambda.statement : s if contains(s.actions, "secretsmanager:GetSecretValue")]) == 1
+    condition     = length([for s in data.aws_iam_policy_document.lambda[0].statement : s if contains(s.actions, "secretsmanager:GetSecretValue")]) == 1
     error_message = "Only one statement may grant GetSecretValue."
   }
 
   assert {
-    condition     = length([for s in data.aws_iam_policy_document.lambda.statement : s if s.sid == "InvokeSelfForContinuation" || s.sid == "IamDatabaseAuth" || s.sid == "DecryptSecretViaSecretsManager"]) == 0
+    condition     = length([for s in data.aws_iam_policy_document.lambda[0].statement : s if s.sid == "InvokeSelfForContinuation" || s.sid == "IamDatabaseAuth" || s.sid == "DecryptSecretViaSecretsManager"]) == 0
     error_message = "No self-invoke, IAM auth or KMS permission unless asked for."
   }
 
   assert {
-    condition     = aws_vpc_security_group_egress_rule.database_sg[0].from_port == 5432 && aws_vpc_security_group_egress_rule.database_sg[0].referenced_security_group_id == "sg-0db0db0db0db0db00"
-    error_message = "Egress to the database security group on the database port."
+    condition     = aws_lambda_function.this[0].vpc_config[0].security_group_ids == toset([module.shared[0].security_group_id]) && length(module.shared) == 1
+    error_message = "On its own, the job creates its shared layer (security group, queue, scheduler role) and uses its security group."
   }
 
   assert {
-    condition     = aws_vpc_security_group_egress_rule.https["0.0.0.0/0"].from_port == 443 && aws_vpc_security_group_egress_rule.https["0.0.0.0/0"].to_port == 443
-    error_message = "HTTPS egress only on 443."
-  }
-
-  assert {
-    condition     = length(aws_vpc_security_group_ingress_rule.database) == 1 && aws_vpc_security_group_ingress_rule.database[0].security_group_id == "sg-0db0db0db0db0db00"
-    error_message = "The database security group must admit the function."
-  }
-
-  assert {
-    condition     = length(aws_vpc_endpoint.secretsmanager) == 0 && length(aws_secretsmanager_secret.this) == 0
+    condition     = module.shared[0].secretsmanager_endpoint_id == null && length(aws_secretsmanager_secret.this) == 0
     error_message = "No endpoint and no secret unless asked for."
   }
 }
 
 run "created_secret_with_rotation_and_endpoint" {
+  command = plan
+
   variables {
     secret_arn                     = null
     create_secret                  = true
@@ -168,13 +172,13 @@ run "created_secret_with_rotation_and_endpoint" {
   }
 
   assert {
-    condition     = aws_lambda_function.this.environment[0].variables["DB_SECRET_ID"] == aws_secretsmanager_secret.this[0].arn
+    condition     = aws_lambda_function.this[0].environment[0].variables["DB_SECRET_ID"] == aws_secretsmanager_secret.this[0].arn
     error_message = "The function must read the created secret."
   }
 
   assert {
-    condition     = aws_vpc_endpoint.secretsmanager[0].service_name == "com.amazonaws.eu-south-1.secretsmanager" && aws_vpc_endpoint.secretsmanager[0].private_dns_enabled
-    error_message = "The Secrets Manager endpoint must be an interface endpoint with private DNS."
+    condition     = module.shared[0].secretsmanager_endpoint_id != null
+    error_message = "create_secretsmanager_endpoint = true on a standalone job creates the endpoint (in its shared layer)."
   }
 }
 
@@ -190,14 +194,14 @@ run "iam_auth" {
   }
 
   assert {
-    condition = flatten([for s in data.aws_iam_policy_document.lambda.statement : s.resources if s.sid == "IamDatabaseAuth"]) == [
+    condition = flatten([for s in data.aws_iam_policy_document.lambda[0].statement : s.resources if s.sid == "IamDatabaseAuth"]) == [
       "arn:aws:rds-db:eu-south-1:123456789012:dbuser:db-ABCDEFGHIJKL/purge_job"
     ]
     error_message = "rds-db:connect must be granted for exactly the job user on the database."
   }
 
   assert {
-    condition     = !contains(keys(aws_lambda_function.this.environment[0].variables), "DB_SECRET_ID") && aws_lambda_function.this.environment[0].variables["AUTH_MODE"] == "iam"
+    condition     = !contains(keys(aws_lambda_function.this[0].environment[0].variables), "DB_SECRET_ID") && aws_lambda_function.this[0].environment[0].variables["AUTH_MODE"] == "iam"
     error_message = "IAM auth needs no secret."
   }
 }
@@ -207,6 +211,7 @@ run "continuation" {
 
   variables {
     sql_file             = null
+    sql_source_path      = null
     sql                  = "DELETE FROM app.events WHERE id IN (SELECT id FROM app.events WHERE created_at < now() - interval '90 days' LIMIT 5000)"
     repeat_until_zero    = true
     continue_on_deadline = true
@@ -214,14 +219,14 @@ run "continuation" {
   }
 
   assert {
-    condition = flatten([for s in data.aws_iam_policy_document.lambda.statement : s.resources if s.sid == "InvokeSelfForContinuation"]) == [
+    condition = flatten([for s in data.aws_iam_policy_document.lambda[0].statement : s.resources if s.sid == "InvokeSelfForContinuation"]) == [
       "arn:aws:lambda:eu-south-1:123456789012:function:purge"
     ]
     error_message = "Self-invoke must be granted on the function itself only."
   }
 
   assert {
-    condition     = aws_lambda_function.this.environment[0].variables["MAX_CONTINUATIONS"] == "10" && aws_lambda_function.this.environment[0].variables["HISTORY_RETENTION_DAYS"] == "30"
+    condition     = aws_lambda_function.this[0].environment[0].variables["MAX_CONTINUATIONS"] == "10" && aws_lambda_function.this[0].environment[0].variables["HISTORY_RETENTION_DAYS"] == "30"
     error_message = "Continuation and history settings reach the runner."
   }
 }
@@ -316,4 +321,347 @@ run "rejects_iam_without_resource_id" {
     database_host = "db"
   }
   expect_failures = [var.database_host]
+}
+
+# --- Log level: RUST_LOG and Lambda's JSON log filter move together --------------------------
+# With JSON logs Lambda drops application lines below application_log_level (read from the
+# "level" field), so RUST_LOG=debug alone would show nothing:
+# https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html
+
+run "log_level_debug_reaches_lambda" {
+  command = plan
+  variables {
+    log_level = "debug"
+  }
+  assert {
+    condition     = aws_lambda_function.this[0].environment[0].variables["RUST_LOG"] == "debug" && aws_lambda_function.this[0].logging_config[0].application_log_level == "DEBUG"
+    error_message = "log_level = debug must set RUST_LOG and Lambda's application log level."
+  }
+}
+
+run "log_level_directives_use_most_verbose_level" {
+  command = plan
+  variables {
+    log_level = "info,tokio_postgres=trace"
+  }
+  assert {
+    condition     = aws_lambda_function.this[0].environment[0].variables["RUST_LOG"] == "info,tokio_postgres=trace" && aws_lambda_function.this[0].logging_config[0].application_log_level == "TRACE"
+    error_message = "Lambda's filter must let through the most verbose level of the directives."
+  }
+}
+
+run "rejects_rust_log_in_environment" {
+  command = plan
+  variables {
+    environment = { RUST_LOG = "debug" }
+  }
+  expect_failures = [var.environment]
+}
+
+run "rejects_unknown_log_level" {
+  command = plan
+  variables {
+    log_level = "verbose"
+  }
+  expect_failures = [var.log_level]
+}
+
+# --- Names: Lambda function and schedule names <= 64; IAM role name_prefix <= 38 ------------------
+# https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html (FunctionName, 64)
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html (role name 64; the
+# provider appends a 26-character suffix to name_prefix)
+
+run "long_name_fits_every_aws_limit" {
+  command = plan
+  variables {
+    name = "a-very-long-job-name-for-the-nightly-purge-of-events-0123456789"
+  }
+  assert {
+    condition     = length(aws_iam_role.lambda[0].name_prefix) <= 38 && length(aws_lambda_function.this[0].function_name) <= 64 && length(aws_scheduler_schedule.this[0].name) <= 64
+    error_message = "Every name and name_prefix must fit AWS's limits."
+  }
+}
+
+run "rejects_name_over_64" {
+  command = plan
+  variables {
+    name = "a-very-long-job-name-for-the-nightly-purge-of-events-0123456789-x"
+  }
+  expect_failures = [var.name]
+}
+
+# --- Event age: Lambda keeps asynchronous events at most 21600 s --------------------------------
+# https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionEventInvokeConfig.html
+
+run "rejects_event_age_over_21600" {
+  command = plan
+  variables {
+    maximum_event_age_seconds = 21601
+  }
+  expect_failures = [var.maximum_event_age_seconds]
+}
+
+run "rejects_event_age_under_60" {
+  command = plan
+  variables {
+    maximum_event_age_seconds = 59
+  }
+  expect_failures = [var.maximum_event_age_seconds]
+}
+
+# --- Schedule expressions and time zones ------------------------------------------------------
+# https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html
+
+run "accepts_cron_features_and_iana_links" {
+  command = plan
+  variables {
+    schedule_expression = "cron(0/15 8-17 ? * MON-FRI 2026-2199)"
+    schedule_timezone   = "EST5EDT"
+  }
+  assert {
+    condition     = aws_scheduler_schedule.this[0].schedule_expression_timezone == "EST5EDT"
+    error_message = "EST5EDT is an IANA zone Scheduler accepts."
+  }
+}
+
+run "accepts_cet_and_etc_zones" {
+  command = plan
+  variables {
+    schedule_expression = "cron(0 10 ? * 6#3 *)"
+    schedule_timezone   = "CET"
+  }
+}
+
+run "accepts_etc_gmt_and_last_day" {
+  command = plan
+  variables {
+    schedule_expression = "cron(0 12 L * ? *)"
+    schedule_timezone   = "Etc/GMT+5"
+  }
+}
+
+run "rejects_minute_99" {
+  command = plan
+  variables {
+    schedule_expression = "cron(99 2 * * ? *)"
+  }
+  expect_failures = [var.schedule_expression]
+}
+
+run "rejects_hour_24" {
+  command = plan
+  variables {
+    schedule_expression = "cron(0 24 * * ? *)"
+  }
+  expect_failures = [var.schedule_expression]
+}
+
+run "rejects_day_32_month_13_year_2200" {
+  command = plan
+  variables {
+    schedule_expression = "cron(0 0 32 13 ? 2200)"
+  }
+  expect_failures = [var.schedule_expression]
+}
+
+run "rejects_weekday_8" {
+  command = plan
+  variables {
+    schedule_expression = "cron(0 0 ? * 8 *)"
+  }
+  expect_failures = [var.schedule_expression]
+}
+
+run "rejects_rate_unit_number_mismatch" {
+  command = plan
+  variables {
+    schedule_expression = "rate(1 hours)"
+  }
+  expect_failures = [var.schedule_expression]
+}
+
+run "rejects_misspelt_zone" {
+  command = plan
+  variables {
+    schedule_timezone = "Europe/Rom"
+  }
+  expect_failures = [var.schedule_timezone]
+}
+
+run "rejects_zone_in_wrong_case" {
+  command = plan
+  variables {
+    schedule_timezone = "europe/rome"
+  }
+  expect_failures = [var.schedule_timezone]
+}
+
+# --- SQL change detection ------------------------------------------------------------------------
+
+run "sql_hash_follows_the_repository_file" {
+  command = plan
+  assert {
+    condition     = aws_lambda_function.this[0].environment[0].variables["SQL_SHA256"] == filesha256("tests/fixtures/purge_events.sql") && output.sql_sha256 == filesha256("tests/fixtures/purge_events.sql")
+    error_message = "SQL_SHA256 must be the SHA-256 of the consumer's copy of the SQL file."
+  }
+}
+
+run "rejects_sql_file_without_source" {
+  command = plan
+  variables {
+    sql_source_path = null
+  }
+  expect_failures = [var.sql_source_path]
+}
+
+run "rejects_missing_sql_source" {
+  command = plan
+  variables {
+    sql_source_path = "tests/fixtures/no_such.sql"
+  }
+  expect_failures = [var.sql_source_path]
+}
+
+run "rejects_sha256_in_environment" {
+  command = plan
+  variables {
+    environment = { SQL_SHA256 = "0000" }
+  }
+  expect_failures = [var.environment]
+}
+
+# --- Rotation ------------------------------------------------------------------------------------
+
+run "rejects_rotation_of_an_existing_secret" {
+  command = plan
+  variables {
+    rotation_lambda_arn = "arn:aws:lambda:eu-south-1:123456789012:function:rotate"
+  }
+  expect_failures = [var.rotation_lambda_arn]
+}
+
+# --- Alarms: the job's dimension on every metric, one page per failure, alarms that clear -----
+# Log metric filters with dimensions may not set a default value:
+# https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_MetricTransformation.html
+
+run "alarms_carry_the_job_dimension_and_clear" {
+  command = plan
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.failed[0].dimensions == tomap({ FunctionName = "purge" })
+    error_message = "The failed alarm must watch this job's function only."
+  }
+  assert {
+    condition = alltrue([for q in aws_cloudwatch_metric_alarm.not_succeeded[0].metric_query : q.expression != null && q.expression != "" || (
+      length(q.metric) == 1 && (try(q.metric[0].dimensions["Job"], "") == "purge" || try(q.metric[0].dimensions["FunctionName"], "") == "purge")
+    )])
+    error_message = "Every metric of the not-succeeded alarm must carry this job's dimension."
+  }
+  assert {
+    condition     = aws_cloudwatch_log_metric_filter.succeeded[0].metric_transformation[0].dimensions == tomap({ Job = "$.job" }) && aws_cloudwatch_log_metric_filter.succeeded[0].metric_transformation[0].default_value == null
+    error_message = "The success metric must carry the job (from the log line) and, having dimensions, no default value."
+  }
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.failed[0].alarm_actions) == 1 && aws_cloudwatch_metric_alarm.failed[0].ok_actions == aws_cloudwatch_metric_alarm.failed[0].alarm_actions && aws_cloudwatch_metric_alarm.not_succeeded[0].ok_actions == aws_cloudwatch_metric_alarm.not_succeeded[0].alarm_actions
+    error_message = "Alarms notify and clear (ok_actions) through the topic."
+  }
+  assert {
+    condition     = output.expected_interval_seconds == 86400 && aws_cloudwatch_metric_alarm.not_succeeded[0].evaluation_periods == 1 && aws_cloudwatch_metric_alarm.not_succeeded[0].treat_missing_data == "breaching"
+    error_message = "A daily cron expects a run per day; no data is a missed run."
+  }
+}
+
+run "interval_from_rate" {
+  command = plan
+  variables {
+    schedule_expression = "rate(15 minutes)"
+  }
+  assert {
+    condition     = output.expected_interval_seconds == 900 && aws_cloudwatch_metric_alarm.not_succeeded[0].evaluation_periods == 2
+    error_message = "rate(15 minutes) expects a run every 900 s (two periods tolerate jitter)."
+  }
+}
+
+run "no_interval_alarm_for_weekly_jobs" {
+  command = plan
+  variables {
+    schedule_expression = "cron(0 4 ? * SUN *)"
+  }
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.not_succeeded) == 0
+    error_message = "CloudWatch cannot look back a week: weekly jobs get only the failed alarm."
+  }
+}
+
+run "rejects_interval_over_a_day" {
+  command = plan
+  variables {
+    expected_interval_seconds = 604800
+  }
+  expect_failures = [var.expected_interval_seconds]
+}
+
+# --- KMS: who sends to the encrypted failures queue may use its key ----------------------------
+# https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html
+
+run "function_may_use_the_queue_key" {
+  command = plan
+  assert {
+    condition = toset(flatten([for s in data.aws_iam_policy_document.lambda[0].statement : s.actions if s.sid == "EncryptedFailureDestination"])) == toset(["kms:GenerateDataKey", "kms:Decrypt"]) && flatten([
+      for s in data.aws_iam_policy_document.lambda[0].statement : s.resources if s.sid == "EncryptedFailureDestination"
+    ]) == [module.shared[0].kms_key_arn]
+    error_message = "The function's role must be allowed kms:GenerateDataKey and kms:Decrypt on the queue's key."
+  }
+}
+
+# --- In a fleet: the shared layer is given, nothing shared is created per job ------------------
+
+run "fleet_member_uses_the_shared_layer" {
+  command = plan
+  variables {
+    database_security_group_id = null
+    shared = {
+      security_group_id  = "sg-0f1ee70f1ee70f1ee"
+      scheduler_role_arn = "arn:aws:iam::123456789012:role/fleet-sched"
+      failure_queue_arn  = "arn:aws:sqs:eu-south-1:123456789012:fleet-failures"
+      kms_key_arn        = "arn:aws:kms:eu-south-1:123456789012:key/fleet"
+      alarm_topic_arn    = "arn:aws:sns:eu-south-1:123456789012:fleet-alarms"
+    }
+  }
+  assert {
+    condition     = length(module.shared) == 0 && aws_lambda_function.this[0].vpc_config[0].security_group_ids == toset(["sg-0f1ee70f1ee70f1ee"])
+    error_message = "A fleet member must not create its own security group, queue, role, key or topic."
+  }
+  assert {
+    condition     = aws_scheduler_schedule.this[0].target[0].role_arn == "arn:aws:iam::123456789012:role/fleet-sched" && aws_scheduler_schedule.this[0].target[0].dead_letter_config[0].arn == "arn:aws:sqs:eu-south-1:123456789012:fleet-failures"
+    error_message = "The schedule must use the shared role and queue."
+  }
+  assert {
+    condition     = aws_lambda_function_event_invoke_config.this[0].destination_config[0].on_failure[0].destination == "arn:aws:sqs:eu-south-1:123456789012:fleet-failures" && aws_cloudwatch_metric_alarm.failed[0].alarm_actions == toset(["arn:aws:sns:eu-south-1:123456789012:fleet-alarms"])
+    error_message = "Failures go to the shared queue, alarms to the shared topic."
+  }
+}
+
+run "rejects_per_job_endpoint_in_a_fleet" {
+  command = plan
+  variables {
+    database_security_group_id     = null
+    create_secretsmanager_endpoint = true
+    shared = {
+      security_group_id  = "sg-0f1ee70f1ee70f1ee"
+      scheduler_role_arn = "arn:aws:iam::123456789012:role/fleet-sched"
+      failure_queue_arn  = "arn:aws:sqs:eu-south-1:123456789012:fleet-failures"
+    }
+  }
+  expect_failures = [var.database_security_group_id]
+}
+
+run "create_false_creates_nothing" {
+  command = plan
+  variables {
+    create = false
+  }
+  assert {
+    condition     = length(aws_lambda_function.this) == 0 && length(module.shared) == 0 && output.function_arn == null
+    error_message = "create = false must create nothing."
+  }
 }

@@ -1,0 +1,289 @@
+# The part of a pg_cron_job fleet that exists once per VPC and database: the jobs' security group
+# (one rule on the database's group for every job), the Secrets Manager endpoint, the KMS key,
+# the alarm topic, the failures queue and the role EventBridge Scheduler uses to start the jobs.
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+
+locals {
+  create     = var.create
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+  account_id = data.aws_caller_identity.current.account_id
+
+  function_arns = [for n in var.function_names : "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${n}"]
+
+  kms_key_arn     = var.create_kms_key ? try(aws_kms_key.this[0].arn, null) : var.kms_key_arn
+  encrypted       = var.create_kms_key || var.kms_key_arn != null
+  alarm_topic_arn = var.create_alarm_topic ? try(aws_sns_topic.alarms[0].arn, null) : var.alarm_topic_arn
+
+  https_egress_cidr_blocks = var.https_egress_cidr_blocks != null ? var.https_egress_cidr_blocks : (
+    var.secretsmanager_endpoint == "none" ? ["0.0.0.0/0"] : []
+  )
+  endpoint_security_group_id = (
+    var.secretsmanager_endpoint == "create" ? try(aws_security_group.endpoint[0].id, null) :
+    var.secretsmanager_endpoint == "existing" ? var.secretsmanager_endpoint_security_group_id : null
+  )
+}
+
+################################################################################
+# Security groups and the Secrets Manager endpoint
+################################################################################
+
+resource "aws_security_group" "jobs" {
+  count       = local.create ? 1 : 0
+  name_prefix = "${var.name}-jobs-"
+  description = "pg_cron_job ${var.name}: egress to the database port and HTTPS only (jobs and the rotation function)"
+  vpc_id      = var.vpc_id
+  tags        = merge(var.tags, var.security_group_tags, { Name = "${var.name}-jobs" })
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_vpc_security_group_egress_rule" "database_sg" {
+  # Counts use only plan-time-known inputs, so the database security group may be created in the same apply.
+  count                        = local.create && length(var.database_cidr_blocks) == 0 ? 1 : 0
+  security_group_id            = aws_security_group.jobs[0].id
+  description                  = "PostgreSQL"
+  ip_protocol                  = "tcp"
+  from_port                    = var.database_port
+  to_port                      = var.database_port
+  referenced_security_group_id = var.database_security_group_id
+  tags                         = var.tags
+}
+
+resource "aws_vpc_security_group_egress_rule" "database_cidr" {
+  for_each          = local.create ? toset(var.database_cidr_blocks) : toset([])
+  security_group_id = aws_security_group.jobs[0].id
+  description       = "PostgreSQL"
+  ip_protocol       = "tcp"
+  from_port         = var.database_port
+  to_port           = var.database_port
+  cidr_ipv4         = each.value
+  tags              = var.tags
+}
+
+# One rule for the whole fleet (the default quota is 60 inbound rules per security group):
+# https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html#vpc-limits-security-groups
+resource "aws_vpc_security_group_ingress_rule" "database" {
+  count                        = local.create && var.create_database_ingress_rule ? 1 : 0
+  security_group_id            = var.database_security_group_id
+  description                  = "pg_cron_job ${var.name} jobs"
+  ip_protocol                  = "tcp"
+  from_port                    = var.database_port
+  to_port                      = var.database_port
+  referenced_security_group_id = aws_security_group.jobs[0].id
+  tags                         = var.tags
+}
+
+resource "aws_vpc_security_group_egress_rule" "https" {
+  for_each          = local.create ? toset(local.https_egress_cidr_blocks) : toset([])
+  security_group_id = aws_security_group.jobs[0].id
+  description       = "HTTPS to AWS APIs"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  cidr_ipv4         = each.value
+  tags              = var.tags
+}
+
+resource "aws_vpc_security_group_egress_rule" "endpoint" {
+  count                        = local.create && var.secretsmanager_endpoint != "none" ? 1 : 0
+  security_group_id            = aws_security_group.jobs[0].id
+  description                  = "HTTPS to the Secrets Manager endpoint"
+  ip_protocol                  = "tcp"
+  from_port                    = 443
+  to_port                      = 443
+  referenced_security_group_id = local.endpoint_security_group_id
+  tags                         = var.tags
+}
+
+resource "aws_security_group" "endpoint" {
+  count       = local.create && var.secretsmanager_endpoint == "create" ? 1 : 0
+  name_prefix = "${var.name}-sm-endpoint-"
+  description = "Secrets Manager endpoint for the pg_cron_job ${var.name} jobs"
+  vpc_id      = var.vpc_id
+  tags        = merge(var.tags, var.endpoint_tags, { Name = "${var.name}-secretsmanager-endpoint" })
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+# Admits every job (and the rotation function, which uses the same group) on 443, whether the
+# endpoint is created here or already exists in the VPC.
+resource "aws_vpc_security_group_ingress_rule" "endpoint" {
+  count                        = local.create && var.secretsmanager_endpoint != "none" ? 1 : 0
+  security_group_id            = local.endpoint_security_group_id
+  description                  = "HTTPS from the pg_cron_job ${var.name} jobs"
+  ip_protocol                  = "tcp"
+  from_port                    = 443
+  to_port                      = 443
+  referenced_security_group_id = aws_security_group.jobs[0].id
+  tags                         = var.tags
+}
+
+# At most one per VPC: AWS refuses a second interface endpoint with private DNS for the same
+# service in a VPC (its private hosted zone would conflict), hence "existing" for shared VPCs.
+# https://docs.aws.amazon.com/vpc/latest/privatelink/create-interface-endpoint.html
+resource "aws_vpc_endpoint" "secretsmanager" {
+  count               = local.create && var.secretsmanager_endpoint == "create" ? 1 : 0
+  vpc_id              = var.vpc_id
+  service_name        = "com.amazonaws.${local.region}.secretsmanager"
+  vpc_endpoint_type   = "Interface"
+  subnet_ids          = var.subnet_ids
+  security_group_ids  = [aws_security_group.endpoint[0].id]
+  private_dns_enabled = true
+  tags                = merge(var.tags, var.endpoint_tags, { Name = "${var.name}-secretsmanager" })
+}
+
+################################################################################
+# KMS key for the alarm topic and the failures queue
+################################################################################
+
+data "aws_iam_policy_document" "kms" {
+  count = local.create && var.create_kms_key ? 1 : 0
+
+  # The account's IAM policies decide who else may use the key (the jobs' roles and the
+  # scheduler role get kms:GenerateDataKey/kms:Decrypt that way).
+  # https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html#key-policy-default-allow-root-enable-iam
+  statement {
+    sid       = "EnableIamPolicies"
+    actions   = ["kms:*"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+  }
+
+  # CloudWatch alarms publish to an encrypted topic only if the key policy lets the CloudWatch
+  # service principal use the key; that is impossible with the AWS managed alias/aws/sns key.
+  # https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
+  statement {
+    sid       = "CloudWatchAlarmsPublish"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_kms_key" "this" {
+  count                   = local.create && var.create_kms_key ? 1 : 0
+  description             = "pg_cron_job ${var.name}: alarm topic and failures queue"
+  enable_key_rotation     = true
+  deletion_window_in_days = var.kms_key_deletion_window_days
+  policy                  = data.aws_iam_policy_document.kms[0].json
+  tags                    = merge(var.tags, var.kms_key_tags)
+}
+
+resource "aws_kms_alias" "this" {
+  count         = local.create && var.create_kms_key ? 1 : 0
+  name          = "alias/${var.name}-pg-cron-job"
+  target_key_id = aws_kms_key.this[0].key_id
+}
+
+################################################################################
+# Alarm topic (one for the fleet: one confirmation e-mail per address, not per job)
+################################################################################
+
+resource "aws_sns_topic" "alarms" {
+  count             = local.create && var.create_alarm_topic ? 1 : 0
+  name              = "${var.name}-alarms"
+  kms_master_key_id = local.kms_key_arn
+  tags              = merge(var.tags, var.alarm_topic_tags)
+
+  # checkov:skip=CKV_AWS_26:Encrypted with the created customer key by default; with create_kms_key = false and no kms_key_arn the topic is unencrypted on purpose (alias/aws/sns would silently drop every alarm).
+}
+
+resource "aws_sns_topic_subscription" "email" {
+  for_each  = local.create && var.create_alarm_topic ? toset(var.alarm_emails) : toset([])
+  topic_arn = aws_sns_topic.alarms[0].arn
+  protocol  = "email"
+  endpoint  = each.value
+}
+
+################################################################################
+# Failures queue: Scheduler's dead letters and the functions' on-failure records
+################################################################################
+
+resource "aws_sqs_queue" "failures" {
+  count                     = local.create ? 1 : 0
+  name                      = "${var.name}-failures"
+  message_retention_seconds = var.failure_queue_retention_seconds
+  sqs_managed_sse_enabled   = local.encrypted ? null : true
+  kms_master_key_id         = local.kms_key_arn
+  tags                      = merge(var.tags, var.failure_queue_tags)
+}
+
+################################################################################
+# Scheduler role (one for the fleet)
+################################################################################
+
+data "aws_iam_policy_document" "scheduler_assume" {
+  count = local.create ? 1 : 0
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["scheduler.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "scheduler" {
+  count = local.create ? 1 : 0
+  # IAM role name_prefix is at most 38 characters (64 minus the 26-character unique suffix).
+  name_prefix        = "${substr(var.name, 0, 31)}-sched-"
+  description        = "pg_cron_job ${var.name}: EventBridge Scheduler invokes the job functions"
+  assume_role_policy = data.aws_iam_policy_document.scheduler_assume[0].json
+  tags               = merge(var.tags, var.scheduler_role_tags)
+}
+
+data "aws_iam_policy_document" "scheduler" {
+  count = local.create ? 1 : 0
+
+  dynamic "statement" {
+    for_each = length(local.function_arns) > 0 ? [1] : []
+    content {
+      sid       = "InvokeJobs"
+      actions   = ["lambda:InvokeFunction"]
+      resources = local.function_arns
+    }
+  }
+
+  statement {
+    sid       = "DeadLetters"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.failures[0].arn]
+  }
+
+  # Sending to a queue encrypted with a customer key needs both actions on the key.
+  # https://docs.aws.amazon.com/scheduler/latest/UserGuide/configuring-schedule-dlq.html
+  # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html
+  dynamic "statement" {
+    for_each = local.encrypted ? [1] : []
+    content {
+      sid       = "EncryptedDeadLetters"
+      actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+      resources = [local.kms_key_arn]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "scheduler" {
+  count  = local.create ? 1 : 0
+  name   = "invoke-jobs"
+  role   = aws_iam_role.scheduler[0].id
+  policy = data.aws_iam_policy_document.scheduler[0].json
+}

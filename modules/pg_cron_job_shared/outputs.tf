@@ -1,0 +1,85 @@
+output "security_group_id" {
+  description = "Security group of every job (egress to the database port and HTTPS). Attach the rotation function to it too."
+  value       = try(aws_security_group.jobs[0].id, null)
+}
+
+output "security_group_arn" {
+  description = "ARN of the jobs' security group."
+  value       = try(aws_security_group.jobs[0].arn, null)
+}
+
+output "rotation_security_group_id" {
+  description = "Security group for the secret rotation function (the jobs' group: it reaches the database and Secrets Manager the same way)."
+  value       = try(aws_security_group.jobs[0].id, null)
+}
+
+output "secretsmanager_endpoint_id" {
+  description = "ID of the created Secrets Manager interface endpoint (null unless secretsmanager_endpoint = \"create\")."
+  value       = try(aws_vpc_endpoint.secretsmanager[0].id, null)
+}
+
+output "secretsmanager_endpoint_security_group_id" {
+  description = "Security group of the Secrets Manager endpoint (created or given)."
+  value       = local.create ? local.endpoint_security_group_id : null
+}
+
+output "kms_key_arn" {
+  description = "KMS key of the alarm topic and the failures queue (created or given; null when unencrypted)."
+  value       = local.create ? local.kms_key_arn : null
+}
+
+output "kms_key_id" {
+  description = "ID of the created KMS key."
+  value       = try(aws_kms_key.this[0].key_id, null)
+}
+
+output "kms_alias_name" {
+  description = "Alias of the created KMS key."
+  value       = try(aws_kms_alias.this[0].name, null)
+}
+
+output "alarm_topic_arn" {
+  description = "SNS topic the jobs' alarms notify (created or given)."
+  value       = local.create ? local.alarm_topic_arn : null
+}
+
+output "alarm_topic_name" {
+  description = "Name of the created alarm topic."
+  value       = try(aws_sns_topic.alarms[0].name, null)
+}
+
+output "failure_queue_arn" {
+  description = "ARN of the SQS queue holding undelivered schedules and failed asynchronous runs of every job."
+  value       = try(aws_sqs_queue.failures[0].arn, null)
+}
+
+output "failure_queue_url" {
+  description = "URL of the failures queue."
+  value       = try(aws_sqs_queue.failures[0].url, null)
+}
+
+output "failure_queue_name" {
+  description = "Name of the failures queue."
+  value       = try(aws_sqs_queue.failures[0].name, null)
+}
+
+output "scheduler_role_arn" {
+  description = "ARN of the role EventBridge Scheduler assumes to start the jobs."
+  value       = try(aws_iam_role.scheduler[0].arn, null)
+}
+
+output "scheduler_role_name" {
+  description = "Name of the scheduler role."
+  value       = try(aws_iam_role.scheduler[0].name, null)
+}
+
+output "job_inputs" {
+  description = "Pass as `shared` to each modules/pg_cron_job call (the jobs map module does it for you)."
+  value = local.create ? {
+    security_group_id  = aws_security_group.jobs[0].id
+    scheduler_role_arn = aws_iam_role.scheduler[0].arn
+    failure_queue_arn  = aws_sqs_queue.failures[0].arn
+    kms_key_arn        = local.kms_key_arn
+    alarm_topic_arn    = local.alarm_topic_arn
+  } : null
+}

@@ -1,0 +1,227 @@
+variable "create" {
+  description = "Create the shared layer (false: create nothing; every output is null)."
+  type        = bool
+  default     = true
+}
+
+variable "name" {
+  description = "Prefix of the shared resources (security groups, KMS alias, topic, queue, scheduler role)."
+  type        = string
+
+  validation {
+    # SQS queue names are at most 80 characters ("<name>-failures");
+    # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-queues.html
+    condition     = can(regex("^[A-Za-z0-9_-]{1,64}$", var.name))
+    error_message = "name must be 1-64 letters, digits, '-' or '_' (it prefixes the queue \"<name>-failures\", which SQS limits to 80 characters)."
+  }
+}
+
+variable "tags" {
+  description = "Tags for every resource."
+  type        = map(string)
+  default     = {}
+}
+
+################################################################################
+# Network
+################################################################################
+
+variable "vpc_id" {
+  description = "VPC of the database and the jobs."
+  type        = string
+}
+
+variable "subnet_ids" {
+  description = "Private subnets of the jobs (and of the Secrets Manager endpoint when secretsmanager_endpoint = \"create\")."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.subnet_ids) >= 1
+    error_message = "subnet_ids needs at least one subnet (two in different AZs is better)."
+  }
+}
+
+variable "database_security_group_id" {
+  description = "Security group of the database: the jobs' egress goes to it, and with create_database_ingress_rule one rule on it admits the jobs' security group."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.database_security_group_id != null || length(var.database_cidr_blocks) > 0
+    error_message = "Tell the module where the database is: database_security_group_id or database_cidr_blocks."
+  }
+}
+
+variable "create_database_ingress_rule" {
+  description = "Add one ingress rule on database_security_group_id admitting the jobs' security group on database_port (one rule for all jobs)."
+  type        = bool
+  default     = true
+
+  validation {
+    condition     = !var.create_database_ingress_rule || var.database_security_group_id != null
+    error_message = "create_database_ingress_rule needs database_security_group_id; with database_cidr_blocks set create_database_ingress_rule = false and open the database yourself."
+  }
+}
+
+variable "database_cidr_blocks" {
+  description = "CIDR blocks of the database; when set, the jobs' egress goes to them instead of database_security_group_id."
+  type        = list(string)
+  default     = []
+}
+
+variable "database_port" {
+  description = "Port of the database (the security-group rules open it)."
+  type        = number
+  default     = 5432
+
+  validation {
+    condition     = var.database_port >= 1 && var.database_port <= 65535
+    error_message = "database_port must be a TCP port (1-65535)."
+  }
+}
+
+variable "secretsmanager_endpoint" {
+  description = "How the jobs reach Secrets Manager: \"create\" (one interface endpoint with private DNS for the VPC), \"existing\" (the VPC already has one: give secretsmanager_endpoint_security_group_id) or \"none\" (the subnets have a NAT gateway)."
+  type        = string
+  default     = "none"
+
+  validation {
+    condition     = contains(["create", "existing", "none"], var.secretsmanager_endpoint)
+    error_message = "secretsmanager_endpoint must be \"create\", \"existing\" or \"none\"."
+  }
+}
+
+variable "secretsmanager_endpoint_security_group_id" {
+  description = "Security group of the VPC's existing Secrets Manager endpoint (secretsmanager_endpoint = \"existing\"): the module admits the jobs on 443 there."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = (var.secretsmanager_endpoint == "existing") == (var.secretsmanager_endpoint_security_group_id != null)
+    error_message = "secretsmanager_endpoint_security_group_id is required with secretsmanager_endpoint = \"existing\" and only then (with \"create\" the module makes the endpoint's group)."
+  }
+}
+
+variable "https_egress_cidr_blocks" {
+  description = "Extra HTTPS egress of the jobs (CIDRs). null: 0.0.0.0/0 with secretsmanager_endpoint = \"none\" (NAT), nothing otherwise (the endpoint is reached by security group)."
+  type        = list(string)
+  default     = null
+}
+
+variable "security_group_tags" {
+  description = "Extra tags of the jobs' security group."
+  type        = map(string)
+  default     = {}
+}
+
+variable "endpoint_tags" {
+  description = "Extra tags of the Secrets Manager endpoint and its security group."
+  type        = map(string)
+  default     = {}
+}
+
+################################################################################
+# Alarms, encryption, failures
+################################################################################
+
+variable "create_kms_key" {
+  description = "Create a customer-managed KMS key for the alarm topic and the failures queue, with a key policy that lets CloudWatch alarms publish (false: kms_key_arn, or SQS-managed encryption and an unencrypted topic)."
+  type        = bool
+  default     = true
+}
+
+variable "kms_key_arn" {
+  description = "Your customer-managed KMS key for the topic and the queue (create_kms_key = false). Its key policy needs the statements in the module README; never alias/aws/sns (CloudWatch cannot use it)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = !(var.create_kms_key && var.kms_key_arn != null)
+    error_message = "Set either create_kms_key = true or kms_key_arn, not both."
+  }
+
+  validation {
+    # https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
+    condition     = var.kms_key_arn == null || !can(regex("alias/aws/", coalesce(var.kms_key_arn, "x")))
+    error_message = "kms_key_arn must be a customer-managed key: the policy of an AWS managed key (alias/aws/sns, alias/aws/sqs) cannot grant CloudWatch or the scheduler, so alarms and failure records would be dropped."
+  }
+}
+
+variable "kms_key_deletion_window_days" {
+  description = "Waiting period before the created KMS key is deleted."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.kms_key_deletion_window_days >= 7 && var.kms_key_deletion_window_days <= 30
+    error_message = "kms_key_deletion_window_days must be between 7 and 30 (KMS's range)."
+  }
+}
+
+variable "kms_key_tags" {
+  description = "Extra tags of the created KMS key."
+  type        = map(string)
+  default     = {}
+}
+
+variable "create_alarm_topic" {
+  description = "Create the SNS topic the jobs' alarms notify (false: give alarm_topic_arn, or none for no notifications)."
+  type        = bool
+  default     = true
+}
+
+variable "alarm_topic_arn" {
+  description = "Existing SNS topic for the alarms (create_alarm_topic = false). If it is encrypted, its key policy must let cloudwatch.amazonaws.com use the key (see the module README)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = !(var.create_alarm_topic && var.alarm_topic_arn != null)
+    error_message = "Set either create_alarm_topic = true or alarm_topic_arn, not both."
+  }
+}
+
+variable "alarm_emails" {
+  description = "E-mail addresses subscribed once to the created alarm topic (one confirmation each for the whole fleet)."
+  type        = list(string)
+  default     = []
+}
+
+variable "alarm_topic_tags" {
+  description = "Extra tags of the created alarm topic."
+  type        = map(string)
+  default     = {}
+}
+
+variable "failure_queue_retention_seconds" {
+  description = "How long the failures queue keeps undelivered schedules and failed-run records."
+  type        = number
+  default     = 1209600
+
+  validation {
+    condition     = var.failure_queue_retention_seconds >= 60 && var.failure_queue_retention_seconds <= 1209600
+    error_message = "failure_queue_retention_seconds must be between 60 and 1209600 (SQS's range)."
+  }
+}
+
+variable "failure_queue_tags" {
+  description = "Extra tags of the failures queue."
+  type        = map(string)
+  default     = {}
+}
+
+################################################################################
+# Scheduler
+################################################################################
+
+variable "function_names" {
+  description = "Names of the jobs' Lambda functions: the shared scheduler role may invoke exactly these."
+  type        = list(string)
+  default     = []
+}
+
+variable "scheduler_role_tags" {
+  description = "Extra tags of the scheduler role."
+  type        = map(string)
+  default     = {}
+}
