@@ -137,7 +137,8 @@ class PostgresCluster:
 
     SUPERUSER_PASSWORD = "super-" + uuid.uuid4().hex
 
-    def __init__(self):
+    def __init__(self, extra_conf: dict[str, str] | None = None):
+        self.extra_conf = extra_conf or {}
         self.tmp = pathlib.Path(tempfile.mkdtemp(prefix="pgcj-pg-"))
         os.chmod(self.tmp, 0o755)
         self.data = self.tmp / "data"
@@ -172,6 +173,7 @@ class PostgresCluster:
             "ssl_key_file": f"'{server_key}'",
             "fsync": "off",
             "max_connections": "50",
+            **self.extra_conf,
         }
         with open(self.data / "postgresql.conf", "a") as f:
             for k, v in conf.items():
@@ -190,10 +192,18 @@ class PostgresCluster:
         self.started = True
         return self
 
+    def kill(self) -> None:
+        """Stops the server the hard way (immediate shutdown: every backend ends at once)."""
+        subprocess.run(_as_postgres(["pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "-t", "30", "stop"]),
+                       capture_output=True, timeout=60)
+
+    @property
+    def log_text(self) -> str:
+        return (self.tmp / "server.log").read_text(errors="replace")
+
     def stop(self) -> None:
         if self.started:
-            subprocess.run(_as_postgres(["pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop"]),
-                           capture_output=True)
+            self.kill()
             self.started = False
         shutil.rmtree(self.tmp, ignore_errors=True)
 

@@ -1,0 +1,354 @@
+"""Fault matrix: the real runner (one-shot mode) against faults injected on loopback. Every
+faulty case must end in a JSON result within its bound, name the phase that failed, and never
+leak the password. The stalling server is a real TCP listener that accepts and never answers
+(a stalled proxy/NLB, or a wrong port on a live host)."""
+import concurrent.futures
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+import uuid
+
+import pytest
+
+from harness import PostgresCluster, RunResult, run_oneshot, wait_for
+
+
+class StallServer:
+    """Accepts TCP connections on 127.0.0.1 and never sends a byte."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = []
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self.sock.accept()
+                self.accepted.append(conn)
+            except OSError:
+                continue
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join(timeout=5)
+        for c in self.accepted:
+            c.close()
+        self.sock.close()
+
+
+@pytest.fixture
+def stall():
+    server = StallServer()
+    yield server
+    server.stop()
+
+
+def timed(binary, env, timeout=60):
+    started = time.monotonic()
+    r = run_oneshot(binary, env, timeout=timeout)
+    return r, time.monotonic() - started
+
+
+def assert_clean(r, *secrets):
+    assert r.report is not None, r
+    for s in secrets:
+        assert s not in r.stdout and s not in r.stderr, f"secret leaked: {r}"
+    assert "DispatchFailure(" not in r.stdout and "ConnectorError {" not in r.stdout, r
+
+
+@pytest.mark.parametrize("sslmode", ["verify-full", "require", "disable"])
+def test_database_that_never_answers_fails_within_the_connect_timeout(binary, base_env, secret, stall, sslmode):
+    env = dict(base_env, PGHOST="127.0.0.1", PGPORT=str(stall.port), PGSSLMODE=sslmode,
+               PGCONNECT_TIMEOUT="2", SQL="SELECT 1")
+    if sslmode != "verify-full":
+        env.pop("PGSSLROOTCERT")
+    r, took = timed(binary, env)
+    assert r.code == 1, r
+    assert took < 4, f"took {took:.1f}s"
+    assert r.report["status"] == "failed" and r.report["error"]["kind"] == "connect", r
+    assert "no answer" in r.report["error"]["message"] and "PGCONNECT_TIMEOUT" in r.report["error"]["message"]
+    assert stall.accepted, "the runner never reached the stalling server"
+    assert_clean(r, secret["password"])
+
+
+def test_connect_is_cut_short_by_max_runtime(binary, base_env, secret, stall):
+    env = dict(base_env, PGHOST="127.0.0.1", PGPORT=str(stall.port), MAX_RUNTIME_MS="1500", SQL="SELECT 1")
+    r, took = timed(binary, env)
+    assert r.code == 1 and r.report["error"]["kind"] == "connect", r
+    assert took < 3.5, f"took {took:.1f}s"
+    assert "deadline" in r.report["error"]["message"]
+
+
+def test_secrets_manager_that_never_answers_fails_within_the_deadline(binary, base_env, secret, stall):
+    env = dict(base_env, AWS_ENDPOINT_URL=f"http://127.0.0.1:{stall.port}", MAX_RUNTIME_MS="3000", SQL="SELECT 1")
+    r, took = timed(binary, env)
+    assert r.code == 1, r
+    assert took < 5, f"took {took:.1f}s"
+    assert r.report["error"]["kind"] == "secret", r
+    msg = r.report["error"]["message"]
+    assert "Secrets Manager" in msg and ("endpoint" in msg or "NAT" in msg), msg
+    assert_clean(r, secret["password"])
+
+
+def test_secrets_manager_that_never_answers_is_bounded_without_a_deadline(binary, base_env, stall):
+    """No MAX_RUNTIME_MS: the SDK's own timeouts and retry budget end the call."""
+    env = dict(base_env, AWS_ENDPOINT_URL=f"http://127.0.0.1:{stall.port}", SQL="SELECT 1")
+    r, took = timed(binary, env)
+    assert r.code == 1 and r.report["error"]["kind"] == "secret", r
+    assert took < 25, f"took {took:.1f}s"
+    assert r.report["started_at"] < r.report["finished_at"], "started_at must be the start, not the failure time"
+
+
+def test_unreachable_secrets_manager_is_explained_without_debug_dumps(binary, base_env):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    env = dict(base_env, AWS_ENDPOINT_URL=f"http://127.0.0.1:{closed_port}", SQL="SELECT 1")
+    r, took = timed(binary, env)
+    assert r.code == 1 and r.report["error"]["kind"] == "secret", r
+    msg = r.report["error"]["message"]
+    assert msg.startswith("cannot read secret") and "cannot reach Secrets Manager" in msg, msg
+    assert "{" not in msg, f"Debug dump in the message: {msg}"
+    assert took < 20
+
+
+def test_secret_that_is_json_but_not_an_object(binary, base_env, moto, secret):
+    moto.client("secretsmanager").put_secret_value(SecretId=secret["id"], SecretString='["x"]')
+    r = run_oneshot(binary, dict(base_env, SQL="SELECT 1"))
+    assert r.code == 1 and "not an object" in r.report["error"]["message"], r
+
+
+def test_many_rows_are_counted_not_kept(binary, base_env):
+    r = run_oneshot(binary, dict(base_env, SQL="SELECT g, repeat('x', 100) FROM generate_series(1, 300000) g"))
+    assert r.code == 0, r
+    assert r.report["rows_affected"] == 300000
+
+
+def test_copy_to_stdout_is_refused_before_anything_runs(binary, base_env, tmp_path):
+    script = tmp_path / "export.sql"
+    script.write_text("SELECT 1;\nCOPY (SELECT 1) TO STDOUT WITH (FORMAT csv);\n")
+    r = run_oneshot(binary, dict(base_env, SQL_FILE=str(script)))
+    assert r.code == 2, r
+    assert r.report["error"]["kind"] == "config"
+    assert f"SQL_FILE {script} line 2: COPY" in r.report["error"]["message"]
+
+
+def test_unsupported_meta_command_is_refused_with_file_and_line(binary, base_env, tmp_path):
+    script = tmp_path / "job.sql"
+    script.write_text("\\set ON_ERROR_STOP on\nSELECT 1;\nSELECT now() AS t \\gset\n")
+    r = run_oneshot(binary, dict(base_env, SQL_FILE=str(script)))
+    assert r.code == 2 and r.report["error"]["kind"] == "config", r
+    assert "line 3" in r.report["error"]["message"] and "\\gset" in r.report["error"]["message"]
+
+
+@pytest.mark.parametrize("var", ["STATEMENT_TIMEOUT_MS", "MAX_RUNTIME_MS"])
+def test_values_postgresql_refuses_are_config_errors(binary, base_env, var):
+    r = run_oneshot(binary, dict(base_env, SQL="SELECT 1", **{var: "2147483648"}))
+    assert r.code == 2 and var in r.report["error"]["message"], r
+
+
+# --- history under concurrency and faults -----------------------------------------------------
+
+def history_table():
+    return "faults.runs_" + uuid.uuid4().hex[:8]
+
+
+def test_twenty_jobs_create_the_history_table_at_once(binary, base_env, pg, secret):
+    pg.psql("CREATE SCHEMA IF NOT EXISTS faults")
+    pg.psql(f"GRANT ALL ON SCHEMA faults TO {secret['user']}")
+    table = history_table()
+    envs = [dict(base_env, JOB_NAME=f"job{i}", SQL="SELECT 1", HISTORY_TABLE=table) for i in range(20)]
+    with concurrent.futures.ThreadPoolExecutor(20) as pool:
+        results = list(pool.map(lambda e: run_oneshot(binary, e), envs))
+    assert [r.report["status"] for r in results] == ["succeeded"] * 20, [r for r in results if r.code]
+    assert pg.psql(f"SELECT count(*) FROM {table} WHERE status = 'succeeded'") == "20"
+
+
+def test_twenty_concurrent_runs_of_one_job(binary, base_env, pg, secret):
+    pg.psql("CREATE SCHEMA IF NOT EXISTS faults")
+    pg.psql(f"GRANT ALL ON SCHEMA faults TO {secret['user']}")
+    table = history_table()
+    env = dict(base_env, SQL="SELECT pg_sleep(3)", HISTORY_TABLE=table)
+    with concurrent.futures.ThreadPoolExecutor(20) as pool:
+        results = list(pool.map(lambda _: run_oneshot(binary, env), range(20)))
+    statuses = sorted(r.report["status"] for r in results)
+    assert statuses == ["skipped"] * 19 + ["succeeded"], statuses
+    assert all(r.code == 0 for r in results)
+    assert {r.report.get("reason") for r in results if r.report["status"] == "skipped"} == {"overlap"}
+    rows = pg.psql(f"SELECT status || ':' || coalesce(reason, '') FROM {table} ORDER BY 1").split("\n")
+    assert sorted(rows) == ["skipped:overlap"] * 19 + ["succeeded:"], rows
+
+
+def test_bookkeeping_error_after_commit_is_a_warning_not_a_failure(binary, base_env, pg, secret):
+    pg.psql("CREATE SCHEMA IF NOT EXISTS faults")
+    pg.psql(f"GRANT ALL ON SCHEMA faults TO {secret['user']}")
+    table = history_table()
+    target = "t_" + uuid.uuid4().hex[:8]
+    pg.psql(f"CREATE TABLE {target} (id int)")
+    pg.psql(f"ALTER TABLE {target} OWNER TO {secret['user']}")
+    env = dict(base_env, SQL=f"INSERT INTO {target} VALUES (1)", HISTORY_TABLE=table)
+    assert run_oneshot(binary, env).code == 0
+    # From now on the final history UPDATE fails (as a full disk or a revoked grant would).
+    pg.psql(f"""CREATE FUNCTION {table}_deny() RETURNS trigger LANGUAGE plpgsql AS
+                $$BEGIN RAISE EXCEPTION 'history is read-only today'; END$$""")
+    pg.psql(f"CREATE TRIGGER deny BEFORE UPDATE ON {table} FOR EACH ROW WHEN (NEW.status <> 'interrupted') "
+            f"EXECUTE FUNCTION {table}_deny()")
+    r = run_oneshot(binary, env)
+    assert r.code == 0, r
+    assert r.report["status"] == "succeeded" and "error" not in r.report
+    assert any("read-only today" in w for w in r.report["warnings"]), r.report
+    assert pg.psql(f"SELECT count(*) FROM {target}") == "2", "the job's SQL must have committed"
+
+
+def test_killed_runner_is_marked_interrupted_and_does_not_block_the_next_run(binary, base_env, pg, secret):
+    pg.psql("CREATE SCHEMA IF NOT EXISTS faults")
+    pg.psql(f"GRANT ALL ON SCHEMA faults TO {secret['user']}")
+    table = history_table()
+    env = dict(base_env, SQL="SELECT pg_sleep(60)", HISTORY_TABLE=table)
+    proc = subprocess.Popen([binary], env={"PATH": os.environ["PATH"], **env},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_for(lambda: pg.psql("SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)'") == "1",
+                 "the job's statement to start", timeout=20)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=10)
+    # client_connection_check_interval: the orphaned statement ends within seconds, not 60 s.
+    killed = time.monotonic()
+    wait_for(lambda: pg.psql("SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)'") == "0",
+             "the orphaned backend to end", timeout=10)
+    assert time.monotonic() - killed < 6
+    r = run_oneshot(binary, dict(env, SQL="SELECT 1"))
+    assert r.code == 0 and r.report["status"] == "succeeded", r
+    rows = pg.psql(f"SELECT status FROM {table} ORDER BY started_at").split("\n")
+    assert rows == ["interrupted", "succeeded"], rows
+
+
+# --- the database dies ------------------------------------------------------------------------
+
+@pytest.fixture
+def own_pg():
+    cluster = PostgresCluster().start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def own_env(base_env, moto, cluster):
+    name, password = "job_" + uuid.uuid4().hex[:8], "pw-" + uuid.uuid4().hex
+    cluster.create_user(name, password)
+    secret_id = "pg-cron-job/faults/" + uuid.uuid4().hex[:8]
+    moto.client("secretsmanager").create_secret(Name=secret_id, SecretString=cluster.secret_json(name, password))
+    return dict(base_env, DB_SECRET_ID=secret_id, PGSSLROOTCERT=str(cluster.ca.path)), password
+
+
+def test_database_killed_mid_statement(binary, base_env, moto, own_pg):
+    env, password = own_env(base_env, moto, own_pg)
+    env["SQL"] = "SELECT pg_sleep(60)"
+    holder = {}
+    thread = threading.Thread(target=lambda: holder.update(r=run_oneshot(binary, env)))
+    thread.start()
+    wait_for(lambda: own_pg.psql("SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)'") == "1",
+             "the statement to start", timeout=20)
+    killed = time.monotonic()
+    own_pg.kill()
+    thread.join(timeout=30)
+    r = holder["r"]
+    assert time.monotonic() - killed < 10
+    assert r.code == 1 and r.report["error"]["kind"] == "connect", r
+    assert "lost" in r.report["error"]["message"] or "closed" in r.report["error"]["message"], r
+    assert_clean(r, password)
+
+
+def test_database_down_before_the_run(binary, base_env, moto, own_pg):
+    env, password = own_env(base_env, moto, own_pg)
+    own_pg.kill()
+    r, took = timed(binary, dict(env, SQL="SELECT 1", PGCONNECT_TIMEOUT="3"))
+    assert r.code == 1 and r.report["error"]["kind"] == "connect", r
+    assert took < 5
+    assert_clean(r, password)
+
+
+# --- psql fidelity ----------------------------------------------------------------------------
+
+CORPUS = r"""
+\set ON_ERROR_STOP on
+\timing on
+\pset pager off
+\echo 'purging old rows'
+\set keep_days 90
+\set tbl corpus_:suffix
+\set who 'O''Brien'
+CREATE TABLE :"tbl" (id int, note text);
+INSERT INTO :"tbl" VALUES (1, :'who'), (2, 'x;y');
+SELECT count(*) FROM :"tbl" \g
+SELECT 1 AS a \; SELECT 2 AS b;
+SET standard_conforming_strings = off;
+INSERT INTO :"tbl" VALUES (3, 'it\'s; here');
+SET standard_conforming_strings = on;
+INSERT INTO :"tbl" VALUES (4, 'back\slash');
+-- a comment; with a semicolon
+DELETE FROM :"tbl" WHERE id > :keep_days;
+/* block; comment */ SELECT :'who' AS who, 1::int AS cast_ok;
+\x
+DO $$ BEGIN PERFORM 1; END $$;
+SELECT note FROM :"tbl" WHERE note = E'x;y'
+\g
+"""
+
+
+def logged_statements(log: str, app: str) -> list[str]:
+    entries, current = [], None
+    for line in log.splitlines():
+        m = re.match(r"^([^|]*)\|[A-Z]+:  (.*)$", line)
+        if m:
+            current = [m.group(1), m.group(2)]
+            entries.append(current)
+        elif current is not None:
+            current[1] += "\n" + line
+    return [e[1][len("statement: "):].strip() for e in entries
+            if e[0] == app and e[1].startswith("statement: ")]
+
+
+def test_psql_script_sends_what_psql_sends(binary, base_env, moto, tmp_path):
+    cluster = PostgresCluster(extra_conf={"log_statement": "'all'", "log_line_prefix": "'%a|'"}).start()
+    try:
+        env, password = own_env(base_env, moto, cluster)
+        user = json.loads(moto.client("secretsmanager").get_secret_value(SecretId=env["DB_SECRET_ID"])["SecretString"])["username"]
+        runs = {}
+        for app in ("psqlref", "runner"):
+            script = tmp_path / f"{app}.sql"
+            script.write_text("\\set suffix " + app + CORPUS)
+            runs[app] = script
+        psql_env = dict(os.environ, PGPASSWORD=password, PGSSLMODE="verify-full", PGSSLROOTCERT=str(cluster.ca.path),
+                        PGAPPNAME="psqlref")
+        out = subprocess.run(["psql", "-X", "-q", "-h", cluster.host, "-p", str(cluster.port), "-U", user,
+                              "-d", "postgres", "-f", str(runs["psqlref"])],
+                             env=psql_env, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        r = run_oneshot(binary, dict(env, SQL_FILE=str(runs["runner"]), PGAPPNAME="runner", ALLOW_OVERLAP="true"))
+        assert r.code == 0, r
+        assert "purging old rows" in r.stderr
+        log = cluster.log_text
+        ours = [s for s in logged_statements(log, "runner") if "client_connection_check_interval" not in s]
+        theirs = [s.replace("psqlref", "runner") for s in logged_statements(log, "psqlref")]
+        assert len(theirs) >= 12, theirs
+        assert ours == theirs
+        assert r.report["statements"] == len(ours)
+        # The harness's CREATE ROLE is logged; nothing the runner sent may carry the password.
+        assert not [line for line in log.splitlines() if line.startswith("runner|") and password in line]
+    finally:
+        cluster.stop()
