@@ -9,12 +9,15 @@ SHELL := /bin/bash
 ARCH ?= x86_64
 # Offline provider mirror; empty means a normal `terraform init` from the registry.
 TF_PLUGIN_DIR ?= $(if $(wildcard /opt/tf-plugins),/opt/tf-plugins,)
-# Amazon RDS CA bundle to ship in the package (PEM). When empty, `make build` downloads it.
+# Amazon RDS CA bundle shipped as global-bundle.pem. By default it is assembled from the npm
+# package pinned in lambda/ca/global-bundle.sha256 (fetched with npm, tarball integrity and
+# bundle SHA-256 checked; works without internet access when the npm registry is reachable).
+# Overrides: RDS_CA_BUNDLE=path (a PEM you have) or RDS_CA_URL=url (downloaded, only when set).
 RDS_CA_BUNDLE ?=
-RDS_CA_URL ?= https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem
-# SHA-256 of the bundle you trust; when set, a downloaded or given bundle must match it.
+RDS_CA_URL ?=
+# SHA-256 an override bundle must have (when set).
 RDS_CA_SHA256 ?=
-# Set to 1 to build a package without a CA bundle (tests supply their own CA via PGSSLROOTCERT).
+# Set to 1 to package without a CA bundle when none can be obtained (tests bring their own CA).
 ALLOW_NO_CA_BUNDLE ?= 0
 # Directory whose *.sql files go into the package under sql/ (for SQL_FILE / sql_file).
 SQL_DIR ?= examples/complete/sql
@@ -39,7 +42,7 @@ ZIG_TARGET := $(RUST_TARGET).2.17
 BUILD_DIR := $(ROOT)/.build/$(ARCH)
 PACKAGE := $(BUILD_DIR)/pg-cron-job.zip
 
-.PHONY: help venv rust-target build package test lint unit integration tf-check tf-test checkov e2e demo bench clean
+.PHONY: help venv rust-target ca-bundle ca-bundle-test build build-arm64 package test lint unit integration faults tf-check tf-test checkov e2e demo bench clean
 
 help:
 	@echo "make build [ARCH=x86_64|arm64] [RDS_CA_BUNDLE=path] [SQL_DIR=dir]  build the Lambda package"
@@ -58,36 +61,50 @@ venv: $(VENV)/.installed
 rust-target:
 	@rustup target list --installed | grep -qx $(RUST_TARGET) || rustup target add $(RUST_TARGET)
 
-$(BUILD_DIR)/global-bundle.pem:
-	@mkdir -p $(BUILD_DIR)
-	@if [ -n "$(RDS_CA_BUNDLE)" ]; then \
-	  cp "$(RDS_CA_BUNDLE)" $@.tmp; \
-	elif curl -fsSL --max-time 20 -o $@.tmp "$(RDS_CA_URL)"; then \
-	  echo "downloaded the Amazon RDS CA bundle"; \
-	else \
-	  rm -f $@.tmp; echo "no RDS CA bundle: offline and RDS_CA_BUNDLE is not set"; \
-	fi
-	@if [ -f $@.tmp ]; then \
-	  sum=$$(sha256sum $@.tmp | cut -d' ' -f1); echo "RDS CA bundle sha256: $$sum"; \
+CA_BUNDLE := $(BUILD_DIR)/global-bundle.pem
+
+ca-bundle: $(CA_BUNDLE)
+
+# Always re-checked (cheap: the npm tarball is cached in .build/ca and verified on every use).
+$(CA_BUNDLE): FORCE
+	@mkdir -p $(BUILD_DIR) && rm -f $@ $@.tmp
+	@get() { \
+	  if [ -n "$(RDS_CA_BUNDLE)" ]; then \
+	    echo "RDS CA bundle: $(RDS_CA_BUNDLE) (RDS_CA_BUNDLE)"; cp "$(RDS_CA_BUNDLE)" $@.tmp || return 1; \
+	  elif [ -n "$(RDS_CA_URL)" ]; then \
+	    echo "RDS CA bundle: downloading $(RDS_CA_URL) (RDS_CA_URL)"; \
+	    curl -fsSL --max-time 60 -o $@.tmp "$(RDS_CA_URL)" || return 1; \
+	  else \
+	    python3 lambda/ca/rds_ca_bundle.py --cache $(ROOT)/.build/ca --out $@.tmp || return 1; \
+	  fi; \
+	  grep -q -- '-----BEGIN CERTIFICATE-----' $@.tmp || { echo "ERROR: $@ is not a PEM bundle"; return 1; }; \
+	  sum=$$(sha256sum $@.tmp | cut -d' ' -f1); \
 	  if [ -n "$(RDS_CA_SHA256)" ] && [ "$$sum" != "$(RDS_CA_SHA256)" ]; then \
-	    echo "ERROR: CA bundle sha256 $$sum does not match RDS_CA_SHA256=$(RDS_CA_SHA256)"; rm -f $@.tmp; exit 1; fi; \
-	  mv $@.tmp $@; \
+	    echo "ERROR: CA bundle sha256 $$sum does not match RDS_CA_SHA256=$(RDS_CA_SHA256)"; return 1; fi; \
+	  echo "RDS CA bundle sha256: $$sum ($$(grep -c -- '-----BEGIN CERTIFICATE-----' $@.tmp) certificates)"; \
+	}; \
+	if get; then mv $@.tmp $@; else rm -f $@.tmp; \
+	  if [ "$(ALLOW_NO_CA_BUNDLE)" = 1 ]; then echo "WARNING: packaging without an RDS CA bundle (ALLOW_NO_CA_BUNDLE=1)"; \
+	  else echo "ERROR: no RDS CA bundle (see above); pass RDS_CA_BUNDLE=/path/to/global-bundle.pem"; exit 1; fi; \
 	fi
 
-build: venv rust-target $(BUILD_DIR)/global-bundle.pem
+FORCE:
+
+build: venv rust-target $(CA_BUNDLE)
 	cargo lambda build --release --output-format zip --target $(ZIG_TARGET) \
 	  --features vendored --bin pg-cron-job
 	@mkdir -p $(BUILD_DIR) && cp $(CARGO_TARGET_DIR)/lambda/pg-cron-job/bootstrap.zip $(BUILD_DIR)/cargo-lambda.zip
 	@rm -rf $(BUILD_DIR)/bin && mkdir -p $(BUILD_DIR)/bin && cd $(BUILD_DIR)/bin && $(PY) -m zipfile -e ../cargo-lambda.zip . && chmod +x bootstrap
-	@glibc=$$(objdump -T $(BUILD_DIR)/bin/bootstrap | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -V | tail -n1); \
+	@machine=$$(readelf -h $(BUILD_DIR)/bin/bootstrap | sed -n 's/^ *Machine: *//p'); \
+	  echo "bootstrap is an ELF for $$machine ($(ARCH))"; \
+	  case "$(ARCH):$$machine" in x86_64:*X86-64*|arm64:*AArch64*) ;; \
+	    *) echo "ERROR: bootstrap is built for '$$machine', not $(ARCH)"; exit 1;; esac
+	@glibc=$$(readelf -V -W $(BUILD_DIR)/bin/bootstrap | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -V | tail -n1); \
 	  echo "bootstrap needs glibc $$glibc (limit $(MAX_GLIBC))"; \
-	  if [ "$$(printf '%s\n%s\n' "$$glibc" "$(MAX_GLIBC)" | sort -V | tail -n1)" != "$(MAX_GLIBC)" ]; then \
+	  if [ -z "$$glibc" ] || [ "$$(printf '%s\n%s\n' "$$glibc" "$(MAX_GLIBC)" | sort -V | tail -n1)" != "$(MAX_GLIBC)" ]; then \
 	    echo "ERROR: bootstrap needs glibc $$glibc > $(MAX_GLIBC): it would not start on Amazon Linux 2023"; exit 1; fi
-	@if [ ! -f $(BUILD_DIR)/global-bundle.pem ] && [ "$(ALLOW_NO_CA_BUNDLE)" != 1 ]; then \
-	  echo "ERROR: no Amazon RDS CA bundle to ship. Pass RDS_CA_BUNDLE=/path/to/global-bundle.pem"; \
-	  echo "       (or ALLOW_NO_CA_BUNDLE=1 when every job sets PGSSLROOTCERT itself)"; exit 1; fi
 	$(PY) lambda/package.py $(PACKAGE) $(BUILD_DIR)/cargo-lambda.zip \
-	  $(if $(wildcard $(BUILD_DIR)/global-bundle.pem),--ca-bundle $(BUILD_DIR)/global-bundle.pem,) \
+	  $$([ -f $(CA_BUNDLE) ] && echo --ca-bundle $(CA_BUNDLE)) \
 	  $(if $(SQL_DIR),--sql-dir $(SQL_DIR),)
 	@echo "package: $(PACKAGE) ($$(du -h $(PACKAGE) | cut -f1), $$(stat -c %s $(PACKAGE)) bytes, $(ARCH))"
 
@@ -104,6 +121,12 @@ integration: venv
 	cargo build
 	PG_CRON_JOB_BIN=$(CARGO_TARGET_DIR)/debug/pg-cron-job $(PY) -m pytest -q test/integration
 
+# The fault matrix: stalled database and AWS endpoints, killed database and runner, concurrency,
+# psql fidelity (server log compared with psql's).
+faults: venv
+	cargo build
+	PG_CRON_JOB_BIN=$(CARGO_TARGET_DIR)/debug/pg-cron-job $(PY) -m pytest -q test/faults
+
 tf-check:
 	TF_PLUGIN_DIR="$(TF_PLUGIN_DIR)" test/tf-check.sh
 
@@ -119,7 +142,21 @@ e2e: venv
 	PG_CRON_JOB_PACKAGE=$(PACKAGE) PG_CRON_JOB_BIN=$(CARGO_TARGET_DIR)/debug/pg-cron-job TF_PLUGIN_DIR="$(TF_PLUGIN_DIR)" \
 	  $(PY) -m pytest -q test/e2e
 
-test: venv lint unit integration tf-check tf-test checkov e2e
+# The pinned RDS CA bundle (assembled from npm): per-region roots, refusal of a foreign chain (also
+# by the runner), and the copy inside the x86_64 package when it has been built (e2e builds it).
+ca-bundle-test: venv
+	cargo build
+	PG_CRON_JOB_BIN=$(CARGO_TARGET_DIR)/debug/pg-cron-job PG_CRON_JOB_PACKAGE=$$([ -f $(PACKAGE) ] && echo $(PACKAGE)) \
+	  $(PY) -m pytest -q test/packaging
+
+# The arm64 package: cross-compiled like x86_64, checked by `make build` (AArch64 ELF, glibc <= 2.34,
+# size) and its global-bundle.pem checked against the pin. Shares nothing with the x86_64 build but
+# the downloaded crates, so it costs a second release build (see README "Building").
+build-arm64: venv
+	$(MAKE) build ARCH=arm64
+	PG_CRON_JOB_PACKAGE=$(ROOT)/.build/arm64/pg-cron-job.zip $(PY) -m pytest -q test/packaging -k package_ships
+
+test: venv lint unit integration faults tf-check tf-test checkov e2e ca-bundle-test build-arm64
 	@echo "all checks passed"
 
 demo: venv
