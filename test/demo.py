@@ -71,7 +71,7 @@ def main():
             try:
                 terraform(work, "destroy", "-auto-approve", "-input=false", env=env)
             finally:
-                shutil.rmtree(work, ignore_errors=True)
+                shutil.rmtree(work.parent.parent, ignore_errors=True)  # the copied example and modules
         if task_root:
             shutil.rmtree(task_root, ignore_errors=True)
         moto.stop()

@@ -398,10 +398,13 @@ def terraform(workdir, *args, env=None, echo=False):
 def prepare_example(example: pathlib.Path, module: pathlib.Path, moto: "MotoServer", package: str, name: str):
     """Copies an example to a temp dir, points its module source at `module` and its provider at
     moto (an override file: endpoints, dummy credentials, skip flags); returns (dir, env)."""
-    work = pathlib.Path(tempfile.mkdtemp(prefix="pgcj-tf-"))
-    shutil.copytree(example, work, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
-    main = work / "main.tf"
-    main.write_text(main.read_text().replace('"../../modules/pg_cron_job"', json.dumps(str(module))))
+    # The example's ../../modules/<name> sources (and the modules' own ../<name> calls) must stay
+    # inside one package: copy the modules next to the example, as in the repository.
+    root = pathlib.Path(tempfile.mkdtemp(prefix="pgcj-tf-"))
+    skip = shutil.ignore_patterns(".terraform*", "*.tfstate*", "tests")
+    shutil.copytree(module.parent, root / "modules", ignore=skip)
+    work = root / "examples" / example.name
+    shutil.copytree(example, work, ignore=skip)
     endpoints = "\n".join(f'    {s} = "{moto.url}"' for s in TF_SERVICES)
     (work / "provider_override.tf").write_text(f"""
 provider "aws" {{

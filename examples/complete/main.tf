@@ -1,15 +1,8 @@
-# A VPC, a PostgreSQL instance, and two jobs: a purge from a SQL file at 02:30 Rome time with a
-# rotated job-user secret, and a VACUUM ANALYZE with the RDS-managed master secret. Alarms go to SNS.
-terraform {
-  required_version = ">= 1.11"
-  required_providers {
-    aws = {
-      source  = "hashicorp/aws"
-      version = ">= 5.90"
-    }
-  }
-}
-
+# A realistic fleet: one VPC without NAT, one PostgreSQL instance, the shared layer (one security
+# group for every job, one Secrets Manager endpoint, a KMS-encrypted alarm topic CloudWatch can
+# publish to, one failures queue, one scheduler role) and three jobs through the jobs map:
+# a nightly purge from a SQL file with its own rotated job-user secret, an hourly batched expiry,
+# and a weekly VACUUM ANALYZE with the RDS-managed master secret.
 provider "aws" {
   region = var.region
 }
@@ -24,7 +17,7 @@ locals {
 
 resource "aws_vpc" "this" {
   cidr_block           = "10.42.0.0/16"
-  enable_dns_hostnames = true
+  enable_dns_hostnames = true # both needed for the endpoint's private DNS
   enable_dns_support   = true
   tags                 = { Name = "${var.name}-vpc" }
 }
@@ -65,47 +58,59 @@ resource "aws_db_instance" "this" {
   publicly_accessible                 = false
 }
 
-module "purge_events" {
-  source = "../../modules/pg_cron_job"
+module "jobs" {
+  source = "../../modules/pg_cron_jobs"
 
-  name                = "${var.name}-purge-events"
-  package_path        = var.package_path
-  sql_file            = "sql/purge_events.sql"
-  transaction         = true
-  schedule_expression = "cron(30 2 * * ? *)"
-  schedule_timezone   = "Europe/Rome"
+  name         = var.name
+  package_path = var.package_path
 
-  # A dedicated job user; the module creates its secret (password never in state) and rotates it.
-  create_secret                  = true
-  secret_username                = "purge_job"
-  secret_recovery_window_days    = 0
-  database_host                  = aws_db_instance.this.address
-  database_name                  = "app"
-  rotation_lambda_arn            = var.rotation_lambda_arn
-  rotation_days                  = 30
-  history_table                  = "cron_jobs.job_run_details"
-  statement_timeout_ms           = 600000
-  vpc_id                         = aws_vpc.this.id
-  subnet_ids                     = aws_subnet.private[*].id
-  database_security_group_id     = aws_security_group.db.id
-  create_secretsmanager_endpoint = true
-  alarm_emails                   = var.alarm_emails
-}
-
-module "vacuum_analyze" {
-  source = "../../modules/pg_cron_job"
-
-  name                       = "${var.name}-vacuum"
-  package_path               = var.package_path
-  sql                        = "VACUUM (ANALYZE) app.events"
-  schedule_expression        = "cron(0 4 ? * SUN *)"
-  secret_arn                 = aws_db_instance.this.master_user_secret[0].secret_arn
-  database_host              = aws_db_instance.this.address
-  database_name              = "app"
+  # Shared layer: one rule on the database's security group and one Secrets Manager endpoint
+  # (the subnets have no NAT) for every job; alarms of every job go to one encrypted topic.
   vpc_id                     = aws_vpc.this.id
   subnet_ids                 = aws_subnet.private[*].id
   database_security_group_id = aws_security_group.db.id
-  https_egress_cidr_blocks   = [aws_vpc.this.cidr_block]
-  create_alarm_topic         = false
-  alarm_topic_arn            = module.purge_events.alarm_topic_arn
+  secretsmanager_endpoint    = "create"
+  alarm_emails               = var.alarm_emails
+
+  defaults = {
+    database_host     = aws_db_instance.this.address
+    database_name     = "app"
+    secret_arn        = aws_db_instance.this.master_user_secret[0].secret_arn
+    schedule_timezone = "Europe/Rome"
+  }
+
+  jobs = merge({
+    purge-events = {
+      sql_file            = "sql/purge_events.sql"
+      sql_source_path     = "${path.module}/sql/purge_events.sql"
+      transaction         = true
+      schedule_expression = "cron(30 2 * * ? *)"
+      history_table       = "cron_jobs.job_run_details"
+      # A dedicated job user; its secret is created (password never in state) and rotated by the
+      # rotation function, which runs with module.jobs.rotation_security_group_id.
+      create_secret               = true
+      secret_username             = "purge_job"
+      secret_recovery_window_days = 0
+      rotation_lambda_arn         = var.rotation_lambda_arn
+      statement_timeout_ms        = 600000
+    }
+    expire-sessions = {
+      sql_file            = "sql/expire_sessions.sql"
+      sql_source_path     = "${path.module}/sql/expire_sessions.sql"
+      schedule_expression = "rate(1 hour)"
+      repeat_until_zero   = true
+    }
+    vacuum = {
+      sql                 = "VACUUM (ANALYZE) app.events"
+      schedule_expression = "cron(0 4 ? * SUN *)"
+      schedule_timezone   = "UTC"
+      timeout             = 900
+    }
+    }, {
+    # More jobs of the same shape, to measure what each job adds (see the module README).
+    for i in range(var.extra_jobs) : format("analyze-%02d", i) => {
+      sql                 = "ANALYZE app.events"
+      schedule_expression = "cron(${i % 60} 3 * * ? *)"
+    }
+  })
 }

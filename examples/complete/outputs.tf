@@ -1,21 +1,31 @@
-output "purge_function_name" {
-  description = "Function of the purge job."
-  value       = module.purge_events.function_name
+output "jobs" {
+  description = "Per job: function, role, log group, schedule, secret, SQL hash and alarms."
+  value       = module.jobs.jobs
 }
 
 output "purge_secret_arn" {
   description = "Secret of the purge job user (set the role's password from it once; see the module README)."
-  value       = module.purge_events.secret_arn
-}
-
-output "vacuum_function_name" {
-  description = "Function of the VACUUM job."
-  value       = module.vacuum_analyze.function_name
+  value       = module.jobs.jobs["purge-events"].secret_arn
 }
 
 output "alarm_topic_arn" {
-  description = "Topic of both jobs' alarms."
-  value       = module.purge_events.alarm_topic_arn
+  description = "Topic of every job's alarms."
+  value       = module.jobs.alarm_topic_arn
+}
+
+output "rotation_security_group_id" {
+  description = "Security group for the rotation function (reaches the database and the Secrets Manager endpoint)."
+  value       = module.jobs.rotation_security_group_id
+}
+
+output "secretsmanager_endpoint_id" {
+  description = "The VPC's one Secrets Manager endpoint."
+  value       = module.jobs.secretsmanager_endpoint_id
+}
+
+output "failure_queue_url" {
+  description = "Undelivered schedules and failed runs of every job."
+  value       = module.jobs.failure_queue_url
 }
 
 output "db_address" {

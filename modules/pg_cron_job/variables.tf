@@ -6,6 +6,7 @@ variable "create" {
   description = "Create the job (false: create nothing; outputs are null)."
   type        = bool
   default     = true
+  nullable    = false
 }
 
 variable "name" {
@@ -47,6 +48,7 @@ variable "architecture" {
   description = "Instruction set of the package: x86_64 (default) or arm64 (Graviton; build with `make build ARCH=arm64`)."
   type        = string
   default     = "x86_64"
+  nullable    = false
 
   validation {
     condition     = contains(["x86_64", "arm64"], var.architecture)
@@ -58,6 +60,7 @@ variable "memory_size" {
   description = "Lambda memory in MB (the runner needs little; more memory also means more CPU)."
   type        = number
   default     = 256
+  nullable    = false
 
   validation {
     condition     = var.memory_size >= 128 && var.memory_size <= 10240
@@ -69,6 +72,7 @@ variable "timeout" {
   description = "Lambda timeout in seconds. The runner keeps every statement inside it (deadline-bounded statement_timeout)."
   type        = number
   default     = 300
+  nullable    = false
 
   validation {
     condition     = var.timeout >= 1 && var.timeout <= 900
@@ -80,6 +84,7 @@ variable "reserved_concurrent_executions" {
   description = "Reserved concurrency; 1 (default) means at most one run at a time. -1 removes the reservation."
   type        = number
   default     = 1
+  nullable    = false
 
   validation {
     condition     = var.reserved_concurrent_executions == -1 || var.reserved_concurrent_executions >= 1
@@ -91,6 +96,7 @@ variable "environment" {
   description = "Extra environment variables for the function. Cannot replace the ones the module manages; RUST_LOG comes from log_level."
   type        = map(string)
   default     = {}
+  nullable    = false
 
   validation {
     condition = length(setintersection(keys(var.environment), [
@@ -118,36 +124,42 @@ variable "tags" {
   description = "Tags for every resource."
   type        = map(string)
   default     = {}
+  nullable    = false
 }
 
 variable "function_tags" {
   description = "Extra tags of the Lambda function."
   type        = map(string)
   default     = {}
+  nullable    = false
 }
 
 variable "role_tags" {
   description = "Extra tags of the function's IAM role."
   type        = map(string)
   default     = {}
+  nullable    = false
 }
 
 variable "log_group_tags" {
   description = "Extra tags of the log group."
   type        = map(string)
   default     = {}
+  nullable    = false
 }
 
 variable "alarm_tags" {
   description = "Extra tags of the job's alarms."
   type        = map(string)
   default     = {}
+  nullable    = false
 }
 
 variable "secret_tags" {
   description = "Extra tags of the created secret."
   type        = map(string)
   default     = {}
+  nullable    = false
 }
 
 ################################################################################
@@ -202,6 +214,7 @@ variable "transaction" {
   description = "TRANSACTION: run the whole job in one transaction, rolled back on any error (false: autocommit, so VACUUM works)."
   type        = bool
   default     = false
+  nullable    = false
 }
 
 variable "statement_timeout_ms" {
@@ -230,6 +243,7 @@ variable "allow_overlap" {
   description = "ALLOW_OVERLAP: let a run start while another run of the same job holds its advisory lock."
   type        = bool
   default     = false
+  nullable    = false
 }
 
 variable "max_runtime_ms" {
@@ -253,18 +267,21 @@ variable "history_retention_days" {
   description = "HISTORY_RETENTION_DAYS: history rows of this job older than this are deleted (0 keeps all)."
   type        = number
   default     = 30
+  nullable    = false
 }
 
 variable "repeat_until_zero" {
   description = "REPEAT_UNTIL_ZERO: repeat the single batched statement until it affects 0 rows or the deadline is near."
   type        = bool
   default     = false
+  nullable    = false
 }
 
 variable "continue_on_deadline" {
   description = "CONTINUE_ON_DEADLINE: a partial batched run re-invokes the function asynchronously to continue (grants lambda:InvokeFunction on itself only). Needs repeat_until_zero and history_table."
   type        = bool
   default     = false
+  nullable    = false
 
   validation {
     condition     = !var.continue_on_deadline || (var.repeat_until_zero && var.history_table != null)
@@ -276,12 +293,14 @@ variable "max_continuations" {
   description = "MAX_CONTINUATIONS: longest chain of continuations after a scheduled run."
   type        = number
   default     = 10
+  nullable    = false
 }
 
 variable "log_level" {
   description = "RUST_LOG filter of the runner (trace, debug, info, warn, error, or directives such as \"info,tokio_postgres=debug\"). Lambda's application_log_level follows its most verbose level, so nothing it asks for is dropped."
   type        = string
   default     = "info"
+  nullable    = false
 
   validation {
     condition     = can(regex("^(?i)([A-Za-z0-9_:]+=)?(trace|debug|info|warn|error)(,([A-Za-z0-9_:]+=)?(trace|debug|info|warn|error))*$", var.log_level))
@@ -310,6 +329,7 @@ variable "auth_mode" {
   description = "AUTH_MODE: \"secret\" (username/password from Secrets Manager) or \"iam\" (IAM database authentication)."
   type        = string
   default     = "secret"
+  nullable    = false
 
   validation {
     condition     = contains(["secret", "iam"], var.auth_mode)
@@ -337,6 +357,7 @@ variable "create_secret" {
   description = "Create a secret for a dedicated job user; its password is generated ephemerally and written write-only, so it never enters Terraform state."
   type        = bool
   default     = false
+  nullable    = false
 }
 
 variable "secret_username" {
@@ -354,6 +375,7 @@ variable "secret_password_version" {
   description = "Bump to write a new generated password into the created secret (write-only attributes change only with their version)."
   type        = number
   default     = 1
+  nullable    = false
 }
 
 variable "secret_kms_key_arn" {
@@ -366,6 +388,7 @@ variable "secret_recovery_window_days" {
   description = "Recovery window of the created secret when it is destroyed (0 deletes at once)."
   type        = number
   default     = 7
+  nullable    = false
 }
 
 variable "rotation_lambda_arn" {
@@ -388,6 +411,7 @@ variable "rotation_days" {
   description = "Rotate the created secret every this many days."
   type        = number
   default     = 30
+  nullable    = false
 
   validation {
     condition     = var.rotation_days >= 1 && var.rotation_days <= 1000
@@ -410,6 +434,7 @@ variable "database_port" {
   description = "PGPORT and the port the security-group rules open."
   type        = number
   default     = 5432
+  nullable    = false
 
   validation {
     condition     = var.database_port >= 1 && var.database_port <= 65535
@@ -439,6 +464,7 @@ variable "ssl_mode" {
   description = "PGSSLMODE: disable, require, verify-ca or verify-full (default; checks the RDS CA bundle shipped in the package and the host name)."
   type        = string
   default     = "verify-full"
+  nullable    = false
 
   validation {
     condition     = contains(["disable", "require", "verify-ca", "verify-full"], var.ssl_mode)
@@ -485,6 +511,7 @@ variable "create_database_ingress_rule" {
   description = "Add an ingress rule on database_security_group_id allowing the function on database_port."
   type        = bool
   default     = true
+  nullable    = false
 
   validation {
     condition     = var.shared != null || !var.create_database_ingress_rule || var.database_security_group_id != null
@@ -496,6 +523,7 @@ variable "database_cidr_blocks" {
   description = "CIDR blocks of the database; when set, the function's egress goes to them instead of database_security_group_id."
   type        = list(string)
   default     = []
+  nullable    = false
 }
 
 variable "https_egress_cidr_blocks" {
@@ -508,6 +536,7 @@ variable "create_secretsmanager_endpoint" {
   description = "Without `shared`: create a Secrets Manager interface endpoint (private DNS) in subnet_ids for subnets without NAT. A VPC can have only one such endpoint: with several jobs use the shared layer."
   type        = bool
   default     = false
+  nullable    = false
 }
 
 variable "secretsmanager_endpoint_security_group_id" {
@@ -564,6 +593,7 @@ variable "schedule_timezone" {
   description = "IANA time zone of the schedule (for example Europe/Rome, CET, Etc/GMT+5); cron times follow its daylight-saving changes."
   type        = string
   default     = "UTC"
+  nullable    = false
 
   validation {
     condition     = contains(local.iana_time_zones, var.schedule_timezone)
@@ -575,12 +605,14 @@ variable "schedule_enabled" {
   description = "Whether the schedule fires (false pauses the job without destroying it)."
   type        = bool
   default     = true
+  nullable    = false
 }
 
 variable "schedule_group_name" {
   description = "EventBridge Scheduler group."
   type        = string
   default     = "default"
+  nullable    = false
 }
 
 variable "flexible_time_window_minutes" {
@@ -610,6 +642,7 @@ variable "retry_attempts" {
   description = "Scheduler retries of a failed delivery. 0 by default: a job is not idempotent unless you say so."
   type        = number
   default     = 0
+  nullable    = false
 
   validation {
     condition     = var.retry_attempts >= 0 && var.retry_attempts <= 185
@@ -621,6 +654,7 @@ variable "maximum_event_age_seconds" {
   description = "A run not started within this many seconds is dropped to the failures queue (Scheduler's delivery and Lambda's asynchronous queue)."
   type        = number
   default     = 3600
+  nullable    = false
 
   validation {
     # Lambda's asynchronous queue keeps events at most 6 hours (Scheduler would allow 24):
@@ -638,6 +672,7 @@ variable "log_retention_days" {
   description = "CloudWatch Logs retention of the function's log group."
   type        = number
   default     = 30
+  nullable    = false
 
   validation {
     condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
@@ -655,12 +690,14 @@ variable "create_alarm_topic" {
   description = "Without `shared`: create an SNS topic for the alarms, encrypted with a customer key CloudWatch may use (false: give alarm_topic_arn or none)."
   type        = bool
   default     = true
+  nullable    = false
 }
 
 variable "create_kms_key" {
   description = "Without `shared`: create a customer-managed KMS key for the alarm topic and the failures queue (false: alarm_kms_key_arn or AWS owned encryption)."
   type        = bool
   default     = true
+  nullable    = false
 }
 
 variable "alarm_kms_key_arn" {
@@ -684,6 +721,7 @@ variable "alarm_emails" {
   description = "E-mail addresses subscribed to the created alarm topic."
   type        = list(string)
   default     = []
+  nullable    = false
 }
 
 locals {

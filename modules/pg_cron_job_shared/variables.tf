@@ -2,6 +2,7 @@ variable "create" {
   description = "Create the shared layer (false: create nothing; every output is null)."
   type        = bool
   default     = true
+  nullable    = false
 }
 
 variable "name" {
@@ -20,6 +21,7 @@ variable "tags" {
   description = "Tags for every resource."
   type        = map(string)
   default     = {}
+  nullable    = false
 }
 
 ################################################################################
@@ -56,6 +58,7 @@ variable "create_database_ingress_rule" {
   description = "Add one ingress rule on database_security_group_id admitting the jobs' security group on database_port (one rule for all jobs)."
   type        = bool
   default     = true
+  nullable    = false
 
   validation {
     condition     = !var.create_database_ingress_rule || var.database_security_group_id != null
@@ -67,12 +70,14 @@ variable "database_cidr_blocks" {
   description = "CIDR blocks of the database; when set, the jobs' egress goes to them instead of database_security_group_id."
   type        = list(string)
   default     = []
+  nullable    = false
 }
 
 variable "database_port" {
   description = "Port of the database (the security-group rules open it)."
   type        = number
   default     = 5432
+  nullable    = false
 
   validation {
     condition     = var.database_port >= 1 && var.database_port <= 65535
@@ -84,6 +89,7 @@ variable "secretsmanager_endpoint" {
   description = "How the jobs reach Secrets Manager: \"create\" (one interface endpoint with private DNS for the VPC), \"existing\" (the VPC already has one: give secretsmanager_endpoint_security_group_id) or \"none\" (the subnets have a NAT gateway)."
   type        = string
   default     = "none"
+  nullable    = false
 
   validation {
     condition     = contains(["create", "existing", "none"], var.secretsmanager_endpoint)
@@ -112,12 +118,14 @@ variable "security_group_tags" {
   description = "Extra tags of the jobs' security group."
   type        = map(string)
   default     = {}
+  nullable    = false
 }
 
 variable "endpoint_tags" {
   description = "Extra tags of the Secrets Manager endpoint and its security group."
   type        = map(string)
   default     = {}
+  nullable    = false
 }
 
 ################################################################################
@@ -128,6 +136,7 @@ variable "create_kms_key" {
   description = "Create a customer-managed KMS key for the alarm topic and the failures queue, with a key policy that lets CloudWatch alarms publish (false: kms_key_arn, or SQS-managed encryption and an unencrypted topic)."
   type        = bool
   default     = true
+  nullable    = false
 }
 
 variable "kms_key_arn" {
@@ -151,6 +160,7 @@ variable "kms_key_deletion_window_days" {
   description = "Waiting period before the created KMS key is deleted."
   type        = number
   default     = 30
+  nullable    = false
 
   validation {
     condition     = var.kms_key_deletion_window_days >= 7 && var.kms_key_deletion_window_days <= 30
@@ -162,12 +172,14 @@ variable "kms_key_tags" {
   description = "Extra tags of the created KMS key."
   type        = map(string)
   default     = {}
+  nullable    = false
 }
 
 variable "create_alarm_topic" {
   description = "Create the SNS topic the jobs' alarms notify (false: give alarm_topic_arn, or none for no notifications)."
   type        = bool
   default     = true
+  nullable    = false
 }
 
 variable "alarm_topic_arn" {
@@ -185,18 +197,21 @@ variable "alarm_emails" {
   description = "E-mail addresses subscribed once to the created alarm topic (one confirmation each for the whole fleet)."
   type        = list(string)
   default     = []
+  nullable    = false
 }
 
 variable "alarm_topic_tags" {
   description = "Extra tags of the created alarm topic."
   type        = map(string)
   default     = {}
+  nullable    = false
 }
 
 variable "failure_queue_retention_seconds" {
   description = "How long the failures queue keeps undelivered schedules and failed-run records."
   type        = number
   default     = 1209600
+  nullable    = false
 
   validation {
     condition     = var.failure_queue_retention_seconds >= 60 && var.failure_queue_retention_seconds <= 1209600
@@ -208,6 +223,7 @@ variable "failure_queue_tags" {
   description = "Extra tags of the failures queue."
   type        = map(string)
   default     = {}
+  nullable    = false
 }
 
 ################################################################################
@@ -218,10 +234,12 @@ variable "function_names" {
   description = "Names of the jobs' Lambda functions: the shared scheduler role may invoke exactly these."
   type        = list(string)
   default     = []
+  nullable    = false
 }
 
 variable "scheduler_role_tags" {
   description = "Extra tags of the scheduler role."
   type        = map(string)
   default     = {}
+  nullable    = false
 }

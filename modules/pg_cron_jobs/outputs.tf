@@ -1,0 +1,70 @@
+output "jobs" {
+  description = "Per job key: function_name, function_arn, role_name, role_arn, log_group_name, log_group_arn, schedule_name, schedule_arn, secret_arn, sql_sha256, failed_alarm_arn, not_succeeded_alarm_arn, expected_interval_seconds."
+  value = {
+    for k, j in module.job : k => {
+      function_name             = j.function_name
+      function_arn              = j.function_arn
+      role_name                 = j.role_name
+      role_arn                  = j.role_arn
+      log_group_name            = j.log_group_name
+      log_group_arn             = j.log_group_arn
+      schedule_name             = j.schedule_name
+      schedule_arn              = j.schedule_arn
+      secret_arn                = j.secret_arn
+      sql_sha256                = j.sql_sha256
+      failed_alarm_arn          = j.failed_alarm_arn
+      not_succeeded_alarm_arn   = j.not_succeeded_alarm_arn
+      expected_interval_seconds = j.expected_interval_seconds
+    }
+  }
+}
+
+output "security_group_id" {
+  description = "Security group of every job (and of the secret rotation function)."
+  value       = module.shared.security_group_id
+}
+
+output "rotation_security_group_id" {
+  description = "Security group to give the secret rotation function (reaches the database and Secrets Manager like the jobs)."
+  value       = module.shared.rotation_security_group_id
+}
+
+output "secretsmanager_endpoint_id" {
+  description = "The created Secrets Manager endpoint (null unless secretsmanager_endpoint = \"create\")."
+  value       = module.shared.secretsmanager_endpoint_id
+}
+
+output "secretsmanager_endpoint_security_group_id" {
+  description = "Security group of the Secrets Manager endpoint (created or given)."
+  value       = module.shared.secretsmanager_endpoint_security_group_id
+}
+
+output "kms_key_arn" {
+  description = "KMS key of the alarm topic and the failures queue."
+  value       = module.shared.kms_key_arn
+}
+
+output "alarm_topic_arn" {
+  description = "SNS topic of every job's alarms."
+  value       = module.shared.alarm_topic_arn
+}
+
+output "failure_queue_arn" {
+  description = "ARN of the failures queue shared by the jobs."
+  value       = module.shared.failure_queue_arn
+}
+
+output "failure_queue_url" {
+  description = "URL of the failures queue."
+  value       = module.shared.failure_queue_url
+}
+
+output "scheduler_role_arn" {
+  description = "Role EventBridge Scheduler assumes for every job."
+  value       = module.shared.scheduler_role_arn
+}
+
+output "scheduler_role_name" {
+  description = "Name of the scheduler role."
+  value       = module.shared.scheduler_role_name
+}
