@@ -155,7 +155,8 @@ impl App {
         }
         if report.continuation_requested == Some(true) {
             if let Some(arn) = function_arn {
-                self.request_continuation(arn, event, &mut report).await;
+                self.request_continuation(arn, event, &ctx, &mut report)
+                    .await;
             }
         }
         report
@@ -225,17 +226,25 @@ impl App {
         &self,
         function_arn: &str,
         event: &InvocationEvent,
+        ctx: &RunContext,
         report: &mut Report,
     ) {
         let Some(client) = &self.lambda else { return };
         let payload = event.continuation_payload(&report.run_id);
-        let result = client
+        let call = client
             .invoke()
             .function_name(function_arn)
             .invocation_type(InvocationType::Event)
             .payload(Blob::new(payload.to_string()))
-            .send()
-            .await;
+            .send();
+        let limit = ctx.hard_limit(AWS_OPERATION_TIMEOUT);
+        let Ok(result) = tokio::time::timeout_at(limit.into(), call).await else {
+            report.continuation_requested = Some(false);
+            let message = "no answer from Lambda before the deadline when invoking the continuation; the next scheduled run continues the work".to_string();
+            warn!(%message, "continuation not requested");
+            report.warnings.push(message);
+            return;
+        };
         match result {
             Ok(_) => info!(function_arn, next = %payload, "requested a continuation"),
             Err(e) => {

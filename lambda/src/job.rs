@@ -595,6 +595,34 @@ mod tests {
     }
 
     #[test]
+    fn statement_timeout_is_reset_only_when_it_could_pass_the_deadline() {
+        assert!(needs_new_timeout(None, 60_000));
+        assert!(!needs_new_timeout(Some(10_000), 60_000));
+        assert!(!needs_new_timeout(Some(10_400), 10_000));
+        assert!(needs_new_timeout(Some(10_600), 10_000));
+    }
+
+    #[test]
+    fn session_setup_is_one_round_trip_with_the_configured_timeouts() {
+        let vars = [
+            ("DB_SECRET_ID", "s"),
+            ("SQL", "SELECT 1"),
+            ("PGSSLMODE", "disable"),
+            ("STATEMENT_TIMEOUT_MS", "5000"),
+            ("LOCK_TIMEOUT_MS", "700"),
+        ];
+        let config = Config::from_vars(
+            vars.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+        .unwrap();
+        let sql = session_setup(&config);
+        assert!(sql.starts_with("SET lock_timeout = 700;SET statement_timeout = 5000;"));
+        assert!(sql.contains("client_connection_check_interval"));
+    }
+
+    #[test]
     fn lock_key_is_stable_and_per_job() {
         assert_eq!(advisory_lock_key("purge"), advisory_lock_key("purge"));
         assert_ne!(advisory_lock_key("purge"), advisory_lock_key("vacuum"));
