@@ -28,7 +28,8 @@ const AWS_READ_TIMEOUT: Duration = Duration::from_secs(5);
 const AWS_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(6);
 const AWS_OPERATION_TIMEOUT: Duration = Duration::from_secs(15);
 const AWS_MAX_ATTEMPTS: u32 = 3;
-/// Between the hard deadline and Lambda's own, to return the result.
+/// Between the hard deadline and Lambda's own, to return the result (at most half of
+/// `DEADLINE_MARGIN_MS`).
 const REPORT_GUARD: Duration = Duration::from_millis(1_000);
 
 /// Everything that is set up once and reused across invocations.
@@ -176,7 +177,9 @@ impl App {
             .map(|ms| started + Duration::from_millis(ms));
         let deadline = earliest(from_lambda, from_config);
         let hard = earliest(
-            lambda_left.map(|left| started + left.saturating_sub(REPORT_GUARD)),
+            // Half the margin at most, so the server's statement timeout (at the deadline)
+            // always answers before the client gives up.
+            lambda_left.map(|left| started + left.saturating_sub(REPORT_GUARD.min(margin / 2))),
             from_config.map(|d| d + margin.max(REPORT_GUARD)),
         );
         (deadline, hard.map(|h| h.max(deadline.unwrap_or(h))))
