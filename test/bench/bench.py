@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Cold one-shot run of the shipped bootstrap (secret fetch from moto + TLS verify-full connect +
 SELECT 1) against psql doing the TLS connect + SELECT 1 alone, on the same local server.
-Prints median wall time, peak RSS and the ratio. Targets: within 1.5x of psql, peak RSS <= 32 MB."""
+Prints median wall time, peak RSS and the ratio. Targets: within 1.5x of psql, peak RSS <= 32 MB.
+
+Then the scale figures (BENCH_SCALE=0 skips them): peak RSS of a 5,000,000-row SELECT (target
+<= 32 MB) and of a 20 MB / 200,000-statement file (target <= 48 MB), and a 20,000-statement file
+next to `psql -f` of the same file, without and with a deadline (MAX_RUNTIME_MS), target <= 1.05x."""
 import os
 import pathlib
 import statistics
@@ -14,6 +18,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 from harness import MotoServer, PostgresCluster  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "15"))
+SCALE = os.environ.get("BENCH_SCALE", "1") != "0"
 
 
 TIME = "/usr/bin/time"  # GNU time: a small parent, so the child's peak RSS is its own
@@ -55,9 +60,38 @@ def main():
         print(f"pg-cron-job (secret fetch + TLS connect + SELECT 1): median {r_ms:.1f} ms, peak RSS {r_rss:.1f} MB")
         print(f"psql        (TLS connect + SELECT 1):               median {p_ms:.1f} ms, peak RSS {p_rss:.1f} MB")
         print(f"ratio: {r_ms / p_ms:.2f}x (target <= 1.5x); RSS target <= 32 MB: {'met' if r_rss <= 32 else 'NOT met'}")
+        if SCALE:
+            scale(binary, pg, runner_env, psql_env, psql_cmd[:-2])
     finally:
         moto.stop()
         pg.stop()
+
+
+def scale(binary, pg, runner_env, psql_env, psql_base):
+    pg.psql("CREATE TABLE IF NOT EXISTS bench_t (id int, note text)")
+    pg.psql("GRANT ALL ON bench_t TO bench")
+    with tempfile.TemporaryDirectory() as d:
+        big = pathlib.Path(d) / "big.sql"
+        filler = "x" * 60
+        with big.open("w") as f:
+            for i in range(200_000):
+                f.write(f"SELECT {i} AS n, '{filler}' AS pad; -- statement {i}\n")
+        size_mb = big.stat().st_size / 1e6
+        env = dict(runner_env)
+        env.pop("SQL")
+        _, rss = measure([binary], dict(env, SQL="SELECT g, md5(g::text) FROM generate_series(1, 5000000) g"))
+        print(f"5,000,000-row SELECT: peak RSS {rss:.1f} MB (target <= 32 MB: {'met' if rss <= 32 else 'NOT met'})")
+        ms, rss = measure([binary], dict(env, SQL_FILE=str(big)))
+        print(f"{size_mb:.1f} MB / 200,000-statement file: {ms / 1000:.1f} s, peak RSS {rss:.1f} MB "
+              f"(target <= 48 MB: {'met' if rss <= 48 else 'NOT met'})")
+        mid = pathlib.Path(d) / "mid.sql"
+        mid.write_text("".join(f"INSERT INTO bench_t VALUES ({i}, 'n{i}');\n" for i in range(20_000)))
+        psql_cmd = [*psql_base, "-q", "-f", str(mid)]
+        p_ms = statistics.median(measure(psql_cmd, dict(psql_env))[0] for _ in range(3))
+        for label, extra in (("no deadline", {}), ("MAX_RUNTIME_MS=600000", {"MAX_RUNTIME_MS": "600000"})):
+            r_ms = statistics.median(measure([binary], dict(env, SQL_FILE=str(mid), **extra))[0] for _ in range(3))
+            print(f"20,000 statements, {label}: pg-cron-job {r_ms:.0f} ms vs psql -f {p_ms:.0f} ms: "
+                  f"{r_ms / p_ms:.2f}x (target <= 1.05x)")
 
 
 if __name__ == "__main__":
