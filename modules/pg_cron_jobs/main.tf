@@ -1,9 +1,9 @@
 # A fleet of pg_cron_job jobs against one database: the shared layer once, then one
-# modules/pg_cron_job per entry of var.jobs (wrappers style, but typed: a misspelt attribute of a
-# job is a plan-time error). A job's attribute wins over var.defaults, which wins over the job
+# modules/pg_cron_job per entry of var.jobs (wrappers style; attribute names are checked in
+# variables.tf, so a misspelt attribute of a job is a plan-time error). A job's attribute wins over var.defaults, which wins over the job
 # module's own default.
 locals {
-  function_names = { for k, j in var.jobs : k => j.name != null ? j.name : "${var.name}-${k}" }
+  function_names = { for k, j in var.jobs : k => try(j.name, null) != null ? j.name : "${var.name}-${k}" }
 }
 
 module "shared" {
@@ -31,62 +31,62 @@ module "shared" {
 
 module "job" {
   source   = "../pg_cron_job"
-  for_each = var.create ? var.jobs : {}
+  for_each = { for k, j in var.jobs : k => j if var.create }
 
   name          = local.function_names[each.key]
   shared        = module.shared.job_inputs
   vpc_id        = var.vpc_id
   subnet_ids    = var.subnet_ids
   database_port = var.database_port
-  package_path  = each.value.package_path != null ? each.value.package_path : coalesce(var.defaults.package_path, var.package_path)
-  environment   = merge(coalesce(var.defaults.environment, {}), coalesce(each.value.environment, {}))
-  tags          = merge(var.tags, coalesce(var.defaults.tags, {}), coalesce(each.value.tags, {}))
+  package_path  = try(each.value.package_path, null) != null ? each.value.package_path : coalesce(try(var.defaults.package_path, null), var.package_path)
+  environment   = merge(try(coalesce(var.defaults.environment, {}), {}), try(coalesce(each.value.environment, {}), {}))
+  tags          = merge(var.tags, try(coalesce(var.defaults.tags, {}), {}), try(coalesce(each.value.tags, {}), {}))
 
-  job_name                       = each.value.job_name != null ? each.value.job_name : var.defaults.job_name
-  sql                            = each.value.sql != null ? each.value.sql : var.defaults.sql
-  sql_file                       = each.value.sql_file != null ? each.value.sql_file : var.defaults.sql_file
-  sql_source_path                = each.value.sql_source_path != null ? each.value.sql_source_path : var.defaults.sql_source_path
-  schedule_expression            = each.value.schedule_expression != null ? each.value.schedule_expression : var.defaults.schedule_expression
-  schedule_timezone              = each.value.schedule_timezone != null ? each.value.schedule_timezone : var.defaults.schedule_timezone
-  schedule_enabled               = each.value.schedule_enabled != null ? each.value.schedule_enabled : var.defaults.schedule_enabled
-  schedule_group_name            = each.value.schedule_group_name != null ? each.value.schedule_group_name : var.defaults.schedule_group_name
-  flexible_time_window_minutes   = each.value.flexible_time_window_minutes != null ? each.value.flexible_time_window_minutes : var.defaults.flexible_time_window_minutes
-  schedule_start_date            = each.value.schedule_start_date != null ? each.value.schedule_start_date : var.defaults.schedule_start_date
-  schedule_end_date              = each.value.schedule_end_date != null ? each.value.schedule_end_date : var.defaults.schedule_end_date
-  retry_attempts                 = each.value.retry_attempts != null ? each.value.retry_attempts : var.defaults.retry_attempts
-  maximum_event_age_seconds      = each.value.maximum_event_age_seconds != null ? each.value.maximum_event_age_seconds : var.defaults.maximum_event_age_seconds
-  transaction                    = each.value.transaction != null ? each.value.transaction : var.defaults.transaction
-  statement_timeout_ms           = each.value.statement_timeout_ms != null ? each.value.statement_timeout_ms : var.defaults.statement_timeout_ms
-  lock_timeout_ms                = each.value.lock_timeout_ms != null ? each.value.lock_timeout_ms : var.defaults.lock_timeout_ms
-  allow_overlap                  = each.value.allow_overlap != null ? each.value.allow_overlap : var.defaults.allow_overlap
-  max_runtime_ms                 = each.value.max_runtime_ms != null ? each.value.max_runtime_ms : var.defaults.max_runtime_ms
-  history_table                  = each.value.history_table != null ? each.value.history_table : var.defaults.history_table
-  history_retention_days         = each.value.history_retention_days != null ? each.value.history_retention_days : var.defaults.history_retention_days
-  repeat_until_zero              = each.value.repeat_until_zero != null ? each.value.repeat_until_zero : var.defaults.repeat_until_zero
-  continue_on_deadline           = each.value.continue_on_deadline != null ? each.value.continue_on_deadline : var.defaults.continue_on_deadline
-  max_continuations              = each.value.max_continuations != null ? each.value.max_continuations : var.defaults.max_continuations
-  log_level                      = each.value.log_level != null ? each.value.log_level : var.defaults.log_level
-  expected_interval_seconds      = each.value.expected_interval_seconds != null ? each.value.expected_interval_seconds : var.defaults.expected_interval_seconds
-  memory_size                    = each.value.memory_size != null ? each.value.memory_size : var.defaults.memory_size
-  timeout                        = each.value.timeout != null ? each.value.timeout : var.defaults.timeout
-  reserved_concurrent_executions = each.value.reserved_concurrent_executions != null ? each.value.reserved_concurrent_executions : var.defaults.reserved_concurrent_executions
-  architecture                   = each.value.architecture != null ? each.value.architecture : var.defaults.architecture
-  auth_mode                      = each.value.auth_mode != null ? each.value.auth_mode : var.defaults.auth_mode
+  job_name                       = try(each.value.job_name, null) != null ? each.value.job_name : try(var.defaults.job_name, null)
+  sql                            = try(each.value.sql, null) != null ? each.value.sql : try(var.defaults.sql, null)
+  sql_file                       = try(each.value.sql_file, null) != null ? each.value.sql_file : try(var.defaults.sql_file, null)
+  sql_source_path                = try(each.value.sql_source_path, null) != null ? each.value.sql_source_path : try(var.defaults.sql_source_path, null)
+  schedule_expression            = try(each.value.schedule_expression, null) != null ? each.value.schedule_expression : try(var.defaults.schedule_expression, null)
+  schedule_timezone              = try(each.value.schedule_timezone, null) != null ? each.value.schedule_timezone : try(var.defaults.schedule_timezone, null)
+  schedule_enabled               = try(each.value.schedule_enabled, null) != null ? each.value.schedule_enabled : try(var.defaults.schedule_enabled, null)
+  schedule_group_name            = try(each.value.schedule_group_name, null) != null ? each.value.schedule_group_name : try(var.defaults.schedule_group_name, null)
+  flexible_time_window_minutes   = try(each.value.flexible_time_window_minutes, null) != null ? each.value.flexible_time_window_minutes : try(var.defaults.flexible_time_window_minutes, null)
+  schedule_start_date            = try(each.value.schedule_start_date, null) != null ? each.value.schedule_start_date : try(var.defaults.schedule_start_date, null)
+  schedule_end_date              = try(each.value.schedule_end_date, null) != null ? each.value.schedule_end_date : try(var.defaults.schedule_end_date, null)
+  retry_attempts                 = try(each.value.retry_attempts, null) != null ? each.value.retry_attempts : try(var.defaults.retry_attempts, null)
+  maximum_event_age_seconds      = try(each.value.maximum_event_age_seconds, null) != null ? each.value.maximum_event_age_seconds : try(var.defaults.maximum_event_age_seconds, null)
+  transaction                    = try(each.value.transaction, null) != null ? each.value.transaction : try(var.defaults.transaction, null)
+  statement_timeout_ms           = try(each.value.statement_timeout_ms, null) != null ? each.value.statement_timeout_ms : try(var.defaults.statement_timeout_ms, null)
+  lock_timeout_ms                = try(each.value.lock_timeout_ms, null) != null ? each.value.lock_timeout_ms : try(var.defaults.lock_timeout_ms, null)
+  allow_overlap                  = try(each.value.allow_overlap, null) != null ? each.value.allow_overlap : try(var.defaults.allow_overlap, null)
+  max_runtime_ms                 = try(each.value.max_runtime_ms, null) != null ? each.value.max_runtime_ms : try(var.defaults.max_runtime_ms, null)
+  history_table                  = try(each.value.history_table, null) != null ? each.value.history_table : try(var.defaults.history_table, null)
+  history_retention_days         = try(each.value.history_retention_days, null) != null ? each.value.history_retention_days : try(var.defaults.history_retention_days, null)
+  repeat_until_zero              = try(each.value.repeat_until_zero, null) != null ? each.value.repeat_until_zero : try(var.defaults.repeat_until_zero, null)
+  continue_on_deadline           = try(each.value.continue_on_deadline, null) != null ? each.value.continue_on_deadline : try(var.defaults.continue_on_deadline, null)
+  max_continuations              = try(each.value.max_continuations, null) != null ? each.value.max_continuations : try(var.defaults.max_continuations, null)
+  log_level                      = try(each.value.log_level, null) != null ? each.value.log_level : try(var.defaults.log_level, null)
+  expected_interval_seconds      = try(each.value.expected_interval_seconds, null) != null ? each.value.expected_interval_seconds : try(var.defaults.expected_interval_seconds, null)
+  memory_size                    = try(each.value.memory_size, null) != null ? each.value.memory_size : try(var.defaults.memory_size, null)
+  timeout                        = try(each.value.timeout, null) != null ? each.value.timeout : try(var.defaults.timeout, null)
+  reserved_concurrent_executions = try(each.value.reserved_concurrent_executions, null) != null ? each.value.reserved_concurrent_executions : try(var.defaults.reserved_concurrent_executions, null)
+  architecture                   = try(each.value.architecture, null) != null ? each.value.architecture : try(var.defaults.architecture, null)
+  auth_mode                      = try(each.value.auth_mode, null) != null ? each.value.auth_mode : try(var.defaults.auth_mode, null)
   # A job that creates its own secret or uses IAM auth does not inherit the default secret_arn.
-  secret_arn                  = each.value.secret_arn != null ? each.value.secret_arn : (each.value.create_secret == true || each.value.auth_mode == "iam" ? null : var.defaults.secret_arn)
-  secret_kms_key_arn          = each.value.secret_kms_key_arn != null ? each.value.secret_kms_key_arn : var.defaults.secret_kms_key_arn
-  create_secret               = each.value.create_secret != null ? each.value.create_secret : var.defaults.create_secret
-  secret_username             = each.value.secret_username != null ? each.value.secret_username : var.defaults.secret_username
-  secret_password_version     = each.value.secret_password_version != null ? each.value.secret_password_version : var.defaults.secret_password_version
-  secret_recovery_window_days = each.value.secret_recovery_window_days != null ? each.value.secret_recovery_window_days : var.defaults.secret_recovery_window_days
-  rotation_lambda_arn         = each.value.rotation_lambda_arn != null ? each.value.rotation_lambda_arn : var.defaults.rotation_lambda_arn
-  rotation_days               = each.value.rotation_days != null ? each.value.rotation_days : var.defaults.rotation_days
-  database_host               = each.value.database_host != null ? each.value.database_host : var.defaults.database_host
-  database_name               = each.value.database_name != null ? each.value.database_name : var.defaults.database_name
-  database_user               = each.value.database_user != null ? each.value.database_user : var.defaults.database_user
-  iam_database_resource_id    = each.value.iam_database_resource_id != null ? each.value.iam_database_resource_id : var.defaults.iam_database_resource_id
-  ssl_mode                    = each.value.ssl_mode != null ? each.value.ssl_mode : var.defaults.ssl_mode
-  log_retention_days          = each.value.log_retention_days != null ? each.value.log_retention_days : var.defaults.log_retention_days
-  log_kms_key_arn             = each.value.log_kms_key_arn != null ? each.value.log_kms_key_arn : var.defaults.log_kms_key_arn
-  kms_key_arn                 = each.value.kms_key_arn != null ? each.value.kms_key_arn : var.defaults.kms_key_arn
+  secret_arn                  = try(each.value.secret_arn, null) != null ? each.value.secret_arn : (try(each.value.create_secret, false) == true || try(each.value.auth_mode, null) == "iam" ? null : try(var.defaults.secret_arn, null))
+  secret_kms_key_arn          = try(each.value.secret_kms_key_arn, null) != null ? each.value.secret_kms_key_arn : try(var.defaults.secret_kms_key_arn, null)
+  create_secret               = try(each.value.create_secret, null) != null ? each.value.create_secret : try(var.defaults.create_secret, null)
+  secret_username             = try(each.value.secret_username, null) != null ? each.value.secret_username : try(var.defaults.secret_username, null)
+  secret_password_version     = try(each.value.secret_password_version, null) != null ? each.value.secret_password_version : try(var.defaults.secret_password_version, null)
+  secret_recovery_window_days = try(each.value.secret_recovery_window_days, null) != null ? each.value.secret_recovery_window_days : try(var.defaults.secret_recovery_window_days, null)
+  rotation_lambda_arn         = try(each.value.rotation_lambda_arn, null) != null ? each.value.rotation_lambda_arn : try(var.defaults.rotation_lambda_arn, null)
+  rotation_days               = try(each.value.rotation_days, null) != null ? each.value.rotation_days : try(var.defaults.rotation_days, null)
+  database_host               = try(each.value.database_host, null) != null ? each.value.database_host : try(var.defaults.database_host, null)
+  database_name               = try(each.value.database_name, null) != null ? each.value.database_name : try(var.defaults.database_name, null)
+  database_user               = try(each.value.database_user, null) != null ? each.value.database_user : try(var.defaults.database_user, null)
+  iam_database_resource_id    = try(each.value.iam_database_resource_id, null) != null ? each.value.iam_database_resource_id : try(var.defaults.iam_database_resource_id, null)
+  ssl_mode                    = try(each.value.ssl_mode, null) != null ? each.value.ssl_mode : try(var.defaults.ssl_mode, null)
+  log_retention_days          = try(each.value.log_retention_days, null) != null ? each.value.log_retention_days : try(var.defaults.log_retention_days, null)
+  log_kms_key_arn             = try(each.value.log_kms_key_arn, null) != null ? each.value.log_kms_key_arn : try(var.defaults.log_kms_key_arn, null)
+  kms_key_arn                 = try(each.value.kms_key_arn, null) != null ? each.value.kms_key_arn : try(var.defaults.kms_key_arn, null)
 }

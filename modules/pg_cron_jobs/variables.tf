@@ -28,117 +28,27 @@ variable "tags" {
 }
 
 variable "defaults" {
-  description = "Values for every job that does not set them (same attributes as a jobs entry)."
-  type = object({
-    name                           = optional(string)
-    job_name                       = optional(string)
-    sql                            = optional(string)
-    sql_file                       = optional(string)
-    sql_source_path                = optional(string)
-    schedule_expression            = optional(string)
-    schedule_timezone              = optional(string)
-    schedule_enabled               = optional(bool)
-    schedule_group_name            = optional(string)
-    flexible_time_window_minutes   = optional(number)
-    schedule_start_date            = optional(string)
-    schedule_end_date              = optional(string)
-    retry_attempts                 = optional(number)
-    maximum_event_age_seconds      = optional(number)
-    transaction                    = optional(bool)
-    statement_timeout_ms           = optional(number)
-    lock_timeout_ms                = optional(number)
-    allow_overlap                  = optional(bool)
-    max_runtime_ms                 = optional(number)
-    history_table                  = optional(string)
-    history_retention_days         = optional(number)
-    repeat_until_zero              = optional(bool)
-    continue_on_deadline           = optional(bool)
-    max_continuations              = optional(number)
-    log_level                      = optional(string)
-    expected_interval_seconds      = optional(number)
-    environment                    = optional(map(string))
-    memory_size                    = optional(number)
-    timeout                        = optional(number)
-    reserved_concurrent_executions = optional(number)
-    package_path                   = optional(string)
-    architecture                   = optional(string)
-    auth_mode                      = optional(string)
-    secret_arn                     = optional(string)
-    secret_kms_key_arn             = optional(string)
-    create_secret                  = optional(bool)
-    secret_username                = optional(string)
-    secret_password_version        = optional(number)
-    secret_recovery_window_days    = optional(number)
-    rotation_lambda_arn            = optional(string)
-    rotation_days                  = optional(number)
-    database_host                  = optional(string)
-    database_name                  = optional(string)
-    database_user                  = optional(string)
-    iam_database_resource_id       = optional(string)
-    ssl_mode                       = optional(string)
-    log_retention_days             = optional(number)
-    log_kms_key_arn                = optional(string)
-    kms_key_arn                    = optional(string)
-    tags                           = optional(map(string))
-  })
-  default  = {}
-  nullable = false
+  description = "Values for every job that does not set them (the same attributes as a jobs entry)."
+  type        = any
+  default     = {}
+  nullable    = false
+
+  validation {
+    condition     = length(setsubtract(keys(var.defaults), local.job_attributes)) == 0
+    error_message = "Unknown attribute(s) in defaults (misspelt?): ${join(", ", setsubtract(keys(var.defaults), local.job_attributes))}. Known: ${join(", ", local.job_attributes)}."
+  }
 }
 
 variable "jobs" {
-  description = "The jobs, by key: each entry takes the inputs of modules/pg_cron_job (a misspelt attribute fails at plan). schedule_expression and one of sql / sql_file + sql_source_path are needed per job or in defaults."
-  type = map(object({
-    name                           = optional(string)
-    job_name                       = optional(string)
-    sql                            = optional(string)
-    sql_file                       = optional(string)
-    sql_source_path                = optional(string)
-    schedule_expression            = optional(string)
-    schedule_timezone              = optional(string)
-    schedule_enabled               = optional(bool)
-    schedule_group_name            = optional(string)
-    flexible_time_window_minutes   = optional(number)
-    schedule_start_date            = optional(string)
-    schedule_end_date              = optional(string)
-    retry_attempts                 = optional(number)
-    maximum_event_age_seconds      = optional(number)
-    transaction                    = optional(bool)
-    statement_timeout_ms           = optional(number)
-    lock_timeout_ms                = optional(number)
-    allow_overlap                  = optional(bool)
-    max_runtime_ms                 = optional(number)
-    history_table                  = optional(string)
-    history_retention_days         = optional(number)
-    repeat_until_zero              = optional(bool)
-    continue_on_deadline           = optional(bool)
-    max_continuations              = optional(number)
-    log_level                      = optional(string)
-    expected_interval_seconds      = optional(number)
-    environment                    = optional(map(string))
-    memory_size                    = optional(number)
-    timeout                        = optional(number)
-    reserved_concurrent_executions = optional(number)
-    package_path                   = optional(string)
-    architecture                   = optional(string)
-    auth_mode                      = optional(string)
-    secret_arn                     = optional(string)
-    secret_kms_key_arn             = optional(string)
-    create_secret                  = optional(bool)
-    secret_username                = optional(string)
-    secret_password_version        = optional(number)
-    secret_recovery_window_days    = optional(number)
-    rotation_lambda_arn            = optional(string)
-    rotation_days                  = optional(number)
-    database_host                  = optional(string)
-    database_name                  = optional(string)
-    database_user                  = optional(string)
-    iam_database_resource_id       = optional(string)
-    ssl_mode                       = optional(string)
-    log_retention_days             = optional(number)
-    log_kms_key_arn                = optional(string)
-    kms_key_arn                    = optional(string)
-    tags                           = optional(map(string))
-  }))
+  description = "The jobs, by key: each entry takes the inputs of modules/pg_cron_job listed in the README (an unknown or misspelt attribute fails at plan; types are checked by the job module). schedule_expression and one of sql / sql_file + sql_source_path are needed per job or in defaults."
+  type        = any
+
+  # Terraform silently drops attributes an object type does not declare, so a typed
+  # map(object(...)) would ignore a misspelt attribute: the attribute names are checked here.
+  validation {
+    condition     = alltrue([for k, j in var.jobs : length(setsubtract(keys(j), local.job_attributes)) == 0])
+    error_message = "Unknown job attribute(s) (misspelt?): ${join(", ", flatten([for k, j in var.jobs : [for a in setsubtract(keys(j), local.job_attributes) : "${k}.${a}"]]))}. Known: ${join(", ", local.job_attributes)}."
+  }
 
   validation {
     condition     = alltrue([for k in keys(var.jobs) : can(regex("^[A-Za-z0-9_-]{1,64}$", k))])
@@ -146,9 +56,65 @@ variable "jobs" {
   }
 
   validation {
-    condition     = length(distinct([for k, j in var.jobs : j.name != null ? j.name : "${var.name}-${k}"])) == length(var.jobs)
+    condition     = length(distinct([for k, j in var.jobs : try(j.name, null) != null ? j.name : "${var.name}-${k}"])) == length(var.jobs)
     error_message = "Two jobs would get the same function name: give them different keys or names."
   }
+}
+
+locals {
+  # The attributes a jobs entry (or defaults) may set: the per-job inputs of modules/pg_cron_job.
+  job_attributes = [
+    "name",
+    "job_name",
+    "sql",
+    "sql_file",
+    "sql_source_path",
+    "schedule_expression",
+    "schedule_timezone",
+    "schedule_enabled",
+    "schedule_group_name",
+    "flexible_time_window_minutes",
+    "schedule_start_date",
+    "schedule_end_date",
+    "retry_attempts",
+    "maximum_event_age_seconds",
+    "transaction",
+    "statement_timeout_ms",
+    "lock_timeout_ms",
+    "allow_overlap",
+    "max_runtime_ms",
+    "history_table",
+    "history_retention_days",
+    "repeat_until_zero",
+    "continue_on_deadline",
+    "max_continuations",
+    "log_level",
+    "expected_interval_seconds",
+    "environment",
+    "memory_size",
+    "timeout",
+    "reserved_concurrent_executions",
+    "package_path",
+    "architecture",
+    "auth_mode",
+    "secret_arn",
+    "secret_kms_key_arn",
+    "create_secret",
+    "secret_username",
+    "secret_password_version",
+    "secret_recovery_window_days",
+    "rotation_lambda_arn",
+    "rotation_days",
+    "database_host",
+    "database_name",
+    "database_user",
+    "iam_database_resource_id",
+    "ssl_mode",
+    "log_retention_days",
+    "log_kms_key_arn",
+    "kms_key_arn",
+    "tags",
+  ]
 }
 
 ################################################################################

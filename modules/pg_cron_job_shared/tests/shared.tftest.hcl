@@ -1,0 +1,274 @@
+# The AWS rules the shared layer relies on, which the local AWS API server (moto) does not
+# enforce, asserted on the plan with a mocked provider. Each rule names its AWS documentation.
+mock_provider "aws" {
+  override_during = plan
+  mock_data "aws_region" {
+    defaults = { name = "eu-south-1" }
+  }
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
+  }
+  mock_resource "aws_kms_key" {
+    defaults = { arn = "arn:aws:kms:eu-south-1:123456789012:key/11111111-2222-3333-4444-555555555555", key_id = "11111111-2222-3333-4444-555555555555" }
+  }
+  mock_resource "aws_sqs_queue" {
+    defaults = { arn = "arn:aws:sqs:eu-south-1:123456789012:fleet-failures" }
+  }
+  mock_resource "aws_sns_topic" {
+    defaults = { arn = "arn:aws:sns:eu-south-1:123456789012:fleet-alarms" }
+  }
+  mock_resource "aws_iam_role" {
+    defaults = { arn = "arn:aws:iam::123456789012:role/fleet-sched" }
+  }
+  mock_resource "aws_security_group" {
+    defaults = { id = "sg-0j0b50j0b50j0b500" }
+  }
+  mock_resource "aws_vpc_endpoint" {
+    defaults = { id = "vpce-0123456789abcdef0" }
+  }
+}
+
+variables {
+  name                       = "fleet"
+  vpc_id                     = "vpc-0123456789abcdef0"
+  subnet_ids                 = ["subnet-aaaa", "subnet-bbbb"]
+  database_security_group_id = "sg-0db0db0db0db0db00"
+  secretsmanager_endpoint    = "create"
+  function_names             = ["fleet-purge", "fleet-vacuum", "fleet-refresh"]
+  alarm_emails               = ["dba@example.com"]
+}
+
+run "alarm_topic_uses_a_key_cloudwatch_may_use" {
+  command = plan
+
+  # CloudWatch alarms cannot publish to a topic encrypted with the AWS managed key alias/aws/sns
+  # (its key policy cannot be changed to allow cloudwatch.amazonaws.com); a customer key must
+  # allow kms:Decrypt and kms:GenerateDataKey* to the CloudWatch service principal.
+  # https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
+  # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html
+  assert {
+    condition     = aws_sns_topic.alarms[0].kms_master_key_id == aws_kms_key.this[0].arn && !startswith(aws_sns_topic.alarms[0].kms_master_key_id, "alias/aws/")
+    error_message = "The alarm topic must be encrypted with the created customer key, never alias/aws/sns."
+  }
+  assert {
+    condition = length([for s in data.aws_iam_policy_document.kms[0].statement : s if anytrue([
+      for p in s.principals : p.type == "Service" && contains(p.identifiers, "cloudwatch.amazonaws.com")
+    ]) && contains(s.actions, "kms:Decrypt") && contains(s.actions, "kms:GenerateDataKey*")]) == 1
+    error_message = "The key policy must let cloudwatch.amazonaws.com use the key (kms:Decrypt, kms:GenerateDataKey*)."
+  }
+  # Without the account-root statement the key policy alone decides, and the jobs' and the
+  # scheduler's IAM grants would have no effect.
+  # https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html#key-policy-default-allow-root-enable-iam
+  assert {
+    condition = length([for s in data.aws_iam_policy_document.kms[0].statement : s if anytrue([
+      for p in s.principals : p.type == "AWS" && contains(p.identifiers, "arn:aws:iam::123456789012:root")
+    ])]) == 1
+    error_message = "The key policy must let the account's IAM policies grant use of the key."
+  }
+  assert {
+    condition     = aws_kms_key.this[0].enable_key_rotation
+    error_message = "The customer key must rotate."
+  }
+  assert {
+    condition     = length(aws_sns_topic_subscription.email) == 1
+    error_message = "One subscription per address for the whole fleet."
+  }
+}
+
+run "failures_queue_senders_may_use_its_key" {
+  command = plan
+
+  # Producers to an SQS queue encrypted with a customer key need kms:GenerateDataKey and
+  # kms:Decrypt; Scheduler sends dead letters with the schedule's execution role.
+  # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html
+  # https://docs.aws.amazon.com/scheduler/latest/UserGuide/configuring-schedule-dlq.html
+  assert {
+    condition     = aws_sqs_queue.failures[0].kms_master_key_id == aws_kms_key.this[0].arn
+    error_message = "The failures queue is encrypted with the fleet's key."
+  }
+  assert {
+    condition = toset(flatten([for s in data.aws_iam_policy_document.scheduler[0].statement : s.actions if s.sid == "EncryptedDeadLetters"])) == toset(["kms:GenerateDataKey", "kms:Decrypt"]) && flatten([
+      for s in data.aws_iam_policy_document.scheduler[0].statement : s.resources if s.sid == "EncryptedDeadLetters"
+    ]) == [aws_kms_key.this[0].arn]
+    error_message = "The scheduler role must be allowed kms:GenerateDataKey and kms:Decrypt on the queue's key."
+  }
+  assert {
+    condition = toset(flatten([for s in data.aws_iam_policy_document.scheduler[0].statement : s.resources if s.sid == "InvokeJobs"])) == toset([
+      "arn:aws:lambda:eu-south-1:123456789012:function:fleet-purge",
+      "arn:aws:lambda:eu-south-1:123456789012:function:fleet-vacuum",
+      "arn:aws:lambda:eu-south-1:123456789012:function:fleet-refresh",
+    ])
+    error_message = "The scheduler role may invoke exactly the fleet's functions."
+  }
+}
+
+run "one_endpoint_that_admits_every_job" {
+  command = plan
+
+  # One interface endpoint with private DNS per service and VPC: a second one is refused.
+  # https://docs.aws.amazon.com/vpc/latest/privatelink/create-interface-endpoint.html
+  assert {
+    condition     = length(aws_vpc_endpoint.secretsmanager) == 1 && aws_vpc_endpoint.secretsmanager[0].private_dns_enabled && aws_vpc_endpoint.secretsmanager[0].service_name == "com.amazonaws.eu-south-1.secretsmanager"
+    error_message = "Exactly one Secrets Manager interface endpoint with private DNS."
+  }
+  # Security groups deny by default: the jobs' group needs egress to the endpoint's group on 443
+  # and the endpoint's group ingress from the jobs' group.
+  # https://docs.aws.amazon.com/vpc/latest/privatelink/interface-endpoints.html#security-groups
+  # https://docs.aws.amazon.com/vpc/latest/userguide/vpc-security-group-rules.html
+  assert {
+    condition = (
+      aws_vpc_security_group_egress_rule.endpoint[0].security_group_id == aws_security_group.jobs[0].id &&
+      aws_vpc_security_group_egress_rule.endpoint[0].referenced_security_group_id == aws_security_group.endpoint[0].id &&
+      aws_vpc_security_group_egress_rule.endpoint[0].from_port == 443 && aws_vpc_security_group_egress_rule.endpoint[0].to_port == 443 &&
+      aws_vpc_security_group_ingress_rule.endpoint[0].security_group_id == aws_security_group.endpoint[0].id &&
+      aws_vpc_security_group_ingress_rule.endpoint[0].referenced_security_group_id == aws_security_group.jobs[0].id &&
+      aws_vpc_security_group_ingress_rule.endpoint[0].from_port == 443
+    )
+    error_message = "The jobs' security group must reach the endpoint on 443, and the endpoint must admit it."
+  }
+  assert {
+    condition     = aws_vpc_endpoint.secretsmanager[0].security_group_ids == toset([aws_security_group.endpoint[0].id])
+    error_message = "The endpoint must use its security group."
+  }
+  assert {
+    condition     = length(aws_vpc_security_group_egress_rule.https) == 0
+    error_message = "With an endpoint and no NAT, no HTTPS egress to the internet is opened."
+  }
+}
+
+run "database_port_open_for_every_job_with_one_rule" {
+  command = plan
+
+  # One ingress rule on the database's group for the whole fleet (60 inbound rules per group by
+  # default): https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html#vpc-limits-security-groups
+  assert {
+    condition = (
+      length(aws_vpc_security_group_ingress_rule.database) == 1 &&
+      aws_vpc_security_group_ingress_rule.database[0].security_group_id == "sg-0db0db0db0db0db00" &&
+      aws_vpc_security_group_ingress_rule.database[0].referenced_security_group_id == aws_security_group.jobs[0].id &&
+      aws_vpc_security_group_ingress_rule.database[0].from_port == 5432 &&
+      aws_vpc_security_group_egress_rule.database_sg[0].referenced_security_group_id == "sg-0db0db0db0db0db00" &&
+      aws_vpc_security_group_egress_rule.database_sg[0].from_port == 5432
+    )
+    error_message = "The jobs' group must reach the database port and the database's group admit it, with one rule."
+  }
+  assert {
+    condition     = output.rotation_security_group_id == aws_security_group.jobs[0].id
+    error_message = "The rotation function gets the group that reaches the database and the endpoint."
+  }
+}
+
+run "existing_endpoint_is_opened_not_duplicated" {
+  command = plan
+  variables {
+    secretsmanager_endpoint                   = "existing"
+    secretsmanager_endpoint_security_group_id = "sg-0e0e0e0e0e0e0e0e0"
+  }
+  assert {
+    condition     = length(aws_vpc_endpoint.secretsmanager) == 0 && aws_vpc_security_group_ingress_rule.endpoint[0].security_group_id == "sg-0e0e0e0e0e0e0e0e0" && aws_vpc_security_group_egress_rule.endpoint[0].referenced_security_group_id == "sg-0e0e0e0e0e0e0e0e0"
+    error_message = "With an existing endpoint, admit the jobs there and create no second endpoint."
+  }
+}
+
+run "nat_means_https_egress" {
+  command = plan
+  variables {
+    secretsmanager_endpoint = "none"
+  }
+  assert {
+    condition     = length(aws_vpc_endpoint.secretsmanager) == 0 && length(aws_vpc_security_group_egress_rule.endpoint) == 0 && aws_vpc_security_group_egress_rule.https["0.0.0.0/0"].from_port == 443
+    error_message = "Without an endpoint the jobs reach Secrets Manager over HTTPS through NAT."
+  }
+}
+
+run "given_key_is_used_and_granted" {
+  command = plan
+  variables {
+    create_kms_key = false
+    kms_key_arn    = "arn:aws:kms:eu-south-1:123456789012:key/byok"
+  }
+  assert {
+    condition     = length(aws_kms_key.this) == 0 && aws_sns_topic.alarms[0].kms_master_key_id == "arn:aws:kms:eu-south-1:123456789012:key/byok" && aws_sqs_queue.failures[0].kms_master_key_id == "arn:aws:kms:eu-south-1:123456789012:key/byok"
+    error_message = "A given key encrypts the topic and the queue."
+  }
+  assert {
+    condition     = flatten([for s in data.aws_iam_policy_document.scheduler[0].statement : s.resources if s.sid == "EncryptedDeadLetters"]) == ["arn:aws:kms:eu-south-1:123456789012:key/byok"]
+    error_message = "The scheduler role is granted the given key."
+  }
+}
+
+run "no_key_means_sqs_managed_encryption" {
+  command = plan
+  variables {
+    create_kms_key = false
+  }
+  assert {
+    condition     = aws_sqs_queue.failures[0].sqs_managed_sse_enabled && aws_sns_topic.alarms[0].kms_master_key_id == null && length([for s in data.aws_iam_policy_document.scheduler[0].statement : s if s.sid == "EncryptedDeadLetters"]) == 0
+    error_message = "Without a customer key: SSE-SQS, an unencrypted topic (never alias/aws/sns), no KMS grants."
+  }
+}
+
+run "long_name_fits_iam_name_prefix" {
+  command = plan
+  variables {
+    name = "a-very-long-fleet-name-for-the-reporting-database-of-the-company"
+  }
+  # IAM role names are at most 64 characters; name_prefix leaves 26 for the unique suffix.
+  # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
+  # SQS queue names are at most 80 characters.
+  # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-queues.html
+  assert {
+    condition     = length(aws_iam_role.scheduler[0].name_prefix) <= 38 && length(aws_sqs_queue.failures[0].name) <= 80 && length(aws_sns_topic.alarms[0].name) <= 256
+    error_message = "Every name and name_prefix must fit AWS's limits."
+  }
+}
+
+run "rejects_aws_managed_key" {
+  command = plan
+  variables {
+    create_kms_key = false
+    kms_key_arn    = "alias/aws/sns"
+  }
+  expect_failures = [var.kms_key_arn]
+}
+
+run "rejects_existing_endpoint_without_group" {
+  command = plan
+  variables {
+    secretsmanager_endpoint = "existing"
+  }
+  expect_failures = [var.secretsmanager_endpoint_security_group_id]
+}
+
+run "rejects_unknown_endpoint_mode" {
+  command = plan
+  variables {
+    secretsmanager_endpoint = "yes"
+  }
+  expect_failures = [var.secretsmanager_endpoint]
+}
+
+run "rejects_name_over_64" {
+  command = plan
+  variables {
+    name = "a-very-long-fleet-name-for-the-reporting-database-of-the-company-x"
+  }
+  expect_failures = [var.name]
+}
+
+run "create_false_creates_nothing" {
+  command = plan
+  variables {
+    create = false
+  }
+  assert {
+    condition     = length(aws_security_group.jobs) == 0 && length(aws_kms_key.this) == 0 && output.job_inputs == null && output.alarm_topic_arn == null
+    error_message = "create = false must create nothing."
+  }
+}

@@ -1,0 +1,135 @@
+# The jobs map: one shared layer, every job wired to it, defaults and per-job values merged.
+# AWS rules that span the fleet (which moto does not enforce) are asserted here.
+mock_provider "aws" {
+  override_during = plan
+  mock_data "aws_region" {
+    defaults = { name = "eu-south-1" }
+  }
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
+  }
+  mock_resource "aws_kms_key" {
+    defaults = { arn = "arn:aws:kms:eu-south-1:123456789012:key/fleet" }
+  }
+  mock_resource "aws_sqs_queue" {
+    defaults = { arn = "arn:aws:sqs:eu-south-1:123456789012:fleet-failures" }
+  }
+  mock_resource "aws_sns_topic" {
+    defaults = { arn = "arn:aws:sns:eu-south-1:123456789012:fleet-alarms" }
+  }
+  mock_resource "aws_iam_role" {
+    defaults = { arn = "arn:aws:iam::123456789012:role/fleet-role" }
+  }
+  mock_resource "aws_security_group" {
+    defaults = { id = "sg-0f1ee70f1ee70f1ee" }
+  }
+  mock_resource "aws_vpc_endpoint" {
+    defaults = { id = "vpce-0123456789abcdef0" }
+  }
+  mock_resource "aws_secretsmanager_secret" {
+    defaults = { arn = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:fleet-purge-db-XyZ" }
+  }
+  mock_resource "aws_lambda_function" {
+    defaults = { arn = "arn:aws:lambda:eu-south-1:123456789012:function:fleet-job" }
+  }
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = { arn = "arn:aws:logs:eu-south-1:123456789012:log-group:/aws/lambda/fleet-job" }
+  }
+}
+
+variables {
+  name                       = "fleet"
+  package_path               = "tests/fixtures/package.zip"
+  vpc_id                     = "vpc-0123456789abcdef0"
+  subnet_ids                 = ["subnet-aaaa", "subnet-bbbb"]
+  database_security_group_id = "sg-0db0db0db0db0db00"
+  secretsmanager_endpoint    = "create"
+  defaults = {
+    secret_arn        = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:master-AbC"
+    database_host     = "db.example.internal"
+    database_name     = "app"
+    schedule_timezone = "Europe/Rome"
+  }
+  jobs = {
+    purge = {
+      sql_file            = "sql/purge_events.sql"
+      sql_source_path     = "tests/fixtures/purge_events.sql"
+      schedule_expression = "cron(30 2 * * ? *)"
+      create_secret       = true
+      secret_username     = "purge_job"
+    }
+    vacuum = {
+      sql                 = "VACUUM (ANALYZE) app.events"
+      schedule_expression = "cron(0 4 ? * SUN *)"
+      schedule_timezone   = "UTC"
+    }
+    refresh = {
+      sql                 = "REFRESH MATERIALIZED VIEW CONCURRENTLY reporting.daily_sales"
+      schedule_expression = "rate(1 hour)"
+      log_level           = "debug"
+    }
+  }
+}
+
+run "one_shared_layer_for_every_job" {
+  command = plan
+
+  # At most one Secrets Manager interface endpoint with private DNS per VPC:
+  # https://docs.aws.amazon.com/vpc/latest/privatelink/create-interface-endpoint.html
+  assert {
+    condition     = output.secretsmanager_endpoint_id != null && alltrue([for j in module.job : j.secretsmanager_endpoint_id == null])
+    error_message = "The fleet creates exactly one Secrets Manager endpoint (in the shared layer), none per job."
+  }
+  # Every job's function sits in the security group the shared layer opened to the endpoint and
+  # the database (asserted rule by rule in modules/pg_cron_job_shared/tests).
+  assert {
+    condition     = alltrue([for j in module.job : j.security_group_id == module.shared.security_group_id]) && length(module.job) == 3
+    error_message = "Every job must use the shared security group."
+  }
+  assert {
+    condition     = alltrue([for j in module.job : j.failure_queue_arn == module.shared.failure_queue_arn && j.scheduler_role_arn == module.shared.scheduler_role_arn && j.alarm_topic_arn == module.shared.alarm_topic_arn])
+    error_message = "Every job must use the shared queue, scheduler role and alarm topic."
+  }
+  assert {
+    condition     = alltrue([for j in module.job : j.kms_key_arn == module.shared.kms_key_arn]) && module.shared.kms_key_arn != null
+    error_message = "Every job's role is granted the fleet's queue key."
+  }
+}
+
+run "names_defaults_and_overrides" {
+  command = plan
+
+  assert {
+    condition     = toset([for k, j in output.jobs : j.function_name]) == toset(["fleet-purge", "fleet-vacuum", "fleet-refresh"])
+    error_message = "Jobs are named <fleet name>-<key>."
+  }
+  assert {
+    condition     = output.jobs["purge"].secret_arn == "arn:aws:secretsmanager:eu-south-1:123456789012:secret:fleet-purge-db-XyZ" && output.jobs["vacuum"].secret_arn == "arn:aws:secretsmanager:eu-south-1:123456789012:secret:master-AbC"
+    error_message = "A job creating its secret does not inherit the default secret_arn; the others do."
+  }
+  assert {
+    condition     = output.jobs["purge"].sql_sha256 == filesha256("tests/fixtures/purge_events.sql") && output.jobs["vacuum"].sql_sha256 == null
+    error_message = "SQL_SHA256 follows each job's SQL file."
+  }
+  assert {
+    condition     = output.jobs["refresh"].expected_interval_seconds == 3600 && output.jobs["purge"].expected_interval_seconds == 86400 && output.jobs["vacuum"].expected_interval_seconds == null
+    error_message = "Each job's expected interval comes from its own schedule."
+  }
+}
+
+run "rejects_duplicate_function_names" {
+  command = plan
+  variables {
+    jobs = {
+      a = { name = "same", sql = "SELECT 1", schedule_expression = "rate(1 hour)" }
+      b = { name = "same", sql = "SELECT 2", schedule_expression = "rate(1 hour)" }
+    }
+  }
+  expect_failures = [var.jobs]
+}
