@@ -7,9 +7,8 @@ use tracing::{info, warn};
 
 use crate::config::{Config, HistoryConfig};
 use crate::db::{DbFailure, Session};
-use crate::job::BOOKKEEPING_TIMEOUT;
 use crate::report::{ErrorInfo, ErrorKind, Report};
-use crate::run::RunContext;
+use crate::run::{RunContext, BOOKKEEPING_TIMEOUT};
 
 /// Continuation requests older than this no longer hold off scheduled runs.
 pub const PENDING_CONTINUATION_EXPIRY_MINUTES: i32 = 15;

@@ -12,7 +12,7 @@ use crate::db::{self, ConnectParams, DbFailure, Session};
 use crate::error_text::{chain, has_source};
 use crate::history::History;
 use crate::report::{millis, ErrorInfo, ErrorKind, Report, Status, StepResult};
-use crate::run::RunContext;
+use crate::run::{RunContext, BOOKKEEPING_TIMEOUT};
 use crate::secret::DbSecret;
 use crate::sql::Item;
 use crate::tls::explain_handshake_error;
@@ -21,8 +21,6 @@ use crate::tls::explain_handshake_error;
 pub const MIN_STATEMENT_BUDGET: Duration = Duration::from_millis(200);
 /// A statement may end this much after the deadline before `statement_timeout` is set again.
 const TIMEOUT_TOLERANCE_MS: u64 = 500;
-/// Session set-up, locks and history writes never wait longer than this.
-pub const BOOKKEEPING_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a COMMIT may take to answer before its outcome is reported unknown.
 const COMMIT_TIMEOUT: Duration = Duration::from_secs(60);
 /// Interval of the `progress` log line during long scripts.

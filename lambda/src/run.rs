@@ -2,7 +2,10 @@
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// Session set-up, locks and history writes never wait longer than this.
+pub const BOOKKEEPING_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What one run needs to know besides the configuration.
 #[derive(Debug, Clone)]
@@ -32,13 +35,13 @@ pub struct RunContext {
 
 impl RunContext {
     /// The earlier of the run's deadline and `now + max`.
-    pub fn limit(&self, max: std::time::Duration) -> Instant {
+    pub fn limit(&self, max: Duration) -> Instant {
         let cap = Instant::now() + max;
         self.deadline.map_or(cap, |d| d.min(cap))
     }
 
     /// The earlier of the hard deadline and `now + max`.
-    pub fn hard_limit(&self, max: std::time::Duration) -> Instant {
+    pub fn hard_limit(&self, max: Duration) -> Instant {
         let cap = Instant::now() + max;
         self.hard_deadline.map_or(cap, |d| d.min(cap))
     }
