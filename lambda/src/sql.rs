@@ -372,47 +372,7 @@ impl<'a> Lexer<'a> {
                 self.piece_start = None;
                 return Ok(true);
             }
-            "gset" | "gexec" | "gx" | "gdesc" | "crosstabview" => {
-                return Err(unsupported(
-                    "the runner does not keep query results; compute the value in SQL (a CTE, a DO block or a function) instead",
-                ))
-            }
-            "copy" => {
-                return Err(unsupported(
-                    "client-side files do not exist in a scheduled job; use server-side COPY (aws_s3 extension) or an export job",
-                ))
-            }
-            "i" | "ir" | "include" | "include_relative" => {
-                return Err(unsupported(
-                    "a scheduled job runs one file; paste the included file's content into this script",
-                ))
-            }
-            "!" | "setenv" | "cd" | "getenv" => {
-                return Err(unsupported("there is no shell in a scheduled job"))
-            }
-            "c" | "connect" => {
-                return Err(unsupported(
-                    "a job connects to one database; split the script into one job per database",
-                ))
-            }
-            "if" | "elif" | "else" | "endif" => {
-                return Err(unsupported(
-                    "conditionals are not supported; use a DO block with IF ... THEN",
-                ))
-            }
-            "o" | "out" | "w" | "write" => {
-                return Err(unsupported(
-                    "query output is not written to files by a scheduled job",
-                ))
-            }
-            "prompt" | "password" => {
-                return Err(unsupported("a scheduled job cannot ask for input"))
-            }
-            _ => {
-                return Err(unsupported(
-                    "supported are \\set, \\unset, \\echo, \\qecho, \\warn, \\g, \\;, \\r, \\q, and \\timing, \\pset, \\x, \\a, \\t, \\f (accepted and ignored)",
-                ))
-            }
+            other => return Err(unsupported(refusal(other))),
         }
         if was_in_statement {
             self.piece_start = Some(self.i);
@@ -580,6 +540,21 @@ impl<'a> Lexer<'a> {
         self.last_sql = Some(self.items.len());
         self.items.push(Item::Sql { line, text });
         Ok(())
+    }
+}
+
+/// Why a psql meta-command the runner does not honour is refused.
+fn refusal(command: &str) -> &'static str {
+    match command {
+        "gset" | "gexec" | "gx" | "gdesc" | "crosstabview" => "the runner does not keep query results; compute the value in SQL (a CTE, a DO block or a function) instead",
+        "copy" => "client-side files do not exist in a scheduled job; use server-side COPY (aws_s3 extension) or an export job",
+        "i" | "ir" | "include" | "include_relative" => "a scheduled job runs one file; paste the included file's content into this script",
+        "!" | "setenv" | "cd" | "getenv" => "there is no shell in a scheduled job",
+        "c" | "connect" => "a job connects to one database; split the script into one job per database",
+        "if" | "elif" | "else" | "endif" => "conditionals are not supported; use a DO block with IF ... THEN",
+        "o" | "out" | "w" | "write" => "query output is not written to files by a scheduled job",
+        "prompt" | "password" => "a scheduled job cannot ask for input",
+        _ => "supported are \\set, \\unset, \\echo, \\qecho, \\warn, \\g, \\;, \\r, \\q, and \\timing, \\pset, \\x, \\a, \\t, \\f (accepted and ignored)",
     }
 }
 
