@@ -15,7 +15,7 @@ locals {
   # given by the shared layer, or created for this job alone by the same submodule.
   shared = var.shared != null ? var.shared : try(module.shared[0].job_inputs, null)
   # Known at plan time (the key ARN may not be), so the KMS statements can be counted.
-  encrypted = var.shared != null ? var.shared.kms_key_arn != null : (var.create_kms_key || var.alarm_kms_key_arn != null)
+  encrypted = var.shared != null ? coalesce(var.shared.kms_encrypted, var.shared.kms_key_arn != null) : (var.create_kms_key || var.alarm_kms_key_arn != null)
 
   # Lambda's log filter must let through the most verbose level RUST_LOG asks for.
   # https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html

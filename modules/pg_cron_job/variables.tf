@@ -29,6 +29,7 @@ variable "shared" {
     scheduler_role_arn = string
     failure_queue_arn  = string
     kms_key_arn        = optional(string)
+    kms_encrypted      = optional(bool) # known at plan time even when kms_key_arn is not
     alarm_topic_arn    = optional(string)
   })
   default = null

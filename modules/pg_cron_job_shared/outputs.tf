@@ -80,6 +80,7 @@ output "job_inputs" {
     scheduler_role_arn = aws_iam_role.scheduler[0].arn
     failure_queue_arn  = aws_sqs_queue.failures[0].arn
     kms_key_arn        = local.kms_key_arn
+    kms_encrypted      = local.encrypted
     alarm_topic_arn    = local.alarm_topic_arn
   } : null
 }

@@ -1,0 +1,73 @@
+# Upgrading a single-job call from v0.1 (every resource inside this module) keeps the stateful
+# objects: they now live in the job's own shared layer. (The security group's name prefix and the
+# scheduler policy's name changed, so those two are replaced; the removed per-job throttle,
+# undelivered and skipping alarms are destroyed.)
+moved {
+  from = aws_security_group.lambda
+  to   = module.shared[0].aws_security_group.jobs[0]
+}
+
+moved {
+  from = aws_vpc_security_group_egress_rule.database_sg
+  to   = module.shared[0].aws_vpc_security_group_egress_rule.database_sg
+}
+
+moved {
+  from = aws_vpc_security_group_egress_rule.database_cidr
+  to   = module.shared[0].aws_vpc_security_group_egress_rule.database_cidr
+}
+
+moved {
+  from = aws_vpc_security_group_egress_rule.https
+  to   = module.shared[0].aws_vpc_security_group_egress_rule.https
+}
+
+moved {
+  from = aws_vpc_security_group_ingress_rule.database
+  to   = module.shared[0].aws_vpc_security_group_ingress_rule.database
+}
+
+moved {
+  from = aws_security_group.endpoint
+  to   = module.shared[0].aws_security_group.endpoint
+}
+
+moved {
+  from = aws_vpc_security_group_ingress_rule.endpoint
+  to   = module.shared[0].aws_vpc_security_group_ingress_rule.endpoint
+}
+
+moved {
+  from = aws_vpc_security_group_egress_rule.endpoint
+  to   = module.shared[0].aws_vpc_security_group_egress_rule.endpoint
+}
+
+moved {
+  from = aws_vpc_endpoint.secretsmanager
+  to   = module.shared[0].aws_vpc_endpoint.secretsmanager
+}
+
+moved {
+  from = aws_sns_topic.alarms
+  to   = module.shared[0].aws_sns_topic.alarms
+}
+
+moved {
+  from = aws_sns_topic_subscription.email
+  to   = module.shared[0].aws_sns_topic_subscription.email
+}
+
+moved {
+  from = aws_sqs_queue.failures
+  to   = module.shared[0].aws_sqs_queue.failures[0]
+}
+
+moved {
+  from = aws_iam_role.scheduler
+  to   = module.shared[0].aws_iam_role.scheduler[0]
+}
+
+moved {
+  from = aws_iam_role_policy.scheduler
+  to   = module.shared[0].aws_iam_role_policy.scheduler[0]
+}
