@@ -14,13 +14,17 @@ locals {
   alarm_actions   = local.alarm_topic_arn == null ? [] : [local.alarm_topic_arn]
 
   # How often the job should succeed, derived from the schedule when not given: rate(n unit),
-  # and cron() that runs every n minutes, every n hours or daily; weekly, monthly and at()
-  # schedules get no "not succeeded" alarm unless expected_interval_seconds says otherwise.
-  rate           = try(regex("^rate\\(([0-9]+) (minute|hour|day)s?\\)$", var.schedule_expression), null)
-  cron           = try(split(" ", regex("^cron\\((.*)\\)$", var.schedule_expression)[0]), null)
-  cron_every_day = try(contains(["*", "?"], local.cron[2]) && local.cron[3] == "*" && contains(["*", "?"], local.cron[4]) && local.cron[5] == "*", false)
-  cron_interval = !local.cron_every_day ? null : (
-    can(regex("^[0-9]+$", local.cron[0])) && can(regex("^[0-9]+$", local.cron[1])) ? 86400 :
+  # and cron() that runs every n minutes, every n hours, daily or weekly on one day; monthly and
+  # at() schedules get no "not succeeded" alarm unless expected_interval_seconds says otherwise.
+  rate = try(regex("^rate\\(([0-9]+) (minute|hour|day)s?\\)$", var.schedule_expression), null)
+  cron = try(split(" ", regex("^cron\\((.*)\\)$", var.schedule_expression)[0]), null)
+  # Fixed minute and hour, every month and year, every day of the month.
+  cron_fixed_time = try(can(regex("^[0-9]+$", local.cron[0])) && can(regex("^[0-9]+$", local.cron[1])) && local.cron[3] == "*" && local.cron[5] == "*", false)
+  cron_every_day  = try(contains(["*", "?"], local.cron[2]) && local.cron[3] == "*" && contains(["*", "?"], local.cron[4]) && local.cron[5] == "*", false)
+  cron_interval = (
+    local.cron_fixed_time && local.cron_every_day ? 86400 :
+    local.cron_fixed_time && try(local.cron[2] == "?" && can(regex("^([1-7]|SUN|MON|TUE|WED|THU|FRI|SAT)$", upper(local.cron[4]))), false) ? 604800 :
+    !local.cron_every_day ? null :
     can(regex("^[0-9]+$", local.cron[0])) && local.cron[1] == "*" ? 3600 :
     can(regex("^[0-9]+$", local.cron[0])) && can(regex("^(\\*|0)/[0-9]+$", local.cron[1])) ? 3600 * tonumber(split("/", local.cron[1])[1]) :
     can(regex("^(\\*|0)/[0-9]+$", local.cron[0])) && local.cron[1] == "*" ? 60 * tonumber(split("/", local.cron[0])[1]) :
@@ -29,12 +33,14 @@ locals {
   derived_interval = local.rate != null ? tonumber(local.rate[0]) * { minute = 60, hour = 3600, day = 86400 }[local.rate[1]] : local.cron_interval
   expected_interval = (
     var.expected_interval_seconds != null ? (var.expected_interval_seconds == 0 ? null : var.expected_interval_seconds) :
-    local.derived_interval != null ? (local.derived_interval <= 86400 ? local.derived_interval : null) : null
+    local.derived_interval != null ? (local.derived_interval <= 604800 ? local.derived_interval : null) : null
   )
-  # CloudWatch periods are multiples of 60 s, and period x evaluation periods <= 1 day:
+  # CloudWatch periods are multiples of 60 s; period x evaluation periods may not exceed 7 days,
+  # or 1 day for periods under an hour:
   # https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
+  # Short intervals get two periods, so a run that ends just past a period boundary does not page.
   not_succeeded_period      = local.expected_interval == null ? null : ceil(local.expected_interval / 60) * 60
-  not_succeeded_evaluations = local.expected_interval == null ? null : (local.not_succeeded_period * 2 <= 86400 ? 2 : 1)
+  not_succeeded_evaluations = local.expected_interval == null ? null : (local.not_succeeded_period < 3600 ? 2 : 1)
 }
 
 # One page per failed run: the function returns a failed run to Lambda as an error, so Errors

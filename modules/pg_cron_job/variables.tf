@@ -310,15 +310,15 @@ variable "log_level" {
 }
 
 variable "expected_interval_seconds" {
-  description = "The \"not succeeded\" alarm fires when no run succeeded (or reported a failure) within this many seconds. null: derived from schedule_expression (rate(), hourly, daily cron); 0: no such alarm. At most 86400 (CloudWatch evaluates alarms over at most one day)."
+  description = "The \"not succeeded\" alarm fires when no run succeeded (or reported a failure) within this many seconds. null: derived from schedule_expression (rate(), every n minutes/hours, daily, weekly cron); 0: no such alarm. At most 604800 (CloudWatch alarms look back at most 7 days)."
   type        = number
   default     = null
 
   validation {
-    # Period x evaluation periods of a CloudWatch alarm may not exceed one day:
+    # Period x evaluation periods of a CloudWatch alarm may not exceed 7 days:
     # https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
-    condition     = var.expected_interval_seconds == null || try(var.expected_interval_seconds == 0 || (var.expected_interval_seconds >= 60 && var.expected_interval_seconds <= 86400), false)
-    error_message = "expected_interval_seconds must be 0 (no alarm) or 60-86400 (CloudWatch alarms look back at most one day); leave it null to derive it from the schedule."
+    condition     = var.expected_interval_seconds == null || try(var.expected_interval_seconds == 0 || (var.expected_interval_seconds >= 60 && var.expected_interval_seconds <= 604800), false)
+    error_message = "expected_interval_seconds must be 0 (no alarm) or 60-604800 (CloudWatch alarms look back at most 7 days); leave it null to derive it from the schedule."
   }
 }
 

@@ -581,21 +581,32 @@ run "interval_from_rate" {
   }
 }
 
-run "no_interval_alarm_for_weekly_jobs" {
+run "weekly_cron_expects_a_run_per_week" {
   command = plan
   variables {
     schedule_expression = "cron(0 4 ? * SUN *)"
   }
   assert {
-    condition     = length(aws_cloudwatch_metric_alarm.not_succeeded) == 0
-    error_message = "CloudWatch cannot look back a week: weekly jobs get only the failed alarm."
+    condition     = output.expected_interval_seconds == 604800 && aws_cloudwatch_metric_alarm.not_succeeded[0].evaluation_periods == 1 && alltrue([for q in aws_cloudwatch_metric_alarm.not_succeeded[0].metric_query : try(q.metric[0].period, 604800) == 604800])
+    error_message = "A weekly cron expects a run per week (one 7-day period, CloudWatch's longest)."
   }
 }
 
-run "rejects_interval_over_a_day" {
+run "no_interval_alarm_for_monthly_jobs" {
   command = plan
   variables {
-    expected_interval_seconds = 604800
+    schedule_expression = "cron(0 4 1 * ? *)"
+  }
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.not_succeeded) == 0
+    error_message = "CloudWatch cannot look back a month: monthly jobs get only the failed alarm."
+  }
+}
+
+run "rejects_interval_over_a_week" {
+  command = plan
+  variables {
+    expected_interval_seconds = 2592000
   }
   expect_failures = [var.expected_interval_seconds]
 }

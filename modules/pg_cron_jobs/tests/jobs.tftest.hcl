@@ -118,7 +118,7 @@ run "names_defaults_and_overrides" {
     error_message = "SQL_SHA256 follows each job's SQL file."
   }
   assert {
-    condition     = output.jobs["refresh"].expected_interval_seconds == 3600 && output.jobs["purge"].expected_interval_seconds == 86400 && output.jobs["vacuum"].expected_interval_seconds == null
+    condition     = output.jobs["refresh"].expected_interval_seconds == 3600 && output.jobs["purge"].expected_interval_seconds == 86400 && output.jobs["vacuum"].expected_interval_seconds == 604800
     error_message = "Each job's expected interval comes from its own schedule."
   }
 }
