@@ -1,7 +1,8 @@
 # Upgrading a single-job call from v0.1 (every resource inside this module) keeps the stateful
-# objects: they now live in the job's own shared layer. (The security group's name prefix and the
-# scheduler policy's name changed, so those two are replaced; the removed per-job throttle,
-# undelivered and skipping alarms are destroyed.)
+# objects: the queue, topic, subscriptions, endpoint and scheduler role move into the job's own
+# shared layer in place. The two security groups (new name prefix and description), their rules
+# and the scheduler policy (new name) are replaced; the removed throttle, undelivered and skipping
+# alarms are destroyed. (Checked by hand on the local AWS API server with a v0.1 state.)
 moved {
   from = aws_security_group.lambda
   to   = module.shared[0].aws_security_group.jobs[0]
