@@ -39,6 +39,7 @@ pub struct App {
     sdk: aws_config::SdkConfig,
     secrets: aws_sdk_secretsmanager::Client,
     lambda: Option<aws_sdk_lambda::Client>,
+    s3: Option<aws_sdk_s3::Client>,
     cached_secret: Mutex<Option<DbSecret>>,
     history_ready: Arc<AtomicBool>,
 }
@@ -93,7 +94,9 @@ impl App {
         let lambda = config
             .continue_on_deadline
             .then(|| aws_sdk_lambda::Client::new(&sdk));
+        let s3 = config.export.is_some().then(|| s3_client(&sdk));
         Ok(Arc::new(App {
+            s3,
             config,
             tls,
             sdk,
@@ -128,6 +131,9 @@ impl App {
             can_continue: self.config.continue_on_deadline && function_arn.is_some(),
             started,
             started_at: now_rfc3339(),
+            scheduled_time: event
+                .scheduled_time
+                .unwrap_or_else(time::OffsetDateTime::now_utc),
             history_ready: Arc::clone(&self.history_ready),
         };
         let fail = |e: ErrorInfo| {
@@ -144,12 +150,26 @@ impl App {
             Ok(t) => t,
             Err(e) => return fail(e),
         };
-        let mut report = job::run(&self.config, self.tls.as_ref(), &target, &ctx).await;
+        let mut report = job::run(
+            &self.config,
+            self.tls.as_ref(),
+            self.s3.as_ref(),
+            &target,
+            &ctx,
+        )
+        .await;
         if from_cache && is_auth_rejection(&report) {
             warn!("authentication failed with the cached secret (rotated?): fetching it again and retrying once");
             match self.target(true, &ctx).await {
                 Ok((target, _)) => {
-                    report = job::run(&self.config, self.tls.as_ref(), &target, &ctx).await
+                    report = job::run(
+                        &self.config,
+                        self.tls.as_ref(),
+                        self.s3.as_ref(),
+                        &target,
+                        &ctx,
+                    )
+                    .await
                 }
                 Err(e) => return fail(e),
             }
@@ -295,6 +315,26 @@ pub fn failed_report(
     report.fail(error);
     report.finish(started, &[]);
     report
+}
+
+/// S3 for exports: uploads get longer per-attempt timeouts than the small API calls; a custom
+/// endpoint (`AWS_ENDPOINT_URL`, an S3-compatible store or a local server) gets path-style
+/// addressing.
+fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    let custom_endpoint = std::env::var_os("AWS_ENDPOINT_URL").is_some()
+        || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+    let config = aws_sdk_s3::config::Builder::from(sdk)
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(AWS_CONNECT_TIMEOUT)
+                .read_timeout(Duration::from_secs(30))
+                .operation_attempt_timeout(Duration::from_secs(60))
+                .operation_timeout(Duration::from_secs(180))
+                .build(),
+        )
+        .force_path_style(custom_endpoint)
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
 }
 
 fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use thiserror::Error;
 
+use crate::export::{ExportConfig, ExportConfigError, ExportVars};
 use crate::sql::{Script, ScriptError};
 use crate::tls::SslMode;
 
@@ -66,6 +67,8 @@ pub enum ConfigError {
     },
     #[error("environment: {0}")]
     Env(String),
+    #[error(transparent)]
+    Export(#[from] crate::export::ExportConfigError),
 }
 
 /// How the runner authenticates to PostgreSQL.
@@ -135,6 +138,8 @@ pub struct Config {
     pub repeat_until_zero: bool,
     pub continue_on_deadline: bool,
     pub max_continuations: u32,
+    /// Export settings and the query (without `;`) when `EXPORT_S3_URI` is set.
+    pub export: Option<(ExportConfig, String)>,
 }
 
 /// The environment as `envy` sees it; every value is checked by hand to give precise messages.
@@ -167,6 +172,13 @@ struct RawEnv {
     continue_on_deadline: Option<String>,
     max_continuations: Option<String>,
     sql_sha256: Option<String>,
+    export_s3_uri: Option<String>,
+    export_format: Option<String>,
+    export_header: Option<String>,
+    export_compression: Option<String>,
+    export_kms_key_id: Option<String>,
+    export_bucket_owner: Option<String>,
+    export_manifest: Option<String>,
 }
 
 /// Every variable the runner reads (besides Lambda's own `AWS_*`/`LAMBDA_*`).
@@ -196,6 +208,13 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "CONTINUE_ON_DEADLINE",
     "MAX_CONTINUATIONS",
     "SQL_SHA256",
+    "EXPORT_S3_URI",
+    "EXPORT_FORMAT",
+    "EXPORT_HEADER",
+    "EXPORT_COMPRESSION",
+    "EXPORT_KMS_KEY_ID",
+    "EXPORT_BUCKET_OWNER",
+    "EXPORT_MANIFEST",
 ];
 
 impl Config {
@@ -474,7 +493,41 @@ impl Config {
             });
         }
 
+        let export = ExportConfig::parse(ExportVars {
+            uri: raw.export_s3_uri,
+            format: raw.export_format,
+            header: raw
+                .export_header
+                .as_deref()
+                .map(|v| parse_bool("EXPORT_HEADER", Some(v)))
+                .transpose()?,
+            compression: raw.export_compression,
+            kms_key_id: raw.export_kms_key_id,
+            bucket_owner: raw.export_bucket_owner,
+            manifest: parse_bool("EXPORT_MANIFEST", raw.export_manifest.as_deref())?,
+        })?;
+        let export = match export {
+            None => None,
+            Some(e) => {
+                if statement_count != 1 {
+                    return Err(ExportConfigError::NotAQuery(format!(
+                        "the job has {statement_count} statements"
+                    ))
+                    .into());
+                }
+                if repeat_until_zero || transaction {
+                    return Err(ConfigError::Conflict(
+                        "EXPORT_S3_URI runs one query once: unset REPEAT_UNTIL_ZERO and TRANSACTION".into(),
+                    ));
+                }
+                let query =
+                    crate::export::export_query(script.statements().next().unwrap_or_default())?;
+                Some((e, query))
+            }
+        };
+
         Ok(Config {
+            export,
             app_name: raw.pgappname.unwrap_or_else(|| job_name.clone()),
             job_name,
             auth_mode,

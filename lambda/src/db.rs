@@ -165,6 +165,18 @@ impl Session {
         .await
     }
 
+    /// Starts `COPY ... TO STDOUT`; the stream yields one chunk per row as it arrives.
+    pub async fn copy_out(
+        &self,
+        sql: &str,
+        limit: Option<Instant>,
+    ) -> Result<std::pin::Pin<Box<tokio_postgres::CopyOutStream>>, DbFailure> {
+        bounded(limit, async {
+            Ok(Box::pin(self.client.copy_out(sql).await?))
+        })
+        .await
+    }
+
     /// Runs one parameterised statement; returns the rows affected.
     pub async fn execute(
         &self,

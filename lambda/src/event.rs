@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 use tracing::warn;
 
 /// Key of the continuation marker in a self-invocation payload.
@@ -24,6 +26,8 @@ pub struct Continuation {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InvocationEvent {
     pub id: Option<String>,
+    /// Scheduler's `scheduled_time` (the module's input template sends it), when valid RFC 3339.
+    pub scheduled_time: Option<OffsetDateTime>,
     pub continuation: Option<Continuation>,
 }
 
@@ -46,7 +50,15 @@ impl InvocationEvent {
         let continuation = obj
             .get(CONTINUATION_KEY)
             .and_then(|v| serde_json::from_value::<Continuation>(v.clone()).ok());
-        InvocationEvent { id, continuation }
+        let scheduled_time = obj
+            .get("scheduled_time")
+            .and_then(Value::as_str)
+            .and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok());
+        InvocationEvent {
+            id,
+            scheduled_time,
+            continuation,
+        }
     }
 
     /// The payload for the continuation after `run_id`.
@@ -62,6 +74,9 @@ impl InvocationEvent {
         let mut payload = serde_json::Map::new();
         if let Some(id) = &self.id {
             payload.insert("id".into(), Value::String(id.clone()));
+        }
+        if let Some(at) = self.scheduled_time.and_then(|t| t.format(&Rfc3339).ok()) {
+            payload.insert("scheduled_time".into(), Value::String(at));
         }
         payload.insert(
             CONTINUATION_KEY.into(),
@@ -83,6 +98,10 @@ mod tests {
         );
         assert_eq!(e.id.as_deref(), Some("exec-1"));
         assert_eq!(
+            e.scheduled_time,
+            Some(time::macros::datetime!(2026-01-01 00:00:00 UTC))
+        );
+        assert_eq!(
             InvocationEvent::from_value(&json!({})),
             InvocationEvent::default()
         );
@@ -99,7 +118,7 @@ mod tests {
             e,
             InvocationEvent {
                 id: Some("x".into()),
-                continuation: None
+                ..InvocationEvent::default()
             }
         );
     }
@@ -108,7 +127,7 @@ mod tests {
     fn continuation_payload_chains() {
         let first = InvocationEvent {
             id: Some("evt".into()),
-            continuation: None,
+            ..InvocationEvent::default()
         };
         let p1 = first.continuation_payload("run-a");
         let second = InvocationEvent::from_value(&p1);

@@ -67,7 +67,8 @@ CREATE TABLE IF NOT EXISTS "{schema}"."{table}" (
     error_message         text,
     continuation_pending  boolean NOT NULL DEFAULT false,
     backend_pid           integer NOT NULL DEFAULT pg_backend_pid(),
-    backend_start         timestamptz
+    backend_start         timestamptz,
+    output_uri            text
 );
 CREATE INDEX IF NOT EXISTS "{started_idx}" ON "{schema}"."{table}" (job_name, started_at DESC);
 CREATE UNIQUE INDEX IF NOT EXISTS "{event_idx}" ON "{schema}"."{table}" (job_name, event_id, continuation)
@@ -115,6 +116,7 @@ async fn ensure_table(
     h: &HistoryConfig,
     table: &str,
     ctx: &RunContext,
+    wants_output_uri: bool,
 ) -> Result<(), ErrorInfo> {
     if ctx.history_ready.load(Ordering::Relaxed) {
         return Ok(());
@@ -161,6 +163,14 @@ async fn ensure_table(
             ),
         ));
     }
+    if wants_output_uri && !present.iter().any(|p| p == "output_uri") {
+        // Tables created before exports existed: add the column (needs ownership; without it
+        // the URI is reported but not recorded).
+        let alter = format!("ALTER TABLE {table} ADD COLUMN IF NOT EXISTS output_uri text");
+        if let Err(e) = s.simple(&alter, limit).await {
+            warn!(error = %history_error(e, "add column output_uri").message, "export URIs will not be recorded in the history table");
+        }
+    }
     ctx.history_ready.store(true, Ordering::Relaxed);
     Ok(())
 }
@@ -178,7 +188,7 @@ impl History {
         skip: Option<&'static str>,
     ) -> Result<Self, ErrorInfo> {
         let table = format!(r#""{}"."{}""#, h.schema, h.table);
-        ensure_table(s, h, &table, ctx).await?;
+        ensure_table(s, h, &table, ctx, config.export.is_some()).await?;
         let limit = Some(ctx.limit(BOOKKEEPING_TIMEOUT));
         let job = config.job_name.as_str();
         let interrupted = s
@@ -326,6 +336,18 @@ impl History {
             )
             .await
             .map_err(|e| history_error(e, "record the result"))?;
+        if let Some(export) = &report.export {
+            s.execute(
+                &format!(
+                    "UPDATE {} SET output_uri = $2 WHERE run_id = $1",
+                    self.table
+                ),
+                &[&self.run_id, &export.s3_uri],
+                limit,
+            )
+            .await
+            .map_err(|e| history_error(e, "record the export's URI (column output_uri)"))?;
+        }
         if self.retention_days > 0 {
             let days = i32::try_from(self.retention_days).unwrap_or(i32::MAX);
             let trimmed = s

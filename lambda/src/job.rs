@@ -10,6 +10,7 @@ use tracing::{debug, info, warn};
 use crate::config::Config;
 use crate::db::{self, ConnectParams, DbFailure, Session};
 use crate::error_text::{chain, has_source};
+use crate::export::{self, ExportConfig, ExportRun};
 use crate::history::History;
 use crate::report::{millis, ErrorInfo, ErrorKind, Report, Status, StepResult};
 use crate::run::{RunContext, BOOKKEEPING_TIMEOUT};
@@ -88,6 +89,7 @@ impl Target {
 pub async fn run(
     config: &Config,
     tls: Option<&MakeTlsConnector>,
+    s3: Option<&aws_sdk_s3::Client>,
     target: &Target,
     ctx: &RunContext,
 ) -> Report {
@@ -115,6 +117,7 @@ pub async fn run(
                 session: &session,
                 config,
                 ctx,
+                s3,
                 timeout_ms: config.statement_timeout_ms,
                 last_progress: Instant::now(),
             };
@@ -226,6 +229,7 @@ struct Runner<'a> {
     session: &'a Session,
     config: &'a Config,
     ctx: &'a RunContext,
+    s3: Option<&'a aws_sdk_s3::Client>,
     /// The `statement_timeout` currently set on the session (`None`: no limit).
     timeout_ms: Option<u64>,
     last_progress: Instant,
@@ -235,7 +239,10 @@ impl Runner<'_> {
     async fn run(&mut self, report: &mut Report) {
         let (config, ctx, session) = (self.config, self.ctx, self.session);
         let setup_limit = Some(ctx.limit(BOOKKEEPING_TIMEOUT));
-        if let Err(e) = session.simple(&session_setup(config), setup_limit).await {
+        if let Err(e) = session
+            .simple(&session_setup(config, ctx), setup_limit)
+            .await
+        {
             report.fail(failure(e, None, "set up the session"));
             return;
         }
@@ -268,7 +275,9 @@ impl Runner<'_> {
         if let Some(reason) = history.as_ref().and_then(History::skip_reason).or(skip) {
             report.skip(reason);
         } else {
-            let outcome = if config.repeat_until_zero {
+            let outcome = if let Some((export, query)) = &config.export {
+                self.run_export(export, query, report).await
+            } else if config.repeat_until_zero {
                 self.run_batches(report).await
             } else if config.transaction {
                 self.run_in_transaction(report).await
@@ -295,6 +304,51 @@ impl Runner<'_> {
                 warn!("could not release the overlap lock; it ends with the connection");
             }
         }
+    }
+
+    /// `EXPORT_S3_URI`: the query's rows streamed to S3.
+    async fn run_export(
+        &mut self,
+        export: &ExportConfig,
+        query: &str,
+        report: &mut Report,
+    ) -> Result<(), ErrorInfo> {
+        let Some(s3) = self.s3 else {
+            return Err(ErrorInfo::new(
+                ErrorKind::Internal,
+                "export configured without an S3 client".into(),
+            ));
+        };
+        if let Some(budget) = self.config.statement_timeout_ms {
+            self.timeout_ms = Some(budget);
+        }
+        let started = Instant::now();
+        self.statement_timeout_for_deadline(1).await?;
+        let ctx = self.ctx;
+        let scheduled = ctx
+            .scheduled_time
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let result = export::run(
+            self.session,
+            ExportRun {
+                s3,
+                config: export,
+                query,
+                key: export.key(&self.config.job_name, &ctx.run_id, ctx.scheduled_time),
+                run_id: &ctx.run_id,
+                scheduled_time: &scheduled,
+                limit: ctx.hard_deadline,
+            },
+        )
+        .await?;
+        report.record_step(StepResult {
+            statement: 1,
+            rows: result.rows_exported,
+            duration_ms: millis(started.elapsed()),
+        });
+        report.export = Some(result);
+        Ok(())
     }
 
     /// Runs the script's items in order; a failed statement stops it unless the script set
@@ -403,6 +457,30 @@ impl Runner<'_> {
     /// Runs statement `n`; under a deadline, first lowers `statement_timeout` when the one set
     /// would let the statement run past it.
     async fn statement(&mut self, n: usize, sql: &str) -> Result<StepResult, ErrorInfo> {
+        self.statement_timeout_for_deadline(n).await?;
+        let started = Instant::now();
+        let rows = self
+            .session
+            .simple(sql, self.ctx.hard_deadline)
+            .await
+            .map_err(|e| failure(e, Some(n), "run the statement"))?;
+        let step = StepResult {
+            statement: n,
+            rows,
+            duration_ms: millis(started.elapsed()),
+        };
+        debug!(
+            statement = n,
+            rows,
+            duration_ms = step.duration_ms,
+            "statement finished"
+        );
+        Ok(step)
+    }
+
+    /// Under a deadline, lowers `statement_timeout` when the one in force would let statement
+    /// `n` run past it; refuses to start with too little time left.
+    async fn statement_timeout_for_deadline(&mut self, n: usize) -> Result<(), ErrorInfo> {
         if let Some(deadline) = self.ctx.deadline {
             let left = deadline.saturating_duration_since(Instant::now());
             let budget =
@@ -424,24 +502,7 @@ impl Runner<'_> {
                 self.timeout_ms = Some(budget);
             }
         }
-        let started = Instant::now();
-        let rows = self
-            .session
-            .simple(sql, self.ctx.hard_deadline)
-            .await
-            .map_err(|e| failure(e, Some(n), "run the statement"))?;
-        let step = StepResult {
-            statement: n,
-            rows,
-            duration_ms: millis(started.elapsed()),
-        };
-        debug!(
-            statement = n,
-            rows,
-            duration_ms = step.duration_ms,
-            "statement finished"
-        );
-        Ok(step)
+        Ok(())
     }
 
     fn progress(&mut self, n: usize, report: &Report) {
@@ -457,9 +518,22 @@ impl Runner<'_> {
     }
 }
 
-/// Session settings sent once after connecting, in one round trip.
-fn session_setup(config: &Config) -> String {
-    let mut sql = String::new();
+/// Session settings sent once after connecting, in one round trip. The run's context is
+/// visible to the job's SQL as `current_setting('pg_cron_job.scheduled_time')` (and `run_id`,
+/// `job_name`), so a purge can be relative to the scheduled time and behave the same on a
+/// re-delivered event.
+fn session_setup(config: &Config, ctx: &RunContext) -> String {
+    let scheduled = ctx
+        .scheduled_time
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let mut sql = format!(
+        "SELECT set_config('pg_cron_job.job_name', {}, false), set_config('pg_cron_job.run_id', {}, false), \
+         set_config('pg_cron_job.scheduled_time', {}, false);",
+        sql_literal(&config.job_name),
+        sql_literal(&ctx.run_id),
+        sql_literal(&scheduled)
+    );
     if let Some(ms) = config.lock_timeout_ms {
         sql.push_str(&format!("SET lock_timeout = {ms};"));
     }
@@ -473,6 +547,11 @@ fn session_setup(config: &Config) -> String {
          WHERE current_setting('server_version_num')::int >= 140000;"
     ));
     sql
+}
+
+/// A string literal that means the same whatever `standard_conforming_strings` is.
+fn sql_literal(value: &str) -> String {
+    format!("E'{}'", value.replace('\\', "\\\\").replace('\'', "''"))
 }
 
 /// Whether the `statement_timeout` in force (`None`: none) could let a statement starting now
@@ -615,8 +694,27 @@ mod tests {
                 .collect(),
         )
         .unwrap();
-        let sql = session_setup(&config);
-        assert!(sql.starts_with("SET lock_timeout = 700;SET statement_timeout = 5000;"));
+        let ctx = RunContext {
+            run_id: "run-'1".into(),
+            event_id: None,
+            deadline: None,
+            hard_deadline: None,
+            continuation: 0,
+            chain_id: None,
+            previous_run_id: None,
+            can_continue: false,
+            started: Instant::now(),
+            started_at: String::new(),
+            scheduled_time: time::macros::datetime!(2026-11-29 02:30:00 UTC),
+            history_ready: Default::default(),
+        };
+        let sql = session_setup(&config, &ctx);
+        assert!(
+            sql.contains("set_config('pg_cron_job.run_id', E'run-''1', false)"),
+            "{sql}"
+        );
+        assert!(sql.contains("E'2026-11-29T02:30:00Z'"), "{sql}");
+        assert!(sql.contains("SET lock_timeout = 700;SET statement_timeout = 5000;"));
         assert!(sql.contains("client_connection_check_interval"));
     }
 

@@ -9,8 +9,10 @@ mod config;
 mod db;
 mod error_text;
 mod event;
+mod export;
 mod history;
 mod iam;
+mod import;
 mod job;
 mod report;
 mod run;
@@ -30,6 +32,11 @@ use event::InvocationEvent;
 use report::Report;
 
 fn main() -> ExitCode {
+    // `pg-cron-job import ...`: a workstation command (crontab / pg_cron to Terraform).
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("import") {
+        return import::main(&args[1..]);
+    }
     tracing_subscriber::fmt()
         .json()
         .flatten_event(true)

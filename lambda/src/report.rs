@@ -54,6 +54,8 @@ pub enum ErrorKind {
     Deadline,
     /// The run history table could not be written.
     History,
+    /// An export could not be written to S3.
+    Export,
     /// Anything else (a bug).
     Internal,
 }
@@ -72,6 +74,7 @@ impl ErrorKind {
             ErrorKind::Timeout => "timeout",
             ErrorKind::Deadline => "deadline",
             ErrorKind::History => "history",
+            ErrorKind::Export => "export",
             ErrorKind::Internal => "internal",
         }
     }
@@ -168,6 +171,9 @@ pub struct Report {
     /// Problems that did not change the job's outcome (e.g. its history row not updated).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// What an export job wrote (`EXPORT_S3_URI`).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub export: Option<crate::export::ExportResult>,
     #[serde(skip)]
     slowest_rest: Vec<StepResult>,
 }
@@ -209,6 +215,7 @@ impl Report {
             statements_failed: 0,
             error: None,
             warnings: Vec::new(),
+            export: None,
             slowest_rest: Vec::new(),
         }
     }

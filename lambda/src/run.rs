@@ -29,6 +29,8 @@ pub struct RunContext {
     pub started: Instant,
     /// Wall-clock start of the run (RFC 3339), for the report.
     pub started_at: String,
+    /// Scheduler's scheduled time for this run (or the start time): the same on a re-delivery.
+    pub scheduled_time: time::OffsetDateTime,
     /// Set once the history table is known to exist with the expected layout (per cold start).
     pub history_ready: Arc<AtomicBool>,
 }

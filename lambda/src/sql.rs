@@ -631,6 +631,13 @@ fn leading_words(b: &[u8], n: usize) -> Vec<String> {
     words
 }
 
+/// The first keyword of a statement, upper-cased (comments skipped); empty when none.
+pub fn leading_keyword(statement: &str) -> String {
+    leading_words(statement.as_bytes(), 1)
+        .pop()
+        .unwrap_or_default()
+}
+
 fn is_copy_with_client(words: &[String], body: &[u8]) -> bool {
     if words.first().map(String::as_str) != Some("COPY") {
         return false;
