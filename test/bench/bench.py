@@ -5,7 +5,10 @@ Prints median wall time, peak RSS and the ratio. Targets: within 1.5x of psql, p
 
 Then the scale figures (BENCH_SCALE=0 skips them): peak RSS of a 5,000,000-row SELECT (target
 <= 32 MB) and of a 20 MB / 200,000-statement file (target <= 48 MB), and a 20,000-statement file
-next to `psql -f` of the same file, without and with a deadline (MAX_RUNTIME_MS), target <= 1.05x."""
+next to `psql -f` of the same file, without and with a deadline (MAX_RUNTIME_MS), target <= 1.05x.
+Export (BENCH_EXPORT_ROWS, default 1000000,10000000): CSV+gzip throughput (MB/s of CSV) and peak
+RSS of an export to the local S3, next to `psql -c "\copy (...) TO STDOUT CSV" | gzip > file`;
+targets: throughput >= psql's pipeline, peak RSS <= 64 MB."""
 import os
 import pathlib
 import statistics
@@ -62,6 +65,7 @@ def main():
         print(f"ratio: {r_ms / p_ms:.2f}x (target <= 1.5x); RSS target <= 32 MB: {'met' if r_rss <= 32 else 'NOT met'}")
         if SCALE:
             scale(binary, pg, runner_env, psql_env, psql_cmd[:-2])
+            export(binary, pg, moto, runner_env, psql_env, psql_cmd[:-2])
     finally:
         moto.stop()
         pg.stop()
@@ -92,6 +96,27 @@ def scale(binary, pg, runner_env, psql_env, psql_base):
             r_ms = statistics.median(measure([binary], dict(env, SQL_FILE=str(mid), **extra))[0] for _ in range(3))
             print(f"20,000 statements, {label}: pg-cron-job {r_ms:.0f} ms vs psql -f {p_ms:.0f} ms: "
                   f"{r_ms / p_ms:.2f}x (target <= 1.05x)")
+
+
+def export(binary, pg, moto, runner_env, psql_env, psql_base):
+    moto.client("s3").create_bucket(Bucket="bench-exports")
+    env = dict(runner_env)
+    env.pop("SQL")
+    for rows in (int(n) for n in os.environ.get("BENCH_EXPORT_ROWS", "1000000,10000000").split(",")):
+        query = f"SELECT g AS id, md5(g::text) AS label, g * 1.5 AS amount, now() AS at FROM generate_series(1, {rows}) g"
+        ms, rss = measure([binary], dict(env, SQL=query, EXPORT_S3_URI=f"s3://bench-exports/{rows}.csv.gz"))
+        with tempfile.TemporaryDirectory() as d:
+            out = pathlib.Path(d) / "out.csv.gz"
+            copy = f"\\copy ({query}) TO STDOUT WITH (FORMAT csv, HEADER)"
+            shell = " ".join([*psql_base, "-c", f'"{copy}"']) + f" | gzip > {out}"
+            started = time.perf_counter()
+            subprocess.run(["bash", "-o", "pipefail", "-c", shell], env=psql_env, check=True)
+            p_ms = (time.perf_counter() - started) * 1000
+            csv_mb = int(subprocess.run(["bash", "-c", f"gzip -dc {out} | wc -c"], capture_output=True,
+                                        text=True, check=True).stdout) / 1e6
+        print(f"export {rows:,} rows ({csv_mb:.0f} MB CSV, gzip): pg-cron-job {csv_mb / (ms / 1000):.1f} MB/s, "
+              f"peak RSS {rss:.1f} MB; psql \\copy | gzip {csv_mb / (p_ms / 1000):.1f} MB/s "
+              f"(targets: >= psql, RSS <= 64 MB: {'met' if rss <= 64 else 'NOT met'})")
 
 
 if __name__ == "__main__":
