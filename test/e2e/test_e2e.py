@@ -146,6 +146,14 @@ def test_apply_creates_one_shared_layer_and_three_jobs(applied, moto, package):
     assert {a["AlarmName"] for a in alarms} == {f"{n}-{kind}" for n in fns for kind in ("failed", "not-succeeded")}
     for a in alarms:
         assert a["OKActions"] == a["AlarmActions"] == [outputs["alarm_topic_arn"]["value"]]
+        # Every metric the alarm watches carries the job's dimension (FunctionName or Job).
+        job = a["AlarmName"].removesuffix("-not-succeeded").removesuffix("-failed")
+        if a["AlarmName"].endswith("-failed"):
+            dimensions = [a["Dimensions"]]
+        else:
+            dimensions = [m["MetricStat"]["Metric"]["Dimensions"] for m in a["Metrics"] if "MetricStat" in m]
+            assert len(dimensions) == 2, a
+        assert all(d and all(x["Name"] in ("FunctionName", "Job") and x["Value"] == job for x in d) for d in dimensions), (a["AlarmName"], dimensions)
 
     secret = json.loads(moto.client("secretsmanager").get_secret_value(SecretId=purge["DB_SECRET_ID"])["SecretString"])
     assert secret["username"] == "purge_job" and len(secret["password"]) == 64
