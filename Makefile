@@ -67,23 +67,23 @@ ca-bundle: $(CA_BUNDLE)
 
 # Always re-checked (cheap: the npm tarball is cached in .build/ca and verified on every use).
 $(CA_BUNDLE): FORCE
-	@mkdir -p $(BUILD_DIR) && rm -f $@ $@.tmp
-	@get() { \
+	@mkdir -p $(BUILD_DIR)
+	@tmp=$@.$$$$.tmp; get() { \
 	  if [ -n "$(RDS_CA_BUNDLE)" ]; then \
-	    echo "RDS CA bundle: $(RDS_CA_BUNDLE) (RDS_CA_BUNDLE)"; cp "$(RDS_CA_BUNDLE)" $@.tmp || return 1; \
+	    echo "RDS CA bundle: $(RDS_CA_BUNDLE) (RDS_CA_BUNDLE)"; cp "$(RDS_CA_BUNDLE)" $$tmp || return 1; \
 	  elif [ -n "$(RDS_CA_URL)" ]; then \
 	    echo "RDS CA bundle: downloading $(RDS_CA_URL) (RDS_CA_URL)"; \
-	    curl -fsSL --max-time 60 -o $@.tmp "$(RDS_CA_URL)" || return 1; \
+	    curl -fsSL --max-time 60 -o $$tmp "$(RDS_CA_URL)" || return 1; \
 	  else \
-	    python3 lambda/ca/rds_ca_bundle.py --cache $(ROOT)/.build/ca --out $@.tmp || return 1; \
+	    python3 lambda/ca/rds_ca_bundle.py --cache $(ROOT)/.build/ca --out $$tmp || return 1; \
 	  fi; \
-	  grep -q -- '-----BEGIN CERTIFICATE-----' $@.tmp || { echo "ERROR: $@ is not a PEM bundle"; return 1; }; \
-	  sum=$$(sha256sum $@.tmp | cut -d' ' -f1); \
+	  grep -q -- '-----BEGIN CERTIFICATE-----' $$tmp || { echo "ERROR: the CA bundle is not PEM"; return 1; }; \
+	  sum=$$(sha256sum $$tmp | cut -d' ' -f1); \
 	  if [ -n "$(RDS_CA_SHA256)" ] && [ "$$sum" != "$(RDS_CA_SHA256)" ]; then \
 	    echo "ERROR: CA bundle sha256 $$sum does not match RDS_CA_SHA256=$(RDS_CA_SHA256)"; return 1; fi; \
-	  echo "RDS CA bundle sha256: $$sum ($$(grep -c -- '-----BEGIN CERTIFICATE-----' $@.tmp) certificates)"; \
+	  echo "RDS CA bundle sha256: $$sum ($$(grep -c -- '-----BEGIN CERTIFICATE-----' $$tmp) certificates)"; \
 	}; \
-	if get; then mv $@.tmp $@; else rm -f $@.tmp; \
+	if get; then mv -f $$tmp $@; else rm -f $$tmp $@; \
 	  if [ "$(ALLOW_NO_CA_BUNDLE)" = 1 ]; then echo "WARNING: packaging without an RDS CA bundle (ALLOW_NO_CA_BUNDLE=1)"; \
 	  else echo "ERROR: no RDS CA bundle (see above); pass RDS_CA_BUNDLE=/path/to/global-bundle.pem"; exit 1; fi; \
 	fi
@@ -103,6 +103,7 @@ build: venv rust-target $(CA_BUNDLE)
 	  echo "bootstrap needs glibc $$glibc (limit $(MAX_GLIBC))"; \
 	  if [ -z "$$glibc" ] || [ "$$(printf '%s\n%s\n' "$$glibc" "$(MAX_GLIBC)" | sort -V | tail -n1)" != "$(MAX_GLIBC)" ]; then \
 	    echo "ERROR: bootstrap needs glibc $$glibc > $(MAX_GLIBC): it would not start on Amazon Linux 2023"; exit 1; fi
+	@[ -f $(CA_BUNDLE) ] || [ "$(ALLOW_NO_CA_BUNDLE)" = 1 ] || { echo "ERROR: $(CA_BUNDLE) disappeared"; exit 1; }
 	$(PY) lambda/package.py $(PACKAGE) $(BUILD_DIR)/cargo-lambda.zip \
 	  $$([ -f $(CA_BUNDLE) ] && echo --ca-bundle $(CA_BUNDLE)) \
 	  $(if $(SQL_DIR),--sql-dir $(SQL_DIR),)
