@@ -42,7 +42,7 @@ ZIG_TARGET := $(RUST_TARGET).2.17
 BUILD_DIR := $(ROOT)/.build/$(ARCH)
 PACKAGE := $(BUILD_DIR)/pg-cron-job.zip
 
-.PHONY: help venv rust-target ca-bundle ca-bundle-test build build-arm64 package test lint unit integration faults tf-check tf-test checkov e2e demo bench clean
+.PHONY: help venv rust-target ca-bundle ca-bundle-test build build-arm64 package test lint unit integration faults import-test tf-check tf-test checkov e2e demo bench clean
 
 help:
 	@echo "make build [ARCH=x86_64|arm64] [RDS_CA_BUNDLE=path] [SQL_DIR=dir]  build the Lambda package"
@@ -128,6 +128,13 @@ faults: venv
 	cargo build
 	PG_CRON_JOB_BIN=$(CARGO_TARGET_DIR)/debug/pg-cron-job $(PY) -m pytest -q test/faults
 
+# The importer (pg-cron-job import): cron translation property test against croniter across DST,
+# the crontab / cron.job corpus against its golden output (terraform validate on the result), and
+# --from-database on a real PostgreSQL.
+import-test: venv
+	cargo build
+	PG_CRON_JOB_BIN=$(CARGO_TARGET_DIR)/debug/pg-cron-job TF_PLUGIN_DIR="$(TF_PLUGIN_DIR)" $(PY) -m pytest -q test/import
+
 tf-check:
 	TF_PLUGIN_DIR="$(TF_PLUGIN_DIR)" test/tf-check.sh
 
@@ -162,7 +169,7 @@ build-arm64: venv
 	$(MAKE) build ARCH=arm64
 	PG_CRON_JOB_PACKAGE=$(ROOT)/.build/arm64/pg-cron-job.zip $(PY) -m pytest -q test/packaging -k package_ships
 
-test: venv lint unit integration faults tf-check tf-test checkov e2e ca-bundle-test build-arm64
+test: venv lint unit integration faults import-test tf-check tf-test checkov e2e ca-bundle-test build-arm64
 	@echo "all checks passed"
 
 demo: venv

@@ -188,7 +188,18 @@ fn parse_field(spec: &FieldSpec, text: &str) -> Result<u64, CronError> {
             (a, b)
         } else {
             let a = parse_value(spec, text, range)?;
-            // `a/n` means a-max/n (cronie, croniter).
+            // `a/n` means a-max/n (cronie, croniter). For day-of-week cronie's max is 7 (Sunday
+            // again) and other crons' 6: refuse when that changes the days.
+            if item.contains('/') && spec.name == DOW.name {
+                let reaches_7 = a <= 7 && (7 - a) % step == 0;
+                if reaches_7 {
+                    return Err(field_error(
+                        spec,
+                        text,
+                        format!("{item} includes Sunday (7) in cronie but not in other crons: write the days as a list"),
+                    ));
+                }
+            }
             (a, if item.contains('/') { spec.hi } else { a })
         };
         let mut v = from;
@@ -416,6 +427,7 @@ mod tests {
         assert_eq!(one("0 3 * * 5-7"), "cron(0 3 ? * 1,6,7 *)");
         assert_eq!(one("0 3 * * 0,6"), "cron(0 3 ? * 1,7 *)");
         assert_eq!(one("0 3 * * */2"), "cron(0 3 ? * 1/2 *)");
+        assert_eq!(one("0 3 * * 2/2"), "cron(0 3 ? * 3/2 *)");
         assert_eq!(one("0 3 * * 0-7"), "cron(0 3 * * ? *)");
     }
 
@@ -511,6 +523,8 @@ mod tests {
             "x * * * *",
             "* * L * *",
             "* * * * 1#2",
+            "* * * * 5/2",
+            "* * * * 7/2",
         ] {
             assert!(translate(bad, Options::default()).is_err(), "{bad}");
         }

@@ -30,6 +30,7 @@ const USAGE: &str = "usage:
                                   [--split-or] [--module-source SRC] [--name NAME]
   pg-cron-job import pg-cron (FILE | --from-database) [--timezone ZONE] [--out DIR]
                                   [--split-or] [--module-source SRC] [--name NAME]
+  pg-cron-job import schedule [--pg-cron] [--split-or] [EXPR...]
 
 FILE for pg-cron is a CSV (with header) or COPY text dump of cron.job. --from-database reads
 cron.job and cron.timezone with PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE and
@@ -140,6 +141,9 @@ pub fn is_time_zone(name: &str) -> bool {
 
 /// Runs `pg-cron-job import ARGS...`; `args` starts after `import`.
 pub fn main(args: &[String]) -> ExitCode {
+    if args.first().map(String::as_str) == Some("schedule") {
+        return schedule_command(&args[1..]);
+    }
     match run(args) {
         Ok(summary) => {
             println!("{summary}");
@@ -149,6 +153,54 @@ pub fn main(args: &[String]) -> ExitCode {
             eprintln!("pg-cron-job import: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// `import schedule`: prints what each expression translates to, one JSON object a line:
+/// `{"input":..,"schedules":[..],"notes":[..]}` or `{"input":..,"error":..}`. Exit 1 if any
+/// expression was refused.
+fn schedule_command(args: &[String]) -> ExitCode {
+    let mut options = cron::Options::default();
+    let mut exprs = Vec::new();
+    for a in args {
+        match a.as_str() {
+            "--pg-cron" => options.pg_cron = true,
+            "--split-or" => options.split_or = true,
+            _ => exprs.push(a.clone()),
+        }
+    }
+    if exprs.is_empty() {
+        use std::io::BufRead;
+        for line in std::io::stdin().lock().lines() {
+            match line {
+                Ok(l) if !l.trim().is_empty() => exprs.push(l),
+                Ok(_) => {}
+                Err(e) => {
+                    eprintln!("pg-cron-job import schedule: reading stdin: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    }
+    let mut refused = false;
+    for e in exprs {
+        let line = match cron::translate(&e, options) {
+            Ok(t) => serde_json::json!({
+                "input": e,
+                "schedules": t.schedules.iter().map(|s| serde_json::json!({"expression": s.expression, "suffix": s.suffix})).collect::<Vec<_>>(),
+                "notes": t.notes,
+            }),
+            Err(err) => {
+                refused = true;
+                serde_json::json!({"input": e, "error": err.to_string()})
+            }
+        };
+        println!("{line}");
+    }
+    if refused {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 

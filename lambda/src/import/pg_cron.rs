@@ -356,6 +356,7 @@ async fn read_database_async() -> Result<(Vec<Row>, Option<String>, String), Imp
         password: &password,
         dbname: &dbname,
         application_name: "pg-cron-job import",
+        hostaddr: None,
         budget: Duration::from_secs(30),
     };
     let session = crate::db::connect(&params, tls.as_ref())
