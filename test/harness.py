@@ -137,8 +137,9 @@ class PostgresCluster:
 
     SUPERUSER_PASSWORD = "super-" + uuid.uuid4().hex
 
-    def __init__(self, extra_conf: dict[str, str] | None = None):
+    def __init__(self, extra_conf: dict[str, str] | None = None, dns_names: tuple[str, ...] = ()):
         self.extra_conf = extra_conf or {}
+        self.dns_names = tuple(dns_names)
         self.tmp = pathlib.Path(tempfile.mkdtemp(prefix="pgcj-pg-"))
         os.chmod(self.tmp, 0o755)
         self.data = self.tmp / "data"
@@ -153,7 +154,7 @@ class PostgresCluster:
     def start(self) -> "PostgresCluster":
         pwfile = self.tmp / "pw"
         pwfile.write_text(self.SUPERUSER_PASSWORD)
-        server_crt, server_key = self.ca.issue(self.certs, "server", ips=["127.0.0.1"])
+        server_crt, server_key = self.ca.issue(self.certs, "server", dns=self.dns_names, ips=["127.0.0.1"])
         if os.getuid() == 0:
             shutil.chown(self.tmp, "postgres", "postgres")
             for p in [pwfile, server_crt, server_key]:

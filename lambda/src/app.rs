@@ -16,6 +16,7 @@ use tracing::{info, warn};
 use crate::config::{AuthMode, Config, ConfigError};
 use crate::event::InvocationEvent;
 use crate::job::{self, Target};
+use crate::rds::{self, DbRef, EndpointKind, Resolved};
 use crate::report::{now_rfc3339, ErrorInfo, ErrorKind, Report};
 use crate::run::RunContext;
 use crate::secret::{self, DbSecret};
@@ -40,6 +41,9 @@ pub struct App {
     secrets: aws_sdk_secretsmanager::Client,
     lambda: Option<aws_sdk_lambda::Client>,
     s3: Option<aws_sdk_s3::Client>,
+    rds: Option<aws_sdk_rds::Client>,
+    /// The RDS API's last answer (`DB_CLUSTER_IDENTIFIER` / `DB_INSTANCE_IDENTIFIER`).
+    located: Mutex<Option<Resolved>>,
     cached_secret: Mutex<Option<DbSecret>>,
     history_ready: Arc<AtomicBool>,
 }
@@ -95,8 +99,11 @@ impl App {
             .continue_on_deadline
             .then(|| aws_sdk_lambda::Client::new(&sdk));
         let s3 = config.export.is_some().then(|| s3_client(&sdk));
+        let rds = config.rds.is_some().then(|| aws_sdk_rds::Client::new(&sdk));
         Ok(Arc::new(App {
             s3,
+            rds,
+            located: Mutex::new(None),
             config,
             tls,
             sdk,
@@ -146,34 +153,57 @@ impl App {
             )
         };
 
-        let (target, from_cache) = match self.target(false, &ctx).await {
-            Ok(t) => t,
-            Err(e) => return fail(e),
-        };
-        let mut report = job::run(
-            &self.config,
-            self.tls.as_ref(),
-            self.s3.as_ref(),
-            &target,
-            &ctx,
-        )
-        .await;
-        if from_cache && is_auth_rejection(&report) {
-            warn!("authentication failed with the cached secret (rotated?): fetching it again and retrying once");
-            match self.target(true, &ctx).await {
-                Ok((target, _)) => {
-                    report = job::run(
-                        &self.config,
-                        self.tls.as_ref(),
-                        self.s3.as_ref(),
-                        &target,
-                        &ctx,
-                    )
-                    .await
-                }
-                Err(e) => return fail(e),
+        // At most one retry for each: a rotated secret (login refused with the cached one), a
+        // moved endpoint (connect failure with a cached location), a failover (reached a reader).
+        let mut refresh_secret = false;
+        let mut refresh_location = false;
+        let mut writer: Option<Resolved> = None;
+        let mut report = loop {
+            let (located, location_cached) = match &writer {
+                Some(w) => (Some(w.clone()), false),
+                None => match self.locate(refresh_location, &ctx).await {
+                    Ok(l) => l,
+                    Err(e) => return fail(e),
+                },
+            };
+            if let Some(r) = located.as_ref().filter(|r| r.unavailable()) {
+                return self.unavailable_report(r, event, &ctx);
             }
-        }
+            let (target, secret_cached) =
+                match self.target(refresh_secret, &ctx, located.as_ref()).await {
+                    Ok(t) => t,
+                    Err(e) => return fail(e),
+                };
+            let report = job::run(
+                &self.config,
+                self.tls.as_ref(),
+                self.s3.as_ref(),
+                &target,
+                &ctx,
+            )
+            .await;
+            if secret_cached && !refresh_secret && is_auth_rejection(&report) {
+                warn!("authentication failed with the cached secret (rotated?): fetching it again and retrying once");
+                refresh_secret = true;
+            } else if location_cached && !refresh_location && is_connect_failure(&report) {
+                warn!("cannot connect to the cached endpoint: asking the RDS API again and retrying once");
+                refresh_location = true;
+            } else if report.reached_reader && writer.is_none() {
+                match self.writer_instance(&ctx).await {
+                    Some(Ok(w)) => {
+                        warn!(host = %w.host, port = w.port, "reached a reader: connecting to the cluster's writer instance");
+                        writer = Some(w);
+                    }
+                    Some(Err(e)) => {
+                        warn!(error = %e.message, "reached a reader and cannot look the writer up");
+                        break report;
+                    }
+                    None => break report,
+                }
+            } else {
+                break report;
+            }
+        };
         if report.continuation_requested == Some(true) {
             if let Some(arn) = function_arn {
                 self.request_continuation(arn, event, &ctx, &mut report)
@@ -207,7 +237,12 @@ impl App {
 
     /// Resolves where to connect and with which password or token; returns whether the secret
     /// came from the cold-start cache.
-    async fn target(&self, refresh: bool, ctx: &RunContext) -> Result<(Target, bool), ErrorInfo> {
+    async fn target(
+        &self,
+        refresh: bool,
+        ctx: &RunContext,
+        located: Option<&Resolved>,
+    ) -> Result<(Target, bool), ErrorInfo> {
         let (secret, from_cache) = match &self.config.secret_id {
             Some(id) => {
                 let mut cached = self.cached_secret.lock().await;
@@ -226,7 +261,7 @@ impl App {
             }
             None => (None, false),
         };
-        let mut target = Target::resolve(&self.config, secret.as_ref())?;
+        let mut target = Target::resolve(&self.config, secret.as_ref(), located)?;
         if self.config.auth_mode == AuthMode::Iam {
             target.password = tokio::time::timeout_at(
                 ctx.limit(AWS_OPERATION_TIMEOUT).into(),
@@ -243,6 +278,88 @@ impl App {
             info!(host = %target.host, user = %target.user, "generated an IAM database authentication token");
         }
         Ok((target, from_cache))
+    }
+
+    /// Where the RDS API says the database is (cached per cold start), when the job names its
+    /// cluster or instance and `PGHOST` does not override it; returns whether it was cached.
+    async fn locate(
+        &self,
+        refresh: bool,
+        ctx: &RunContext,
+    ) -> Result<(Option<Resolved>, bool), ErrorInfo> {
+        let (Some(lookup), Some(client)) = (&self.config.rds, &self.rds) else {
+            return Ok((None, false));
+        };
+        if self.config.overrides.host.is_some() && self.config.overrides.port.is_some() {
+            return Ok((None, false));
+        }
+        let mut cached = self.located.lock().await;
+        if let (Some(r), false) = (cached.as_ref(), refresh) {
+            if !r.unavailable() {
+                return Ok((Some(r.clone()), true));
+            }
+        }
+        let resolved = rds::resolve(
+            client,
+            &lookup.db,
+            lookup.endpoint,
+            ctx.limit(AWS_OPERATION_TIMEOUT),
+        )
+        .await?;
+        info!(host = %resolved.host, port = resolved.port, status = %resolved.status, "found the database through the RDS API");
+        *cached = Some(resolved.clone());
+        Ok((Some(resolved), false))
+    }
+
+    /// The cluster's current writer instance, when the job names a cluster.
+    async fn writer_instance(&self, ctx: &RunContext) -> Option<Result<Resolved, ErrorInfo>> {
+        let (Some(lookup), Some(client)) = (&self.config.rds, &self.rds) else {
+            return None;
+        };
+        let DbRef::Cluster(id) = &lookup.db else {
+            return None;
+        };
+        if lookup.endpoint == EndpointKind::Reader || self.config.overrides.host.is_some() {
+            return None;
+        }
+        Some(rds::writer_instance(client, id, ctx.limit(AWS_OPERATION_TIMEOUT)).await)
+    }
+
+    /// The run's report when the RDS API says the database cannot take connections now.
+    fn unavailable_report(
+        &self,
+        r: &Resolved,
+        event: &InvocationEvent,
+        ctx: &RunContext,
+    ) -> Report {
+        let reason = format!("database_{}", r.status.replace('-', "_"));
+        let skip = self
+            .config
+            .rds
+            .as_ref()
+            .is_some_and(|l| l.skip_when_unavailable);
+        let mut report = Report::start(
+            &self.config.job_name,
+            &ctx.run_id,
+            event.id.as_deref(),
+            self.config.script.statement_count(),
+            self.config.transaction,
+            &ctx.started_at,
+        );
+        if skip {
+            warn!(status = %r.status, "the database is not available (RDS status); skipping this run");
+            report.skip(&reason);
+        } else {
+            report.fail(ErrorInfo::new(
+                ErrorKind::Connect,
+                format!(
+                    "the database is {} (RDS status), so no connection is possible now (WHEN_DATABASE_UNAVAILABLE=fail)",
+                    r.status
+                ),
+            ));
+        }
+        report.finish(ctx.started, &[]);
+        report
     }
 
     async fn request_continuation(
@@ -286,6 +403,15 @@ impl App {
             }
         }
     }
+}
+
+fn is_connect_failure(report: &Report) -> bool {
+    report.statements == 0
+        && !report.reached_reader
+        && report
+            .error
+            .as_ref()
+            .is_some_and(|e| e.kind == ErrorKind::Connect)
 }
 
 fn is_auth_rejection(report: &Report) -> bool {

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use thiserror::Error;
 
 use crate::export::{ExportConfig, ExportConfigError, ExportVars};
+use crate::rds::{DbRef, EndpointKind};
 use crate::sql::{Script, ScriptError};
 use crate::tls::SslMode;
 
@@ -113,6 +114,18 @@ pub struct ConnOverrides {
     pub port: Option<u16>,
     pub dbname: Option<String>,
     pub user: Option<String>,
+    /// `PGHOSTADDR`: connect to this address, verify TLS against the host name.
+    pub hostaddr: Option<std::net::IpAddr>,
+}
+
+/// Where the RDS API is asked for the database (`DB_CLUSTER_IDENTIFIER` /
+/// `DB_INSTANCE_IDENTIFIER`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RdsLookup {
+    pub db: DbRef,
+    pub endpoint: EndpointKind,
+    /// `WHEN_DATABASE_UNAVAILABLE=skip` (default): a stopped database skips the run.
+    pub skip_when_unavailable: bool,
 }
 
 /// Validated runner configuration.
@@ -138,6 +151,10 @@ pub struct Config {
     pub repeat_until_zero: bool,
     pub continue_on_deadline: bool,
     pub max_continuations: u32,
+    /// RDS API lookup of the endpoint, when the job names its cluster or instance.
+    pub rds: Option<RdsLookup>,
+    /// The job only reads (`READ_ONLY=true` or `DB_ENDPOINT=reader`): no writer check.
+    pub read_only: bool,
     /// Export settings and the query (without `;`) when `EXPORT_S3_URI` is set.
     pub export: Option<(ExportConfig, String)>,
 }
@@ -179,6 +196,12 @@ struct RawEnv {
     export_kms_key_id: Option<String>,
     export_bucket_owner: Option<String>,
     export_manifest: Option<String>,
+    db_cluster_identifier: Option<String>,
+    db_instance_identifier: Option<String>,
+    db_endpoint: Option<String>,
+    pghostaddr: Option<String>,
+    when_database_unavailable: Option<String>,
+    read_only: Option<String>,
 }
 
 /// Every variable the runner reads (besides Lambda's own `AWS_*`/`LAMBDA_*`).
@@ -215,6 +238,12 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "EXPORT_KMS_KEY_ID",
     "EXPORT_BUCKET_OWNER",
     "EXPORT_MANIFEST",
+    "DB_CLUSTER_IDENTIFIER",
+    "DB_INSTANCE_IDENTIFIER",
+    "DB_ENDPOINT",
+    "PGHOSTADDR",
+    "WHEN_DATABASE_UNAVAILABLE",
+    "READ_ONLY",
 ];
 
 impl Config {
@@ -263,7 +292,28 @@ impl Config {
             port: parse_num::<u16>("PGPORT", raw.pgport.as_deref(), "a TCP port 1-65535")?,
             dbname: raw.pgdatabase,
             user: raw.pguser,
+            hostaddr: raw
+                .pghostaddr
+                .as_deref()
+                .map(|v| {
+                    v.trim().parse().map_err(|_| ConfigError::Invalid {
+                        var: "PGHOSTADDR",
+                        value: v.to_string(),
+                        expected: "an IPv4 or IPv6 address (the host name stays PGHOST's or the RDS endpoint's, for TLS)",
+                    })
+                })
+                .transpose()?,
         };
+        let rds = rds_lookup(
+            raw.db_cluster_identifier,
+            raw.db_instance_identifier,
+            raw.db_endpoint.as_deref(),
+            raw.when_database_unavailable.as_deref(),
+        )?;
+        let read_only = parse_bool("READ_ONLY", raw.read_only.as_deref())?
+            || rds
+                .as_ref()
+                .is_some_and(|r| r.endpoint == EndpointKind::Reader);
         if overrides.port == Some(0) {
             return Err(ConfigError::Invalid {
                 var: "PGPORT",
@@ -282,8 +332,8 @@ impl Config {
             }
             AuthMode::Iam => {
                 for (var, missing) in [
-                    ("PGHOST", overrides.host.is_none()),
-                    ("PGPORT", overrides.port.is_none()),
+                    ("PGHOST", overrides.host.is_none() && rds.is_none()),
+                    ("PGPORT", overrides.port.is_none() && rds.is_none()),
                     ("PGUSER", overrides.user.is_none()),
                 ] {
                     if missing && secret_id.is_none() {
@@ -528,6 +578,8 @@ impl Config {
 
         Ok(Config {
             export,
+            rds,
+            read_only,
             app_name: raw.pgappname.unwrap_or_else(|| job_name.clone()),
             job_name,
             auth_mode,
@@ -548,6 +600,60 @@ impl Config {
             continue_on_deadline,
             max_continuations,
         })
+    }
+}
+
+fn rds_lookup(
+    cluster: Option<String>,
+    instance: Option<String>,
+    endpoint: Option<&str>,
+    when_unavailable: Option<&str>,
+) -> Result<Option<RdsLookup>, ConfigError> {
+    let db = match (cluster, instance) {
+        (Some(_), Some(_)) => {
+            return Err(ConfigError::Conflict(
+                "DB_CLUSTER_IDENTIFIER and DB_INSTANCE_IDENTIFIER are both set: name the Aurora cluster or the instance, not both".into(),
+            ))
+        }
+        (Some(c), None) => Some(DbRef::Cluster(c)),
+        (None, Some(i)) => Some(DbRef::Instance(i)),
+        (None, None) => None,
+    };
+    let endpoint_kind = match endpoint.map(str::to_ascii_lowercase).as_deref() {
+        None | Some("writer") => EndpointKind::Writer,
+        Some("reader") => EndpointKind::Reader,
+        Some(other) => {
+            return Err(ConfigError::Invalid {
+                var: "DB_ENDPOINT",
+                value: other.into(),
+                expected: "`writer` (default) or `reader` (read-only jobs)",
+            })
+        }
+    };
+    let skip = match when_unavailable.map(str::to_ascii_lowercase).as_deref() {
+        None | Some("skip") => true,
+        Some("fail") => false,
+        Some(other) => {
+            return Err(ConfigError::Invalid {
+                var: "WHEN_DATABASE_UNAVAILABLE",
+                value: other.into(),
+                expected: "`skip` (default: a stopped database skips the run) or `fail`",
+            })
+        }
+    };
+    match db {
+        None if endpoint.is_some() || when_unavailable.is_some() => Err(ConfigError::Conflict(
+            "DB_ENDPOINT and WHEN_DATABASE_UNAVAILABLE need DB_CLUSTER_IDENTIFIER or DB_INSTANCE_IDENTIFIER (the runner asks the RDS API)".into(),
+        )),
+        None => Ok(None),
+        Some(DbRef::Instance(_)) if endpoint_kind == EndpointKind::Reader => Err(ConfigError::Conflict(
+            "DB_ENDPOINT=reader needs DB_CLUSTER_IDENTIFIER (an instance has one endpoint)".into(),
+        )),
+        Some(db) => Ok(Some(RdsLookup {
+            db,
+            endpoint: endpoint_kind,
+            skip_when_unavailable: skip,
+        })),
     }
 }
 

@@ -43,6 +43,8 @@ pub struct ConnectParams<'a> {
     pub password: &'a str,
     pub dbname: &'a str,
     pub application_name: &'a str,
+    /// Connect to this address instead of resolving `host` (TLS still verifies `host`).
+    pub hostaddr: Option<std::net::IpAddr>,
     /// Budget for the whole connection: TCP, TLS, start-up and authentication.
     pub budget: Duration,
 }
@@ -77,6 +79,9 @@ pub async fn connect(
         .keepalives_interval(KEEPALIVE_INTERVAL)
         .keepalives_retries(KEEPALIVE_RETRIES)
         .tcp_user_timeout(TCP_USER_TIMEOUT);
+    if let Some(addr) = params.hostaddr {
+        pg.hostaddr(addr);
+    }
     match tls {
         Some(tls) => {
             pg.ssl_mode(tokio_postgres::config::SslMode::Require);

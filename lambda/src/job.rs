@@ -12,6 +12,7 @@ use crate::db::{self, ConnectParams, DbFailure, Session};
 use crate::error_text::{chain, has_source};
 use crate::export::{self, ExportConfig, ExportRun};
 use crate::history::History;
+use crate::rds::Resolved;
 use crate::report::{millis, ErrorInfo, ErrorKind, Report, Status, StepResult};
 use crate::run::{RunContext, BOOKKEEPING_TIMEOUT};
 use crate::secret::DbSecret;
@@ -34,6 +35,8 @@ const CONNECTION_CHECK_INTERVAL_MS: u32 = 2_000;
 pub struct Target {
     pub host: String,
     pub port: u16,
+    /// `PGHOSTADDR`: the address to connect to (TLS still verifies `host`).
+    pub hostaddr: Option<std::net::IpAddr>,
     pub dbname: String,
     pub user: String,
     /// The password or IAM token; never logged.
@@ -51,15 +54,20 @@ impl std::fmt::Debug for Target {
 }
 
 impl Target {
-    /// Merges the secret (if any) with the overrides; the overrides win.
-    pub fn resolve(config: &Config, secret: Option<&DbSecret>) -> Result<Self, ErrorInfo> {
+    /// Merges the overrides, the RDS API's answer (`located`) and the secret, in that order.
+    pub fn resolve(
+        config: &Config,
+        secret: Option<&DbSecret>,
+        located: Option<&Resolved>,
+    ) -> Result<Self, ErrorInfo> {
         let o = &config.overrides;
         let host = o
             .host
             .clone()
+            .or_else(|| located.map(|r| r.host.clone()))
             .or_else(|| secret.and_then(|s| s.host.clone()))
             .ok_or_else(|| {
-                config_error("no database host: set PGHOST or add `host` to the secret")
+                config_error("no database host: set PGHOST or DB_CLUSTER_IDENTIFIER / DB_INSTANCE_IDENTIFIER, or add `host` to the secret")
             })?;
         let user = o
             .user
@@ -72,8 +80,10 @@ impl Target {
             host,
             port: o
                 .port
+                .or_else(|| located.map(|r| r.port))
                 .or_else(|| secret.and_then(|s| s.port))
                 .unwrap_or(5432),
+            hostaddr: o.hostaddr,
             dbname: o
                 .dbname
                 .clone()
@@ -161,6 +171,7 @@ async fn connect(
         password: &target.password,
         dbname: &target.dbname,
         application_name: &config.app_name,
+        hostaddr: target.hostaddr,
         budget,
     };
     match db::connect(&params, tls).await {
@@ -245,6 +256,25 @@ impl Runner<'_> {
         {
             report.fail(failure(e, None, "set up the session"));
             return;
+        }
+        if !config.read_only {
+            let check =
+                "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only')::bool";
+            match session.scalar(check, setup_limit).await {
+                Ok(Some(v)) if v == "t" => {
+                    report.reached_reader = true;
+                    report.fail(ErrorInfo::new(
+                        ErrorKind::Connect,
+                        "reached a read-only server (an Aurora reader, a standby, or default_transaction_read_only): after a failover the cluster endpoint can point at the old writer for a while; with DB_CLUSTER_IDENTIFIER the runner looks the writer up, else point PGHOST at the writer (or set READ_ONLY=true for a read-only job)".into(),
+                    ));
+                    return;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    report.fail(failure(e, None, "check that the server is the writer"));
+                    return;
+                }
+            }
         }
         let lock_key = advisory_lock_key(&config.job_name);
         let mut skip = None;
@@ -744,7 +774,7 @@ mod tests {
             r#"{"username":"job","password":"pw","host":"db","port":6432,"dbname":"app"}"#,
         )
         .unwrap();
-        let t = Target::resolve(&config, Some(&secret)).unwrap();
+        let t = Target::resolve(&config, Some(&secret), None).unwrap();
         assert_eq!(
             (t.host.as_str(), t.port, t.dbname.as_str(), t.user.as_str()),
             ("override", 6432, "reports", "job")
@@ -753,7 +783,7 @@ mod tests {
         let bare = DbSecret::parse("s", r#"{"username":"job","password":"pw"}"#).unwrap();
         let mut config = config;
         config.overrides.host = None;
-        let e = Target::resolve(&config, Some(&bare)).unwrap_err();
+        let e = Target::resolve(&config, Some(&bare), None).unwrap_err();
         assert!(e.message.contains("PGHOST"));
     }
 }

@@ -13,8 +13,8 @@ mod export;
 mod history;
 mod iam;
 mod import;
-mod import;
 mod job;
+mod rds;
 mod report;
 mod run;
 mod secret;
@@ -33,11 +33,6 @@ use event::InvocationEvent;
 use report::Report;
 
 fn main() -> ExitCode {
-    // `pg-cron-job import ...`: a workstation command (crontab / pg_cron to Terraform).
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("import") {
-        return import::main(&args[1..]);
-    }
     // `pg-cron-job import ...`: a workstation command (crontab / pg_cron to Terraform).
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("import") {

@@ -176,6 +176,9 @@ pub struct Report {
     pub export: Option<crate::export::ExportResult>,
     #[serde(skip)]
     slowest_rest: Vec<StepResult>,
+    /// The server turned out to be read-only (a reader): the caller may look up the writer.
+    #[serde(skip)]
+    pub reached_reader: bool,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -217,6 +220,7 @@ impl Report {
             warnings: Vec::new(),
             export: None,
             slowest_rest: Vec::new(),
+            reached_reader: false,
         }
     }
 
