@@ -163,7 +163,11 @@ fn main_tf(import: &Import, output: &Output, entries: &[Entry], default_zone: &s
         import.source
     );
     tf.push('\n');
-    let variables: [(&str, &str, &str, Option<String>); 6] = [
+    tf.push_str(
+        "terraform {\n  required_version = \">= 1.11\"\n\n  required_providers {\n    aws = {\n      source  = \"hashicorp/aws\"\n      version = \">= 5.90, < 6.0\"\n    }\n  }\n}\n\nprovider \"aws\" {\n  region = var.region\n}\n\n",
+    );
+    let variables: [(&str, &str, &str, Option<String>); 7] = [
+        ("region", "AWS region of the database and the jobs.", "string", None),
         ("name", "Name of the fleet: prefix of every job's function and schedule.", "string", Some(hcl_string(&output.name))),
         ("package_path", "Lambda package built by `make build` (with SQL_DIR=<this directory>/sql when a job uses sql_file).", "string", Some(hcl_string(".build/x86_64/pg-cron-job.zip"))),
         ("vpc_id", "VPC of the database.", "string", None),

@@ -1,0 +1,2 @@
+VACUUM (ANALYZE) app.orders;
+VACUUM (ANALYZE) app.order_lines

@@ -1,0 +1,171 @@
+"""The importer on a corpus of realistic inputs (test/import/corpus): its output is compared with
+the checked-in golden files (UPDATE_GOLDEN=1 rewrites them), and each output directory passes
+`terraform validate` and a mocked-provider `terraform test` plan against the local
+modules/pg_cron_jobs, so the module's own validations accept every translated schedule."""
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+
+import pytest
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+CORPUS = HERE / "corpus"
+GOLDEN = CORPUS / "golden"
+MODULE = ROOT / "modules" / "pg_cron_jobs"
+DEFAULT_SOURCE = "git::https://github.com/pg-cron-job/pg_cron_job.git//modules/pg_cron_jobs?ref=v0.2.0"
+
+CASES = {
+    # Scripts available (--scripts-root) and the day-field OR split into two schedules.
+    "crontab": ["crontab", "app.crontab", "--timezone", "America/New_York", "--scripts-root", "scripts", "--split-or"],
+    # Without the scripts: placeholders that fail, entries disabled; the OR line refused.
+    "crontab_no_scripts": ["crontab", "app.crontab"],
+    "pg_cron_csv": ["pg-cron", "cron_job.csv", "--timezone", "Europe/Rome"],
+    "pg_cron_copy": ["pg-cron", "cron_job.copy"],
+}
+# What each case must convert / disable / refuse (jobs, disabled, refused, jobs entries).
+COUNTS = {
+    "crontab": (10, 1, 3, 11),
+    "crontab_no_scripts": (9, 3, 4, 9),
+    "pg_cron_csv": (7, 0, 2, 7),
+    "pg_cron_copy": (1, 0, 1, 1),
+}
+
+
+def tree(path: pathlib.Path):
+    return {
+        str(p.relative_to(path)): p.read_text()
+        for p in sorted(path.rglob("*"))
+        if p.is_file() and ".terraform" not in p.parts and not p.name.startswith(".terraform")
+    }
+
+
+def run_import(binary, tmp_path, case):
+    for item in CORPUS.iterdir():
+        if item.name != "golden":
+            dest = tmp_path / item.name
+            (shutil.copytree if item.is_dir() else shutil.copy)(item, dest)
+    proc = subprocess.run(
+        [binary, "import", *CASES[case], "--out", "out"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return tmp_path / "out", proc.stdout
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_output_matches_golden(binary, tmp_path, case):
+    out, summary = run_import(binary, tmp_path, case)
+    jobs, disabled, refused, entries = COUNTS[case]
+    assert f"{jobs} job(s) converted into {entries} jobs entries" in summary, summary
+    assert f"({disabled} disabled until a human acts), {refused} not converted" in summary, summary
+    got = tree(out)
+    golden = GOLDEN / case
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        shutil.rmtree(golden, ignore_errors=True)
+        shutil.copytree(out, golden)
+    want = tree(golden)
+    assert sorted(got) == sorted(want), "files differ from the golden output (UPDATE_GOLDEN=1 to accept)"
+    for name in want:
+        assert got[name] == want[name], f"{case}/{name} differs from the golden output (UPDATE_GOLDEN=1 to accept)"
+
+
+def test_report_explains_what_needs_a_human(binary, tmp_path):
+    out, _ = run_import(binary, tmp_path, "crontab_no_scripts")
+    report = (out / "REPORT.md").read_text()
+    main_tf = (out / "main.tf").read_text()
+    for expected in [
+        "script /opt/jobs/purge_events.sql is on the old host",  # -f without --scripts-root
+        "shell construct \"|\"",  # the pipeline to mail
+        "pg_dump is a backup/dump tool",
+        "@reboot runs at system start",
+        "cron runs on days matching either",  # 1,15 OR Monday, refused without --split-or
+        "MAILTO=dba-team@example.com",
+        "REPORT_DIR=/var/reports ignored",
+        "Credentials: the old jobs logged in as `app_jobs`, `postgres`, `reporting`",
+        "Daylight saving time",
+        "No --timezone given",
+    ]:
+        assert expected in report, expected
+    # Placeholders fail loudly and their entries do not fire until a human acts.
+    assert main_tf.count("schedule_enabled    = false") == 3
+    assert "RAISE EXCEPTION" in (out / "sql" / "purge_events.sql").read_text()
+    assert 'alarm_emails               = ["dba-team@example.com"]' in main_tf
+
+
+def test_split_or_entries_share_one_job_name(binary, tmp_path):
+    out, _ = run_import(binary, tmp_path, "crontab")
+    main_tf = (out / "main.tf").read_text()
+    assert 'invoice_reminders_dom = {' in main_tf and 'invoice_reminders_dow = {' in main_tf
+    assert main_tf.count('job_name            = "cron-invoice_reminders"') == 2
+    assert 'schedule_expression = "cron(0 5 1,15 * ? *)"' in main_tf
+    assert 'schedule_expression = "cron(0 5 ? * 2 *)"' in main_tf
+
+
+def mock_providers():
+    """The mock_provider block of the jobs module's own tests."""
+    text = (MODULE / "tests" / "jobs.tftest.hcl").read_text()
+    start = text.index('mock_provider "aws"')
+    end = text.index("\nvariables {", start)
+    return text[start:end]
+
+
+@pytest.fixture(scope="module")
+def tf_env():
+    if not shutil.which("terraform"):
+        pytest.fail("terraform is not installed")
+    env = dict(os.environ, TF_IN_AUTOMATION="1", CHECKPOINT_DISABLE="1")
+    return env
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_terraform_validate_and_plan(binary, tmp_path, case, tf_env):
+    out, _ = run_import(binary, tmp_path, case)
+    main_tf = out / "main.tf"
+    text = main_tf.read_text()
+    assert f'source = "{DEFAULT_SOURCE}"' in text
+    main_tf.write_text(text.replace(DEFAULT_SOURCE, os.path.relpath(MODULE, out)))
+    plugin_dir = os.environ.get("TF_PLUGIN_DIR", "/opt/tf-plugins" if os.path.isdir("/opt/tf-plugins") else "")
+
+    def tf(*args):
+        proc = subprocess.run(
+            ["terraform", *args], cwd=out, env=tf_env, capture_output=True, text=True, timeout=600
+        )
+        assert proc.returncode == 0, f"terraform {' '.join(args)}:\n{proc.stdout}\n{proc.stderr}"
+        return proc.stdout
+
+    tf("fmt", "-check", "-diff")
+    tf("init", "-backend=false", "-input=false", *([f"-plugin-dir={plugin_dir}"] if plugin_dir else []))
+    tf("validate", "-no-color")
+    entries = COUNTS[case][3]
+    package = MODULE / "tests" / "fixtures" / "package.zip"
+    (out / "tests").mkdir()
+    (out / "tests" / "import.tftest.hcl").write_text(
+        mock_providers()
+        + f"""
+variables {{
+  region                     = "eu-south-1"
+  package_path               = "{package}"
+  vpc_id                     = "vpc-0123456789abcdef0"
+  subnet_ids                 = ["subnet-aaaa", "subnet-bbbb"]
+  database_security_group_id = "sg-0db0db0db0db0db00"
+  secret_arn                 = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:master-AbC"
+}}
+
+run "imported_jobs_plan" {{
+  command = plan
+
+  assert {{
+    condition     = length(module.pg_cron_jobs.jobs) == {entries}
+    error_message = "Every jobs entry becomes a job."
+  }}
+}}
+"""
+    )
+    result = tf("test", "-no-color")
+    assert "1 passed, 0 failed" in result, result
