@@ -362,9 +362,26 @@ async fn read_database_async() -> Result<(Vec<Row>, Option<String>, String), Imp
     let session = crate::db::connect(&params, tls.as_ref())
         .await
         .map_err(|e| {
+            let mut detail = describe(&e);
+            if let crate::db::DbFailure::Pg(pg) = &e {
+                if pg.as_db_error().is_none() && detail.contains("TLS") {
+                    let mut chain = String::new();
+                    let mut source = std::error::Error::source(pg);
+                    while let Some(s) = source {
+                        chain.push_str(&s.to_string());
+                        chain.push_str("; ");
+                        source = s.source();
+                    }
+                    detail = crate::tls::explain_handshake_error(
+                        chain.trim_end_matches("; "),
+                        mode,
+                        &host,
+                        root.as_deref(),
+                    );
+                }
+            }
             ImportError::Database(format!(
-                "cannot connect to {host}:{port}/{dbname} as {user}: {}",
-                describe(&e)
+                "cannot connect to {host}:{port}/{dbname} as {user}: {detail}"
             ))
         })?;
     // to_jsonb keeps whatever columns this pg_cron version has (jobname came in 1.3).
