@@ -259,6 +259,33 @@ fn build_job(
     };
     let mut text = String::new();
     let mut single_command = call.sql.len() == 1;
+    // psql -v name=value: scripts see :name; the runner honours \set the same way. (-c strings
+    // go to the server as they are: psql does not interpolate them.)
+    if call.sql.iter().any(|p| matches!(p, SqlPart::File(_))) {
+        for (name, value) in &call.variables {
+            let simple = !value.is_empty()
+                && value
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_.-:/@".contains(c));
+            if simple && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                text.push_str(&format!("\\set {name} {value}\n"));
+                notes.push(format!(
+                    "psql -v {name}={value} became \\set {name} {value} at the top of the SQL"
+                ));
+            } else {
+                human.push(format!(
+                    "psql -v {name}={value:?}: set it with \\set at the top of the SQL by hand"
+                ));
+            }
+        }
+        if !call.variables.is_empty() {
+            single_command = false;
+        }
+    } else {
+        for (name, value) in &call.variables {
+            notes.push(format!("psql -v {name}={value} ignored: psql does not interpolate variables in -c commands either"));
+        }
+    }
     for part in &call.sql {
         match part {
             SqlPart::Command(c) => {
@@ -313,7 +340,7 @@ fn build_job(
         notes.push("psql -c with several statements ran them in one transaction: transaction = true keeps that".into());
     }
     if !transaction && !call.on_error_stop && statements > 1 {
-        notes.push("psql ran without ON_ERROR_STOP, so it went on after a failed statement; the runner stops at the first error and reports the run as failed".into());
+        notes.push("psql ran without ON_ERROR_STOP, so it went on after a failed statement; the runner stops at the first error and reports the run as failed (put \\set ON_ERROR_STOP off at the top of the SQL file to keep psql's behaviour)".into());
     }
     let sql = if single_command && human.is_empty() {
         job_sql(&text, statements)
@@ -495,6 +522,28 @@ mod tests {
         let j = &i.jobs[0];
         assert!(j.transaction);
         assert!(matches!(j.sql, JobSql::File(_)));
+    }
+
+    #[test]
+    fn psql_variables_become_set_lines() {
+        let dir = std::env::temp_dir().join(format!("pgcj-import-vars-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("keep.sql"), "DELETE FROM t WHERE age > :days;\n").unwrap();
+        let i = import(
+            "0 1 * * * psql -U u -v days=30 -v ON_ERROR_STOP=1 -f /x/keep.sql\n",
+            "t",
+            &Options {
+                scripts_root: Some(dir.clone()),
+                ..Default::default()
+            },
+        );
+        let j = &i.jobs[0];
+        assert!(j.enabled, "{:?}", j.human);
+        assert_eq!(
+            j.sql,
+            JobSql::File("\\set days 30\nDELETE FROM t WHERE age > :days;\n".into())
+        );
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -42,6 +42,8 @@ pub struct PsqlCall {
     pub host: Option<String>,
     pub port: Option<String>,
     pub user: Option<String>,
+    /// `-v name=value` (other than ON_ERROR_STOP), in order.
+    pub variables: Vec<(String, String)>,
     /// Whether a password was given on the command line (PGPASSWORD=...).
     pub password_inline: bool,
     /// Converted, but worth reading.
@@ -389,9 +391,7 @@ pub fn parse(command: &str) -> Result<PsqlCall, CommandError> {
                             "0" | "off" | "false" | "no"
                         );
                     } else {
-                        call.notes.push(format!(
-                            "psql variable {n}={val}: the job's SQL cannot receive it; write the value into the SQL (or \\set it at the top of the script)"
-                        ));
+                        call.variables.push((n.to_string(), val.to_string()));
                     }
                 }
                 "output" | "log-file" => call.notes.push(format!(

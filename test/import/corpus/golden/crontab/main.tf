@@ -77,7 +77,7 @@ module "pg_cron_jobs" {
       database_user       = "app_jobs"
     }
 
-    # line 15: 30 2 * * * /usr/bin/psql -X -v ON_ERROR_STOP=1 --single-transaction -h localhost -U app_jobs -d shop -f /opt/jobs/purge_events.sql >> /var/log/jobs/purge.log 2>&1
+    # line 15: 30 2 * * * /usr/bin/psql -X -v ON_ERROR_STOP=1 --single-transaction -v retention_days=90 -h localhost -U app_jobs -d shop -f /opt/jobs/purge_events.sql >> /var/log/jobs/purge.log 2>&1
     purge_events = {
       schedule_expression = "cron(30 2 * * ? *)"
       sql_file            = "sql/purge_events.sql"

@@ -2,7 +2,7 @@
 DELETE FROM events
 WHERE id IN (
     SELECT id FROM events
-    WHERE created_at < now() - interval '90 days'
+    WHERE created_at < now() - interval '1 day' * :retention_days
     LIMIT 50000
 );
 DELETE FROM event_payloads p
