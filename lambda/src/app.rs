@@ -27,7 +27,7 @@ use crate::{iam, tls};
 const AWS_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const AWS_READ_TIMEOUT: Duration = Duration::from_secs(5);
 const AWS_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(6);
-const AWS_OPERATION_TIMEOUT: Duration = Duration::from_secs(15);
+pub const AWS_OPERATION_TIMEOUT: Duration = Duration::from_secs(15);
 const AWS_MAX_ATTEMPTS: u32 = 3;
 /// Between the hard deadline and Lambda's own, to return the result (at most half of
 /// `DEADLINE_MARGIN_MS`).
@@ -82,18 +82,7 @@ impl App {
     pub async fn from_env() -> Result<Arc<Self>, StartupError> {
         let config = Config::from_env()?;
         let tls = tls::connector(config.ssl_mode, config.ssl_root_cert.as_deref())?;
-        let sdk = aws_config::from_env()
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(AWS_CONNECT_TIMEOUT)
-                    .read_timeout(AWS_READ_TIMEOUT)
-                    .operation_attempt_timeout(AWS_ATTEMPT_TIMEOUT)
-                    .operation_timeout(AWS_OPERATION_TIMEOUT)
-                    .build(),
-            )
-            .retry_config(RetryConfig::standard().with_max_attempts(AWS_MAX_ATTEMPTS))
-            .load()
-            .await;
+        let sdk = sdk_config().await;
         let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
         let lambda = config
             .continue_on_deadline
@@ -169,7 +158,7 @@ impl App {
             if let Some(r) = located.as_ref().filter(|r| r.unavailable()) {
                 return self.unavailable_report(r, event, &ctx);
             }
-            let (target, secret_cached) =
+            let (target, _from_cache) =
                 match self.target(refresh_secret, &ctx, located.as_ref()).await {
                     Ok(t) => t,
                     Err(e) => return fail(e),
@@ -182,8 +171,11 @@ impl App {
                 &ctx,
             )
             .await;
-            if secret_cached && !refresh_secret && is_auth_rejection(&report) {
-                warn!("authentication failed with the cached secret (rotated?): fetching it again and retrying once");
+            if self.config.auth_mode == AuthMode::Secret
+                && !refresh_secret
+                && is_auth_rejection(&report)
+            {
+                warn!("authentication failed with the secret (rotated?): fetching it again and retrying once");
                 refresh_secret = true;
             } else if location_cached && !refresh_location && is_connect_failure(&report) {
                 warn!("cannot connect to the cached endpoint: asking the RDS API again and retrying once");
@@ -249,11 +241,33 @@ impl App {
                 match cached.as_ref() {
                     Some(s) if !refresh => (Some(s.clone()), true),
                     _ => {
-                        let fetched =
+                        let mut fetched =
                             secret::fetch(&self.secrets, id, ctx.limit(AWS_OPERATION_TIMEOUT))
                                 .await
                                 .map_err(|e| ErrorInfo::new(ErrorKind::Secret, e.to_string()))?;
                         info!(secret_id = %id, "fetched database credentials from Secrets Manager");
+                        let refused = cached.as_ref().map(|s| s.password.as_str());
+                        if refresh && refused == Some(fetched.password.as_str()) {
+                            // AWSCURRENT still holds the refused password: a single-user
+                            // rotation may be between setSecret and finishSecret, when the
+                            // database already has AWSPENDING's password.
+                            if let Ok(pending) = secret::fetch_stage(
+                                &self.secrets,
+                                id,
+                                "AWSPENDING",
+                                ctx.limit(AWS_OPERATION_TIMEOUT),
+                            )
+                            .await
+                            {
+                                if pending.username == fetched.username
+                                    && pending.host == fetched.host
+                                    && pending.password != fetched.password
+                                {
+                                    warn!(secret_id = %id, "AWSCURRENT's password was refused: trying AWSPENDING's (a rotation in progress)");
+                                    fetched = pending;
+                                }
+                            }
+                        }
                         *cached = Some(fetched.clone());
                         (Some(fetched), false)
                     }
@@ -441,6 +455,23 @@ pub fn failed_report(
     report.fail(error);
     report.finish(started, &[]);
     report
+}
+
+/// The AWS SDK configuration shared by every client: bounded connect, read, attempt and
+/// operation times, standard retries.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::from_env()
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(AWS_CONNECT_TIMEOUT)
+                .read_timeout(AWS_READ_TIMEOUT)
+                .operation_attempt_timeout(AWS_ATTEMPT_TIMEOUT)
+                .operation_timeout(AWS_OPERATION_TIMEOUT)
+                .build(),
+        )
+        .retry_config(RetryConfig::standard().with_max_attempts(AWS_MAX_ATTEMPTS))
+        .load()
+        .await
 }
 
 /// S3 for exports: uploads get longer per-attempt timeouts than the small API calls; a custom

@@ -16,6 +16,7 @@ mod import;
 mod job;
 mod rds;
 mod report;
+mod rotation;
 mod run;
 mod secret;
 mod sql;
@@ -57,7 +58,12 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+    let lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
+    // `ROTATION_STRATEGY` set: this function rotates the job's secret instead of running a job.
+    if std::env::var_os("ROTATION_STRATEGY").is_some() {
+        return runtime.block_on(rotation::main(lambda));
+    }
+    if lambda {
         runtime.block_on(serve_lambda())
     } else {
         runtime.block_on(run_once())

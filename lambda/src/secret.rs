@@ -113,7 +113,23 @@ pub async fn fetch(
     id: &str,
     limit: Instant,
 ) -> Result<DbSecret, SecretError> {
-    let call = client.get_secret_value().secret_id(id).send();
+    fetch_stage(client, id, "AWSCURRENT", limit).await
+}
+
+/// Fetches the version of the secret that carries `stage` (`AWSCURRENT`, or `AWSPENDING` during
+/// a rotation). The stage is always named: some Secrets Manager emulators answer an unqualified
+/// request with the version created first rather than the one labelled `AWSCURRENT`.
+pub async fn fetch_stage(
+    client: &aws_sdk_secretsmanager::Client,
+    id: &str,
+    stage: &str,
+    limit: Instant,
+) -> Result<DbSecret, SecretError> {
+    let call = client
+        .get_secret_value()
+        .secret_id(id)
+        .version_stage(stage)
+        .send();
     let out = tokio::time::timeout_at(limit.into(), call)
         .await
         .map_err(|_| SecretError::Fetch {
