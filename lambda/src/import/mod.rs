@@ -366,8 +366,9 @@ pub fn job_sql(text: &str, statements: usize) -> JobSql {
     }
 }
 
-/// A lowercase key made of letters, digits and `_`, at most 24 characters.
+/// A lowercase key made of letters, digits and `_`, at most 32 characters (cut at a word).
 pub fn slug(text: &str) -> String {
+    const MAX: usize = 32;
     let mut out = String::new();
     for c in text.chars() {
         if c.is_ascii_alphanumeric() {
@@ -375,9 +376,13 @@ pub fn slug(text: &str) -> String {
         } else if !out.ends_with('_') && !out.is_empty() {
             out.push('_');
         }
-        if out.len() >= 24 {
-            break;
-        }
+    }
+    if out.len() > MAX {
+        let cut = match out[..=MAX].rfind('_') {
+            Some(i) if i > 0 => i,
+            _ => MAX,
+        };
+        out.truncate(cut);
     }
     let out = out.trim_matches('_').to_string();
     if out.is_empty() {
@@ -496,8 +501,13 @@ mod tests {
         assert_eq!(slug("purge_events.sql"), "purge_events_sql");
         assert_eq!(
             slug("VACUUM (ANALYZE) public.events"),
-            "vacuum_analyze_public_ev"
+            "vacuum_analyze_public_events"
         );
+        assert_eq!(
+            slug("refresh materialized view concurrently x"),
+            "refresh_materialized_view"
+        );
+        assert_eq!(slug(&"a".repeat(40)), "a".repeat(32));
         assert_eq!(slug("***"), "job");
         assert_eq!(
             sql_key("DELETE FROM app.sessions WHERE x < now()"),

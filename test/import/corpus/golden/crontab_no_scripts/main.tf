@@ -115,16 +115,16 @@ module "pg_cron_jobs" {
     }
 
     # line 25: @monthly psql -X -U postgres -c "SELECT pg_stat_statements_reset()" -c "SELECT pg_stat_reset()"
-    select_pg_stat_statement = {
+    select_pg_stat_statements_reset = {
       schedule_expression = "cron(0 0 1 * ? *)"
-      sql_file            = "sql/select_pg_stat_statement.sql"
-      sql_source_path     = "${path.module}/sql/select_pg_stat_statement.sql"
+      sql_file            = "sql/select_pg_stat_statements_reset.sql"
+      sql_source_path     = "${path.module}/sql/select_pg_stat_statements_reset.sql"
       database_name       = "shop"
       database_user       = "postgres"
     }
 
     # line 28: 45 6 * * sat,sun psql -U app_jobs -c 'CALL shop.rebuild_search_index()'
-    call_rebuild_search_inde = {
+    call_rebuild_search_index = {
       schedule_expression = "cron(45 6 ? * 1,7 *)"
       sql                 = "CALL shop.rebuild_search_index()"
       database_name       = "shop"
@@ -144,7 +144,7 @@ module "pg_cron_jobs" {
     }
 
     # line 45: 59 23 28-31 * * psql -U app_jobs --set=ON_ERROR_STOP=on -c 'SELECT shop.month_end_if_last_day()'
-    select_month_end_if_last = {
+    select_month_end_if_last_day = {
       schedule_expression = "cron(59 23 28-31 * ? *)"
       schedule_timezone   = "Europe/Rome"
       sql                 = "SELECT shop.month_end_if_last_day()"
