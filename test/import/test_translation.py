@@ -4,8 +4,12 @@ those of the translated EventBridge Scheduler expression(s) under Scheduler's do
 semantics (scheduler.py), in Europe/Rome and America/New_York across daylight-saving changes.
 Expressions that cannot be translated exactly must be refused with a reason, and only those."""
 import calendar
+import json
 import os
+import pathlib
 import random
+import re
+import subprocess
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -266,3 +270,46 @@ def test_pg_cron_intervals(translate, expr, expected):
         assert "rate(1 minute)" in r["error"], r
     else:
         assert r["schedules"][0]["expression"] == expected, r
+
+
+MODULE_VARIABLES = pathlib.Path(__file__).resolve().parents[2] / "modules" / "pg_cron_job" / "variables.tf"
+
+
+def module_accepts(expressions, workdir):
+    """Evaluates the validations of modules/pg_cron_job's schedule_expression (taken from its
+    variables.tf as they are) on each expression, with terraform itself."""
+    text = MODULE_VARIABLES.read_text()
+    start = text.index('variable "schedule_expression" {')
+    block = text[start:text.index('\nvariable "', start + 10)]
+    conditions = re.findall(r"condition\s*=\s*(.*?)\n\s*error_message", block, re.S)
+    assert len(conditions) >= 3, "schedule_expression validations not found"
+    lstart = text.rindex("locals {", 0, text.index("cron_regex   ="))
+    locals_block = text[lstart:text.index("\n}\n", lstart) + 3]
+    checks = ",\n    ".join(c.strip().replace("var.schedule_expression", "e") for c in conditions)
+    (workdir / "main.tf").write_text(
+        f'variable "exprs" {{\n  type = list(string)\n}}\n\n{locals_block}\n'
+        f"locals {{\n  ok = [for e in var.exprs : alltrue([\n    {checks}\n  ])]\n}}\n"
+    )
+    (workdir / "exprs.tfvars.json").write_text(json.dumps({"exprs": list(expressions)}))
+    proc = subprocess.run(
+        ["terraform", "console", "-var-file=exprs.tfvars.json"],
+        input="jsonencode(local.ok)\n", cwd=workdir, capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, CHECKPOINT_DISABLE="1"),
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def test_module_validation_accepts_every_translation(translate, tmp_path):
+    exprs = [c[0] for c in cases()]
+    results = translate(exprs, "--split-or") + translate(
+        ["30 seconds", "60 seconds", "7200 seconds", "0 4 $ * *", "@hourly", "@yearly"], "--pg-cron"
+    )
+    emitted = sorted({s["expression"] for r in results if "error" not in r for s in r["schedules"]})
+    assert len(emitted) > 100
+    # The check itself rejects what the module rejects.
+    probe = ["cron(0 3 * * * *)", "cron(0 3 ? * 0 *)", "rate(1 minutes)"]
+    verdicts = module_accepts(emitted + probe, tmp_path)
+    assert verdicts[-3:] == [False, False, False]
+    rejected = [e for e, ok in zip(emitted, verdicts) if not ok]
+    assert not rejected, f"modules/pg_cron_job refuses: {rejected[:10]}"
