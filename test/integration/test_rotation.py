@@ -144,6 +144,7 @@ def test_single_user_rotation_end_to_end(binary, rpg, rmoto, rotations):
     rotations.append(r)
     job = r.job(f"INSERT INTO {table} SELECT current_user")
     run_job(job)  # warm: the secret is cached
+    print(f"\njob duration before the rotation: warm {run_job(job)['duration_ms']} ms")
 
     old_version = next(v for v, s in r.stages().items() if "AWSCURRENT" in s)
     token = r.start()
@@ -155,9 +156,14 @@ def test_single_user_rotation_end_to_end(binary, rpg, rmoto, rotations):
 
     r.step("setSecret", token)
     assert can_login(rpg, user, new) and not can_login(rpg, user, old)
-    # Between setSecret and finishSecret AWSCURRENT is refused: the job retries with AWSPENDING.
-    run_job(job)
+    # Between setSecret and finishSecret AWSCURRENT is refused: the job retries with AWSPENDING,
+    # warm (cached secret) or cold.
+    warm = run_job(job)
     assert "trying AWSPENDING" in job.logs()
+    cold_in_window = r.job(f"INSERT INTO {table} SELECT current_user")
+    cold = run_job(cold_in_window)
+    assert "trying AWSPENDING" in cold_in_window.logs()
+    print(f"\njob durations between setSecret and finishSecret: warm {warm['duration_ms']} ms, cold {cold['duration_ms']} ms")
 
     r.step("testSecret", token)
     r.step("finishSecret", token)
@@ -168,14 +174,17 @@ def test_single_user_rotation_end_to_end(binary, rpg, rmoto, rotations):
     assert r.value("AWSPREVIOUS")["password"] == old
 
     run_job(job)  # right after finishSecret, with the cached (pending) credentials
+    after = run_job(job)
     cold = r.job(f"INSERT INTO {table} SELECT current_user")
     run_job(cold)  # a cold start reads the new AWSCURRENT
-    assert rpg.psql(f"SELECT count(*) FROM {table}") == "4"
+    assert "trying AWSPENDING" not in cold.logs()
+    print(f"job durations after finishSecret: warm {after['duration_ms']} ms")
+    assert rpg.psql(f"SELECT count(*) FROM {table}") == "7"
 
     log = rpg.log_text
     assert new not in log, "the clear-text password reached the server log"
     assert f'ALTER ROLE "{user}" PASSWORD \'SCRAM-SHA-256$4096:' in log
-    for api in [r.rotator, job, cold]:
+    for api in [r.rotator, job, cold, cold_in_window]:
         assert new not in api.logs() and old not in api.logs()
 
 
