@@ -22,6 +22,8 @@ CASES = {
     "crontab": ["crontab", "app.crontab", "--timezone", "America/New_York", "--scripts-root", "scripts", "--split-or"],
     # Without the scripts: placeholders that fail, entries disabled; the OR line refused.
     "crontab_no_scripts": ["crontab", "app.crontab"],
+    # /etc/cron.d format (user field), TZ=, PG* lines, conninfo, stdin script, vacuumdb, shell script.
+    "system_crontab": ["crontab", "etc_cron.d_billing", "--system", "--scripts-root", "scripts"],
     "pg_cron_csv": ["pg-cron", "cron_job.csv", "--timezone", "Europe/Rome"],
     "pg_cron_copy": ["pg-cron", "cron_job.copy"],
 }
@@ -29,6 +31,7 @@ CASES = {
 COUNTS = {
     "crontab": (10, 1, 3, 11),
     "crontab_no_scripts": (9, 3, 4, 9),
+    "system_crontab": (5, 0, 3, 5),
     "pg_cron_csv": (7, 0, 2, 7),
     "pg_cron_copy": (1, 0, 1, 1),
 }

@@ -65,11 +65,10 @@ pub fn import(text: &str, source: &str, options: &Options) -> Import {
         ..Default::default()
     };
     let host_zone = options.timezone.clone().unwrap_or_else(|| "UTC".into());
-    if options.timezone.is_none() {
-        out.notes.push("No --timezone given: schedules without CRON_TZ are taken as UTC. If the old host's clock ran in local time, import again with --timezone ZONE (e.g. Europe/Rome).".into());
-    }
     let mut zone = host_zone.clone();
     let mut zone_ok = true;
+    let mut zone_from_line = false;
+    let mut host_zone_used = false;
     let mut env = PgEnv::default();
     for (index, raw) in text.lines().enumerate() {
         let line_no = index + 1;
@@ -84,6 +83,7 @@ pub fn import(text: &str, source: &str, options: &Options) -> Import {
                     "CRON_TZ" | "TZ" => {
                         zone_ok = is_time_zone(&value);
                         zone = value.clone();
+                        zone_from_line = true;
                         if !zone_ok {
                             out.notes.push(format!("{origin}: {name}={value} is not an IANA time zone name: the jobs below it are not converted"));
                         } else if name == "TZ" {
@@ -206,6 +206,7 @@ pub fn import(text: &str, source: &str, options: &Options) -> Import {
                 continue;
             }
         };
+        host_zone_used |= !zone_from_line;
         let job = build_job(
             &mut out,
             origin.clone(),
@@ -218,6 +219,9 @@ pub fn import(text: &str, source: &str, options: &Options) -> Import {
             options.scripts_root.as_deref(),
         );
         out.jobs.push(job);
+    }
+    if host_zone_used && options.timezone.is_none() {
+        out.notes.push("No --timezone given: schedules before any CRON_TZ line are taken as UTC. If the old host's clock ran in local time, import again with --timezone ZONE (e.g. Europe/Rome).".into());
     }
     out
 }
@@ -390,6 +394,18 @@ fn build_job(
     let database_host = host.filter(|h| {
         !matches!(h.as_str(), "localhost" | "127.0.0.1" | "::1") && !h.starts_with('/')
     });
+    // psql's default database is the user name.
+    let database_name = call.dbname.clone().or_else(|| env.dbname.clone());
+    let database_name = match (database_name, &user) {
+        (Some(db), _) => Some(db),
+        (None, Some(u)) => {
+            notes.push(format!(
+                "no database given: psql connected to the database named like the user ({u})"
+            ));
+            Some(u.clone())
+        }
+        (None, None) => None,
+    };
     Job {
         key,
         origin,
@@ -399,7 +415,7 @@ fn build_job(
         sql,
         transaction,
         enabled: human.is_empty(),
-        database_name: call.dbname.clone().or_else(|| env.dbname.clone()),
+        database_name,
         database_host,
         database_user: user,
         notes,
