@@ -329,3 +329,20 @@ def test_alternating_users_needs_a_master_secret(binary, rpg, rmoto, rotations):
     token = r.start()
     body = r.step("createSecret", token, expect="error")
     assert "masterarn" in body["errorMessage"] and "createSecret" in body["errorMessage"]
+
+
+def test_one_shot_rotation_step(binary, rpg, rmoto, rotations):
+    from harness import run_oneshot
+    user, password = new_user(rpg)
+    r = Rotation(binary, rpg, rmoto, "single-user", rpg.secret_json(user, password))
+    rotations.append(r)
+    env = {**r.env, "ROTATION_STRATEGY": "single-user"}
+    bad = run_oneshot(binary, env, '{"Step": "createSecret"}')
+    assert bad.code == 2 and "not a Secrets Manager rotation event" in bad.stderr, bad
+    token = r.start()
+    for step in STEPS:
+        done = run_oneshot(binary, env, json.dumps({"SecretId": r.id, "ClientRequestToken": token, "Step": step}))
+        assert done.code == 0 and done.report["step"] == step, done
+    assert r.value("AWSCURRENT")["password"] != password
+    wrong = run_oneshot(binary, {**env, "ROTATION_STRATEGY": "multi-user"}, "{}")
+    assert wrong.code == 2 and "ROTATION_STRATEGY" in wrong.stderr, wrong

@@ -213,7 +213,12 @@ pub async fn main(lambda: bool) -> ExitCode {
         }
         Err(e) => {
             eprintln!("pg-cron-job: {e}");
-            ExitCode::from(1)
+            // Exit codes as for jobs: 2 for a bad argument, 1 for a failed step.
+            ExitCode::from(if matches!(e, RotationError::Event(_)) {
+                2
+            } else {
+                1
+            })
         }
     }
 }
