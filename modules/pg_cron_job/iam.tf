@@ -92,6 +92,70 @@ data "aws_iam_policy_document" "lambda" {
     }
   }
 
+  # DB_INSTANCE_IDENTIFIER: the runner describes that instance only.
+  dynamic "statement" {
+    for_each = var.db_instance_identifier != null ? [1] : []
+    content {
+      sid       = "DescribeDatabaseInstance"
+      actions   = ["rds:DescribeDBInstances"]
+      resources = ["${local.rds_arn_prefix}:db:${var.db_instance_identifier}"]
+    }
+  }
+
+  # DB_CLUSTER_IDENTIFIER: the runner describes that cluster ...
+  dynamic "statement" {
+    for_each = var.db_cluster_identifier != null ? [1] : []
+    content {
+      sid       = "DescribeDatabaseCluster"
+      actions   = ["rds:DescribeDBClusters"]
+      resources = ["${local.rds_arn_prefix}:cluster:${var.db_cluster_identifier}"]
+    }
+  }
+
+  # ... and, after a failover, the cluster's current writer instance. Which instance that is is
+  # known only at run time (members are added, replaced and renamed without a plan), so the
+  # grant covers this account's instances in this region; DescribeDBInstances is read-only
+  # metadata (no data, no credentials). Resource types of rds:DescribeDBInstances:
+  # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonrds.html
+  dynamic "statement" {
+    for_each = var.db_cluster_identifier != null ? [1] : []
+    content {
+      sid       = "DescribeClusterWriterInstance"
+      actions   = ["rds:DescribeDBInstances"]
+      resources = ["${local.rds_arn_prefix}:db:*"]
+    }
+  }
+
+  # Extraction: CreateMultipartUpload, UploadPart, CompleteMultipartUpload and PutObject (the
+  # manifest) are all authorized by s3:PutObject; AbortMultipartUpload (a failed export leaves
+  # no parts) by its own action. Only under the prefix:
+  # https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions
+  dynamic "statement" {
+    for_each = var.export != null ? [1] : []
+    content {
+      sid       = "ExportObjects"
+      actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
+      resources = [local.export_objects_arn]
+    }
+  }
+
+  # A multipart upload with SSE-KMS needs kms:GenerateDataKey (each part's data key) and
+  # kms:Decrypt (to complete the upload), through S3 only:
+  # https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions
+  dynamic "statement" {
+    for_each = try(var.export.kms_key_arn, null) != null ? [1] : []
+    content {
+      sid       = "ExportEncryption"
+      actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+      resources = [var.export.kms_key_arn]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["s3.${local.region}.amazonaws.com"]
+      }
+    }
+  }
+
   dynamic "statement" {
     for_each = var.continue_on_deadline ? [1] : []
     content {

@@ -22,6 +22,19 @@ locals {
   log_levels            = [for l in ["trace", "debug", "info", "warn", "error"] : l if strcontains(lower(var.log_level), l)]
   application_log_level = upper(try(local.log_levels[0], "info"))
 
+  # Extraction: s3://<bucket>/<prefix><key>; the role may write under <prefix> only.
+  export_bucket = var.export == null ? null : regex("^arn:[^:]+:s3:::(.+)$", var.export.bucket_arn)[0]
+  export_extension = var.export == null ? null : format("%s%s",
+    { csv = ".csv", text = ".txt", jsonl = ".jsonl" }[var.export.format],
+    var.export.compression == "none" ? "" : ".gz",
+  )
+  export_key         = var.export == null ? null : coalesce(var.export.key, "{job}/{scheduled_date}/{job}-{scheduled_time}${local.export_extension}")
+  export_s3_uri      = var.export == null ? null : "s3://${local.export_bucket}/${var.export.prefix}${local.export_key}"
+  export_objects_arn = var.export == null ? null : "${var.export.bucket_arn}/${var.export.prefix}*"
+
+  # The RDS resources the runner describes (DB_CLUSTER_IDENTIFIER / DB_INSTANCE_IDENTIFIER).
+  rds_arn_prefix = "arn:${local.partition}:rds:${local.region}:${local.account_id}"
+
   # Exactly the variables the runner (lambda/) reads; unset inputs are left out.
   managed_environment = {
     for k, v in {
@@ -47,6 +60,21 @@ locals {
       CONTINUE_ON_DEADLINE   = var.continue_on_deadline
       MAX_CONTINUATIONS      = var.continue_on_deadline ? var.max_continuations : null
       RUST_LOG               = var.log_level
+      # RDS API (issue 11)
+      DB_CLUSTER_IDENTIFIER     = var.db_cluster_identifier
+      DB_INSTANCE_IDENTIFIER    = var.db_instance_identifier
+      DB_ENDPOINT               = var.db_endpoint
+      WHEN_DATABASE_UNAVAILABLE = var.when_database_unavailable
+      READ_ONLY                 = var.read_only ? true : null
+      PGHOSTADDR                = var.database_host_address
+      # Extraction to S3 (issue 10)
+      EXPORT_S3_URI       = local.export_s3_uri
+      EXPORT_FORMAT       = try(var.export.format, null)
+      EXPORT_HEADER       = try(var.export.format, null) == "csv" ? var.export.header : null
+      EXPORT_COMPRESSION  = try(var.export.compression, null)
+      EXPORT_KMS_KEY_ID   = try(var.export.kms_key_arn, null)
+      EXPORT_BUCKET_OWNER = try(var.export.expected_bucket_owner, null)
+      EXPORT_MANIFEST     = try(var.export.manifest, null)
     } : k => tostring(v) if v != null
   }
   environment = merge(var.environment, local.managed_environment)

@@ -104,7 +104,9 @@ variable "environment" {
       "DB_SECRET_ID", "SQL", "SQL_FILE", "SQL_SHA256", "JOB_NAME", "PGSSLMODE", "PGDATABASE", "PGHOST", "PGPORT", "PGUSER",
       "AUTH_MODE", "TRANSACTION", "STATEMENT_TIMEOUT_MS", "LOCK_TIMEOUT_MS", "ALLOW_OVERLAP", "MAX_RUNTIME_MS",
       "HISTORY_TABLE", "HISTORY_RETENTION_DAYS", "REPEAT_UNTIL_ZERO", "CONTINUE_ON_DEADLINE", "MAX_CONTINUATIONS",
-      "PGPASSWORD",
+      "DB_CLUSTER_IDENTIFIER", "DB_INSTANCE_IDENTIFIER", "DB_ENDPOINT", "WHEN_DATABASE_UNAVAILABLE", "READ_ONLY", "PGHOSTADDR",
+      "EXPORT_S3_URI", "EXPORT_FORMAT", "EXPORT_HEADER", "EXPORT_COMPRESSION", "EXPORT_KMS_KEY_ID", "EXPORT_BUCKET_OWNER",
+      "EXPORT_MANIFEST", "PGPASSWORD",
     ])) == 0
     error_message = "environment must not set variables the module manages (use the matching module input instead) nor PGPASSWORD (keep passwords in the secret)."
   }
@@ -380,9 +382,14 @@ variable "secret_password_version" {
 }
 
 variable "secret_kms_key_arn" {
-  description = "Customer KMS key for the created secret, or the key of the existing secret_arn (the function may decrypt with it only via Secrets Manager)."
+  description = "Customer KMS key for the created secret, or the key of the existing secret_arn, such as an RDS-managed master secret's master_user_secret[0].kms_key_id (the function may decrypt with it only via Secrets Manager)."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.secret_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", coalesce(var.secret_kms_key_arn, "x")))
+    error_message = "secret_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key-id>); IAM policies do not match a key by alias or bare id."
+  }
 }
 
 variable "secret_recovery_window_days" {
@@ -421,14 +428,96 @@ variable "rotation_days" {
 }
 
 variable "database_host" {
-  description = "PGHOST: database endpoint; overrides the secret's host. Required with create_secret and with auth_mode = \"iam\"."
+  description = "PGHOST: database endpoint; overrides the secret's host and the endpoint found through db_cluster_identifier / db_instance_identifier. Required with create_secret; with auth_mode = \"iam\" unless a db_*_identifier is set."
   type        = string
   default     = null
 
   validation {
-    condition     = var.auth_mode != "iam" || (var.database_host != null && var.database_user != null && var.iam_database_resource_id != null)
-    error_message = "auth_mode = \"iam\" needs database_host, database_user and iam_database_resource_id (the DbiResourceId or cluster resource id)."
+    condition     = var.auth_mode != "iam" || ((var.database_host != null || var.db_cluster_identifier != null || var.db_instance_identifier != null) && var.database_user != null && var.iam_database_resource_id != null)
+    error_message = "auth_mode = \"iam\" needs database_user, iam_database_resource_id (the DbiResourceId or cluster resource id) and the database: database_host, db_cluster_identifier or db_instance_identifier."
   }
+}
+
+variable "database_host_address" {
+  description = "PGHOSTADDR: connect to this IP address while TLS still verifies the host name (private DNS set-ups). Rarely needed."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.database_host_address == null || can(cidrhost("${coalesce(var.database_host_address, "0.0.0.0")}/32", 0)) || can(cidrhost("${coalesce(var.database_host_address, "::")}/128", 0))
+    error_message = "database_host_address must be an IP address (PGHOSTADDR), for example 10.0.1.23; put a host name in database_host."
+  }
+}
+
+variable "db_cluster_identifier" {
+  description = "DB_CLUSTER_IDENTIFIER: the Aurora cluster's identifier; the runner finds its endpoint and port with rds:DescribeDBClusters (no database_host needed, so an RDS-managed master secret with only username/password works), reconnects to the writer after a failover and skips runs while the cluster is stopped. Exclusive with db_instance_identifier."
+  type        = string
+  default     = null
+
+  validation {
+    # DB cluster identifiers: 1-63 letters, digits or hyphens, starting with a letter, no
+    # trailing hyphen nor two consecutive hyphens:
+    # https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBCluster.html#API_CreateDBCluster_RequestParameters
+    condition     = var.db_cluster_identifier == null || (can(regex("^[A-Za-z][A-Za-z0-9-]{0,62}$", coalesce(var.db_cluster_identifier, "x"))) && !endswith(coalesce(var.db_cluster_identifier, "x"), "-") && !strcontains(coalesce(var.db_cluster_identifier, "x"), "--"))
+    error_message = "db_cluster_identifier must be the cluster's identifier (1-63 letters, digits or hyphens, starting with a letter, e.g. \"app-aurora\"), not its endpoint or ARN."
+  }
+
+  validation {
+    condition     = var.db_cluster_identifier == null || var.db_instance_identifier == null
+    error_message = "Set either db_cluster_identifier (Aurora) or db_instance_identifier (an RDS instance), not both."
+  }
+}
+
+variable "db_instance_identifier" {
+  description = "DB_INSTANCE_IDENTIFIER: the RDS instance's identifier; the runner finds its endpoint and port with rds:DescribeDBInstances and skips runs while it is stopped. Exclusive with db_cluster_identifier."
+  type        = string
+  default     = null
+
+  validation {
+    # DB instance identifiers follow the same rule:
+    # https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html#API_CreateDBInstance_RequestParameters
+    condition     = var.db_instance_identifier == null || (can(regex("^[A-Za-z][A-Za-z0-9-]{0,62}$", coalesce(var.db_instance_identifier, "x"))) && !endswith(coalesce(var.db_instance_identifier, "x"), "-") && !strcontains(coalesce(var.db_instance_identifier, "x"), "--"))
+    error_message = "db_instance_identifier must be the instance's identifier (1-63 letters, digits or hyphens, starting with a letter, e.g. \"app-db\"), not its endpoint or ARN."
+  }
+}
+
+variable "db_endpoint" {
+  description = "DB_ENDPOINT: \"writer\" (the runner's default) or \"reader\" (the cluster's reader endpoint, for read-only jobs; needs db_cluster_identifier and read_only = true). null: the runner's default."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.db_endpoint == null || contains(["writer", "reader"], coalesce(var.db_endpoint, "writer"))
+    error_message = "db_endpoint must be \"writer\" or \"reader\"."
+  }
+
+  validation {
+    condition     = var.db_endpoint != "reader" || (var.db_cluster_identifier != null && var.read_only)
+    error_message = "db_endpoint = \"reader\" needs db_cluster_identifier (only Aurora clusters have a reader endpoint) and read_only = true (a reader cannot write)."
+  }
+}
+
+variable "when_database_unavailable" {
+  description = "WHEN_DATABASE_UNAVAILABLE: when the RDS status is stopped, starting, rebooting, maintenance, ...: \"skip\" (the runner's default) reports the run as skipped (reason database_<status>), \"fail\" reports a connect failure. Needs db_cluster_identifier or db_instance_identifier (the status comes from the RDS API). null: the runner's default."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.when_database_unavailable == null || contains(["skip", "fail"], coalesce(var.when_database_unavailable, "skip"))
+    error_message = "when_database_unavailable must be \"skip\" or \"fail\"."
+  }
+
+  validation {
+    condition     = var.when_database_unavailable == null || var.db_cluster_identifier != null || var.db_instance_identifier != null
+    error_message = "when_database_unavailable needs db_cluster_identifier or db_instance_identifier: the runner learns the database's status from the RDS API."
+  }
+}
+
+variable "read_only" {
+  description = "READ_ONLY: the job only reads, so the runner skips its writer check (without it, a job landing on a reader after an Aurora failover reconnects to the cluster's writer). Set only when true."
+  type        = bool
+  default     = false
+  nullable    = false
 }
 
 variable "database_port" {
@@ -456,9 +545,21 @@ variable "database_user" {
 }
 
 variable "iam_database_resource_id" {
-  description = "For auth_mode = \"iam\": the DB instance's DbiResourceId or the Aurora cluster's resource id (db-... / cluster-...)."
+  description = "For auth_mode = \"iam\": the DB instance's DbiResourceId (db-...) or the Aurora cluster's resource id (cluster-...); rds-db:connect is granted on dbuser:<this>/<database_user> only."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.iam_database_resource_id == null || can(regex("^(db|cluster)-[A-Za-z0-9]+$", coalesce(var.iam_database_resource_id, "x")))
+    error_message = "iam_database_resource_id must be a resource id, db-... (aws_db_instance.resource_id) or cluster-... (aws_rds_cluster.cluster_resource_id), not the identifier or ARN."
+  }
+
+  validation {
+    # IAM database authentication for Aurora names the cluster's resource id in rds-db:connect:
+    # https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/UsingWithRDS.IAMDBAuth.IAMPolicy.html
+    condition     = var.iam_database_resource_id == null || var.db_cluster_identifier == null || startswith(coalesce(var.iam_database_resource_id, "cluster-"), "cluster-")
+    error_message = "With db_cluster_identifier, iam_database_resource_id must be the cluster's resource id (cluster-..., aws_rds_cluster.cluster_resource_id), not an instance's db-... id."
+  }
 }
 
 variable "ssl_mode" {
@@ -470,6 +571,87 @@ variable "ssl_mode" {
   validation {
     condition     = contains(["disable", "require", "verify-ca", "verify-full"], var.ssl_mode)
     error_message = "ssl_mode must be one of disable, require, verify-ca, verify-full."
+  }
+}
+
+################################################################################
+# Extraction (export to S3)
+################################################################################
+
+variable "export" {
+  description = <<-EOT
+    Make the job an extraction: its one query (SELECT, WITH, TABLE or VALUES) is streamed to S3 (EXPORT_* variables). null: not an export.
+    bucket_arn: the bucket (arn:aws:s3:::name). prefix: where objects go, e.g. "exports/orders/" (no leading '/', ends in '/'); the role may write only there.
+    key: object name under prefix, with placeholders {job}, {run_id}, {scheduled_time}, {scheduled_date}; default "{job}/{scheduled_date}/{job}-{scheduled_time}.<csv|txt|jsonl>[.gz]".
+    format: csv (default), text or jsonl. header: CSV header line (default true). compression: gzip or none (default: gzip when the key ends in .gz; the default key is gzipped unless compression = "none").
+    kms_key_arn: SSE-KMS with this key (default SSE-S3). expected_bucket_owner: account id the bucket must belong to. manifest: also write <key>.manifest.json.
+  EOT
+  type = object({
+    bucket_arn            = string
+    prefix                = string
+    key                   = optional(string)
+    format                = optional(string, "csv")
+    header                = optional(bool, true)
+    compression           = optional(string)
+    kms_key_arn           = optional(string)
+    expected_bucket_owner = optional(string)
+    manifest              = optional(bool, false)
+  })
+  default = null
+
+  validation {
+    # Bucket names: 3-63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit:
+    # https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
+    condition     = var.export == null || can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", try(var.export.bucket_arn, "")))
+    error_message = "export.bucket_arn must be a bucket ARN, arn:aws:s3:::<bucket-name> (aws_s3_bucket.<name>.arn), not s3://, a bucket name or an object ARN."
+  }
+
+  validation {
+    condition     = var.export == null || can(regex("^[^/].*/$", try(var.export.prefix, "")))
+    error_message = "export.prefix must be a key prefix without a leading '/' that ends in '/', e.g. \"exports/orders/\" (S3 keys do not start with '/'; the trailing '/' keeps the grant off \"exports/orders-other\")."
+  }
+
+  validation {
+    condition     = var.export == null || !strcontains(try(var.export.prefix, ""), "{") && !strcontains(try(var.export.prefix, ""), "*") && !strcontains(try(var.export.prefix, ""), "?")
+    error_message = "export.prefix must be a fixed prefix (no {placeholders} nor * or ?: it is the IAM grant); put placeholders in export.key."
+  }
+
+  validation {
+    condition     = var.export == null || try(var.export.key, null) == null || length(regexall("[{}]", replace(replace(replace(replace(try(coalesce(var.export.key, "x"), "x"), "{job}", ""), "{run_id}", ""), "{scheduled_time}", ""), "{scheduled_date}", ""))) == 0
+    error_message = "export.key has an unknown placeholder or a stray brace: the placeholders are {job}, {run_id}, {scheduled_time} and {scheduled_date}, e.g. \"{job}/{scheduled_date}/{job}-{scheduled_time}.csv.gz\"."
+  }
+
+  validation {
+    condition     = var.export == null || try(var.export.key, null) == null || (!startswith(try(coalesce(var.export.key, "x"), "x"), "/") && !endswith(try(coalesce(var.export.key, "x"), "x"), "/") && trimspace(try(coalesce(var.export.key, "x"), "x")) != "")
+    error_message = "export.key is the object name under export.prefix: no leading or trailing '/' (\"{job}/{scheduled_date}/{job}.csv.gz\", not \"/...\")."
+  }
+
+  validation {
+    condition     = var.export == null || contains(["csv", "text", "jsonl"], try(var.export.format, "csv"))
+    error_message = "export.format must be \"csv\", \"text\" (COPY's tab-separated format) or \"jsonl\" (one JSON object per row)."
+  }
+
+  validation {
+    condition     = var.export == null || try(var.export.compression, null) == null || contains(["gzip", "none"], try(coalesce(var.export.compression, "none"), "none"))
+    error_message = "export.compression must be \"gzip\" or \"none\" (or null: gzip when the key ends in .gz)."
+  }
+
+  validation {
+    # SSE-KMS multipart uploads need kms:GenerateDataKey and kms:Decrypt on the key, which IAM
+    # matches by key ARN only (not an alias):
+    # https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions
+    condition     = var.export == null || try(var.export.kms_key_arn, null) == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", try(coalesce(var.export.kms_key_arn, "x"), "x")))
+    error_message = "export.kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key-id>, aws_kms_key.<name>.arn): the role's kms:GenerateDataKey/kms:Decrypt grant names the key, and IAM does not match aliases."
+  }
+
+  validation {
+    condition     = var.export == null || try(var.export.expected_bucket_owner, null) == null || can(regex("^[0-9]{12}$", try(coalesce(var.export.expected_bucket_owner, "x"), "x")))
+    error_message = "export.expected_bucket_owner must be a 12-digit AWS account id (sent as x-amz-expected-bucket-owner)."
+  }
+
+  validation {
+    condition     = var.export == null || (!var.transaction && !var.repeat_until_zero)
+    error_message = "An export runs one query once: set transaction = false and repeat_until_zero = false for a job with export."
   }
 }
 

@@ -676,3 +676,489 @@ run "create_false_creates_nothing" {
     error_message = "create = false must create nothing."
   }
 }
+
+# --- Extraction jobs (export to S3) ------------------------------------------------------------
+# Every part of a multipart upload (CreateMultipartUpload, UploadPart, CompleteMultipartUpload)
+# and the manifest's PutObject are authorized by s3:PutObject; a failed export aborts with
+# s3:AbortMultipartUpload; with SSE-KMS the role also needs kms:GenerateDataKey and kms:Decrypt:
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions
+
+run "export_defaults" {
+  command = plan
+
+  variables {
+    sql_file        = null
+    sql_source_path = null
+    sql             = "SELECT * FROM app.orders"
+    export = {
+      bucket_arn = "arn:aws:s3:::acme-exports"
+      prefix     = "orders/"
+    }
+  }
+
+  assert {
+    condition = {
+      for k, v in aws_lambda_function.this[0].environment[0].variables : k => v if startswith(k, "EXPORT_")
+      } == {
+      EXPORT_S3_URI   = "s3://acme-exports/orders/{job}/{scheduled_date}/{job}-{scheduled_time}.csv.gz"
+      EXPORT_FORMAT   = "csv"
+      EXPORT_HEADER   = "true"
+      EXPORT_MANIFEST = "false"
+    }
+    error_message = "An export with defaults: gzipped CSV with a header under the prefix, SSE-S3, no manifest."
+  }
+
+  assert {
+    condition = [for s in data.aws_iam_policy_document.lambda[0].statement : {
+      actions = toset(s.actions), resources = toset(s.resources) } if length([for a in s.actions : a if startswith(a, "s3:")]) > 0
+      ] == [{
+        actions   = toset(["s3:PutObject", "s3:AbortMultipartUpload"])
+        resources = toset(["arn:aws:s3:::acme-exports/orders/*"])
+    }]
+    error_message = "One statement grants S3: exactly s3:PutObject and s3:AbortMultipartUpload, on the prefix only."
+  }
+
+  assert {
+    condition     = length([for s in data.aws_iam_policy_document.lambda[0].statement : s if length([for a in s.actions : a if startswith(a, "kms:")]) > 0]) == 1
+    error_message = "Without export.kms_key_arn no KMS permission is added for the export (only the failures queue's key)."
+  }
+
+  assert {
+    condition     = length([for s in data.aws_iam_policy_document.lambda[0].statement : s if s.sid == "ExportEncryption"]) == 0
+    error_message = "No export KMS statement without a key."
+  }
+}
+
+run "export_jsonl_kms_manifest" {
+  command = plan
+
+  variables {
+    sql_file        = null
+    sql_source_path = null
+    sql             = "WITH o AS (SELECT * FROM app.orders) SELECT * FROM o"
+    export = {
+      bucket_arn            = "arn:aws:s3:::acme-exports"
+      prefix                = "exports/orders/"
+      key                   = "{scheduled_date}/{job}-{run_id}.jsonl"
+      format                = "jsonl"
+      header                = true
+      compression           = "gzip"
+      kms_key_arn           = "arn:aws:kms:eu-south-1:123456789012:key/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+      expected_bucket_owner = "123456789012"
+      manifest              = true
+    }
+  }
+
+  assert {
+    condition = {
+      for k, v in aws_lambda_function.this[0].environment[0].variables : k => v if startswith(k, "EXPORT_")
+      } == {
+      EXPORT_S3_URI       = "s3://acme-exports/exports/orders/{scheduled_date}/{job}-{run_id}.jsonl"
+      EXPORT_FORMAT       = "jsonl"
+      EXPORT_COMPRESSION  = "gzip"
+      EXPORT_KMS_KEY_ID   = "arn:aws:kms:eu-south-1:123456789012:key/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+      EXPORT_BUCKET_OWNER = "123456789012"
+      EXPORT_MANIFEST     = "true"
+    }
+    error_message = "Every export setting reaches the runner; EXPORT_HEADER only goes with CSV."
+  }
+
+  assert {
+    condition = [for s in data.aws_iam_policy_document.lambda[0].statement : {
+      actions = toset(s.actions), resources = toset(s.resources) } if s.sid == "ExportEncryption"
+      ] == [{
+        actions   = toset(["kms:GenerateDataKey", "kms:Decrypt"])
+        resources = toset(["arn:aws:kms:eu-south-1:123456789012:key/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"])
+    }] && [for s in data.aws_iam_policy_document.lambda[0].statement : [for c in s.condition : "${c.test} ${c.variable} ${join(",", c.values)}"] if s.sid == "ExportEncryption"] == [["StringEquals kms:ViaService s3.eu-south-1.amazonaws.com"]]
+    error_message = "SSE-KMS multipart uploads need kms:GenerateDataKey and kms:Decrypt on exactly the export key, through S3 only."
+  }
+
+  assert {
+    condition     = flatten([for s in data.aws_iam_policy_document.lambda[0].statement : s.resources if s.sid == "ExportObjects"]) == ["arn:aws:s3:::acme-exports/exports/orders/*"]
+    error_message = "The S3 grant names only the prefix."
+  }
+}
+
+run "export_uncompressed_text_default_key" {
+  command = plan
+
+  variables {
+    sql_file        = null
+    sql_source_path = null
+    sql             = "TABLE app.orders"
+    export = {
+      bucket_arn  = "arn:aws:s3:::acme-exports"
+      prefix      = "raw/"
+      format      = "text"
+      compression = "none"
+    }
+  }
+
+  assert {
+    condition     = aws_lambda_function.this[0].environment[0].variables["EXPORT_S3_URI"] == "s3://acme-exports/raw/{job}/{scheduled_date}/{job}-{scheduled_time}.txt" && !contains(keys(aws_lambda_function.this[0].environment[0].variables), "EXPORT_HEADER")
+    error_message = "The default key follows format and compression."
+  }
+}
+
+run "rejects_export_bucket_name_instead_of_arn" {
+  command = plan
+  variables {
+    sql_file        = null
+    sql_source_path = null
+    sql             = "SELECT 1"
+    export          = { bucket_arn = "s3://acme-exports", prefix = "orders/" }
+  }
+  expect_failures = [var.export]
+}
+
+run "rejects_export_object_arn" {
+  command = plan
+  variables {
+    sql_file        = null
+    sql_source_path = null
+    sql             = "SELECT 1"
+    export          = { bucket_arn = "arn:aws:s3:::acme-exports/orders", prefix = "orders/" }
+  }
+  expect_failures = [var.export]
+}
+
+run "rejects_export_prefix_with_leading_slash" {
+  command = plan
+  variables {
+    sql_file        = null
+    sql_source_path = null
+    sql             = "SELECT 1"
+    export          = { bucket_arn = "arn:aws:s3:::acme-exports", prefix = "/orders/" }
+  }
+  expect_failures = [var.export]
+}
+
+run "rejects_export_prefix_without_trailing_slash" {
+  command = plan
+  variables {
+    sql_file        = null
+    sql_source_path = null
+    sql             = "SELECT 1"
+    export          = { bucket_arn = "arn:aws:s3:::acme-exports", prefix = "orders" }
+  }
+  expect_failures = [var.export]
+}
+
+run "rejects_export_placeholder_in_prefix" {
+  command = plan
+  variables {
+    sql_file        = null
+    sql_source_path = null
+    sql             = "SELECT 1"
+    export          = { bucket_arn = "arn:aws:s3:::acme-exports", prefix = "orders/{job}/" }
+  }
+  expect_failures = [var.export]
+}
+
+run "rejects_export_unknown_placeholder" {
+  command = plan
+  variables {
+    sql_file        = null
+    sql_source_path = null
+    sql             = "SELECT 1"
+    export          = { bucket_arn = "arn:aws:s3:::acme-exports", prefix = "orders/", key = "{job}/{date}.csv" }
+  }
+  expect_failures = [var.export]
+}
+
+run "rejects_export_key_with_leading_slash" {
+  command = plan
+  variables {
+    sql_file        = null
+    sql_source_path = null
+    sql             = "SELECT 1"
+    export          = { bucket_arn = "arn:aws:s3:::acme-exports", prefix = "orders/", key = "/{job}.csv" }
+  }
+  expect_failures = [var.export]
+}
+
+run "rejects_export_unknown_format" {
+  command = plan
+  variables {
+    sql_file        = null
+    sql_source_path = null
+    sql             = "SELECT 1"
+    export          = { bucket_arn = "arn:aws:s3:::acme-exports", prefix = "orders/", format = "parquet" }
+  }
+  expect_failures = [var.export]
+}
+
+run "rejects_export_unknown_compression" {
+  command = plan
+  variables {
+    sql_file        = null
+    sql_source_path = null
+    sql             = "SELECT 1"
+    export          = { bucket_arn = "arn:aws:s3:::acme-exports", prefix = "orders/", compression = "zstd" }
+  }
+  expect_failures = [var.export]
+}
+
+# IAM matches KMS keys by key ARN, so an alias would leave the multipart upload without
+# kms:GenerateDataKey / kms:Decrypt (mpuoverview.html#mpuAndPermissions above).
+run "rejects_export_kms_alias" {
+  command = plan
+  variables {
+    sql_file        = null
+    sql_source_path = null
+    sql             = "SELECT 1"
+    export          = { bucket_arn = "arn:aws:s3:::acme-exports", prefix = "orders/", kms_key_arn = "alias/exports" }
+  }
+  expect_failures = [var.export]
+}
+
+run "rejects_export_bad_bucket_owner" {
+  command = plan
+  variables {
+    sql_file        = null
+    sql_source_path = null
+    sql             = "SELECT 1"
+    export          = { bucket_arn = "arn:aws:s3:::acme-exports", prefix = "orders/", expected_bucket_owner = "acme" }
+  }
+  expect_failures = [var.export]
+}
+
+run "rejects_export_in_a_transaction" {
+  command = plan
+  variables {
+    sql_file        = null
+    sql_source_path = null
+    sql             = "SELECT 1"
+    transaction     = true
+    export          = { bucket_arn = "arn:aws:s3:::acme-exports", prefix = "orders/" }
+  }
+  expect_failures = [var.export]
+}
+
+# --- RDS API: DB_CLUSTER_IDENTIFIER / DB_INSTANCE_IDENTIFIER --------------------------------------
+
+# Aurora with an RDS-managed master secret (username/password only; host from the RDS API). The
+# secret is encrypted with a KMS key the function may use only through Secrets Manager:
+# https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html
+run "aurora_cluster_with_managed_secret" {
+  command = plan
+
+  variables {
+    secret_arn                = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:rds!cluster-0123-AbCdEf"
+    secret_kms_key_arn        = "arn:aws:kms:eu-south-1:123456789012:key/11111111-aaaa-bbbb-cccc-222222222222"
+    db_cluster_identifier     = "app-aurora"
+    when_database_unavailable = "fail"
+  }
+
+  assert {
+    condition = {
+      for k, v in aws_lambda_function.this[0].environment[0].variables : k => v
+      if contains(["DB_CLUSTER_IDENTIFIER", "DB_INSTANCE_IDENTIFIER", "DB_ENDPOINT", "WHEN_DATABASE_UNAVAILABLE", "READ_ONLY", "PGHOSTADDR", "PGHOST"], k)
+      } == {
+      DB_CLUSTER_IDENTIFIER     = "app-aurora"
+      WHEN_DATABASE_UNAVAILABLE = "fail"
+    }
+    error_message = "The cluster identifier replaces PGHOST; READ_ONLY and DB_ENDPOINT are left to the runner's defaults."
+  }
+
+  assert {
+    condition = { for s in data.aws_iam_policy_document.lambda[0].statement : s.sid => { actions = toset(s.actions), resources = toset(s.resources) } if length([for a in s.actions : a if startswith(a, "rds:")]) > 0 } == {
+      DescribeDatabaseCluster = {
+        actions   = toset(["rds:DescribeDBClusters"])
+        resources = toset(["arn:aws:rds:eu-south-1:123456789012:cluster:app-aurora"])
+      }
+      DescribeClusterWriterInstance = {
+        actions   = toset(["rds:DescribeDBInstances"])
+        resources = toset(["arn:aws:rds:eu-south-1:123456789012:db:*"])
+      }
+    }
+    error_message = "rds:DescribeDBClusters on exactly the named cluster; DescribeDBInstances on this account's instances in the region (the writer after a failover)."
+  }
+
+  assert {
+    condition = [for s in data.aws_iam_policy_document.lambda[0].statement : {
+      actions = toset(s.actions), resources = toset(s.resources) } if s.sid == "DecryptSecretViaSecretsManager"
+      ] == [{
+        actions   = toset(["kms:Decrypt"])
+        resources = toset(["arn:aws:kms:eu-south-1:123456789012:key/11111111-aaaa-bbbb-cccc-222222222222"])
+    }] && [for s in data.aws_iam_policy_document.lambda[0].statement : [for c in s.condition : "${c.test} ${c.variable} ${join(",", c.values)}"] if s.sid == "DecryptSecretViaSecretsManager"] == [["StringEquals kms:ViaService secretsmanager.eu-south-1.amazonaws.com"]]
+    error_message = "The managed secret's key may be used for kms:Decrypt through Secrets Manager only."
+  }
+}
+
+run "rds_instance_read_only" {
+  command = plan
+
+  variables {
+    db_instance_identifier = "app-db"
+    read_only              = true
+    database_host_address  = "10.0.1.23"
+  }
+
+  assert {
+    condition = {
+      for k, v in aws_lambda_function.this[0].environment[0].variables : k => v
+      if contains(["DB_CLUSTER_IDENTIFIER", "DB_INSTANCE_IDENTIFIER", "DB_ENDPOINT", "WHEN_DATABASE_UNAVAILABLE", "READ_ONLY", "PGHOSTADDR"], k)
+      } == {
+      DB_INSTANCE_IDENTIFIER = "app-db"
+      READ_ONLY              = "true"
+      PGHOSTADDR             = "10.0.1.23"
+    }
+    error_message = "Instance identifier, READ_ONLY and PGHOSTADDR reach the runner."
+  }
+
+  assert {
+    condition = [for s in data.aws_iam_policy_document.lambda[0].statement : {
+      actions = toset(s.actions), resources = toset(s.resources) } if length([for a in s.actions : a if startswith(a, "rds:")]) > 0
+      ] == [{
+        actions   = toset(["rds:DescribeDBInstances"])
+        resources = toset(["arn:aws:rds:eu-south-1:123456789012:db:app-db"])
+    }]
+    error_message = "rds:DescribeDBInstances on exactly the named instance, nothing else from RDS."
+  }
+}
+
+run "aurora_reader_with_iam_auth" {
+  command = plan
+
+  variables {
+    secret_arn               = null
+    auth_mode                = "iam"
+    database_user            = "report_job"
+    db_cluster_identifier    = "app-aurora"
+    db_endpoint              = "reader"
+    read_only                = true
+    iam_database_resource_id = "cluster-ABCDEFGHIJKLMNOP"
+  }
+
+  assert {
+    condition     = flatten([for s in data.aws_iam_policy_document.lambda[0].statement : s.resources if s.sid == "IamDatabaseAuth"]) == ["arn:aws:rds-db:eu-south-1:123456789012:dbuser:cluster-ABCDEFGHIJKLMNOP/report_job"]
+    error_message = "rds-db:connect for exactly the job user on the cluster's resource id."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this[0].environment[0].variables["DB_ENDPOINT"] == "reader" && !contains(keys(aws_lambda_function.this[0].environment[0].variables), "PGHOST")
+    error_message = "IAM auth with the cluster identifier needs no database_host."
+  }
+}
+
+run "rejects_cluster_and_instance" {
+  command = plan
+  variables {
+    db_cluster_identifier  = "app-aurora"
+    db_instance_identifier = "app-db"
+  }
+  expect_failures = [var.db_cluster_identifier]
+}
+
+# Identifier rules: https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBCluster.html#API_CreateDBCluster_RequestParameters
+run "rejects_cluster_endpoint_as_identifier" {
+  command = plan
+  variables {
+    db_cluster_identifier = "app-aurora.cluster-abc.eu-south-1.rds.amazonaws.com"
+  }
+  expect_failures = [var.db_cluster_identifier]
+}
+
+run "rejects_instance_arn_as_identifier" {
+  command = plan
+  variables {
+    db_instance_identifier = "arn:aws:rds:eu-south-1:123456789012:db:app-db"
+  }
+  expect_failures = [var.db_instance_identifier]
+}
+
+run "rejects_reader_endpoint_of_an_instance" {
+  command = plan
+  variables {
+    db_instance_identifier = "app-db"
+    db_endpoint            = "reader"
+    read_only              = true
+  }
+  expect_failures = [var.db_endpoint]
+}
+
+run "rejects_reader_endpoint_for_a_writing_job" {
+  command = plan
+  variables {
+    db_cluster_identifier = "app-aurora"
+    db_endpoint           = "reader"
+  }
+  expect_failures = [var.db_endpoint]
+}
+
+run "rejects_unknown_db_endpoint" {
+  command = plan
+  variables {
+    db_cluster_identifier = "app-aurora"
+    db_endpoint           = "primary"
+  }
+  expect_failures = [var.db_endpoint]
+}
+
+run "rejects_when_unavailable_without_identifier" {
+  command = plan
+  variables {
+    when_database_unavailable = "skip"
+  }
+  expect_failures = [var.when_database_unavailable]
+}
+
+run "rejects_unknown_when_unavailable" {
+  command = plan
+  variables {
+    db_instance_identifier    = "app-db"
+    when_database_unavailable = "wait"
+  }
+  expect_failures = [var.when_database_unavailable]
+}
+
+# For Aurora, rds-db:connect names the cluster's resource id (cluster-...):
+# https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/UsingWithRDS.IAMDBAuth.IAMPolicy.html
+run "rejects_instance_resource_id_with_cluster" {
+  command = plan
+  variables {
+    secret_arn               = null
+    auth_mode                = "iam"
+    database_user            = "report_job"
+    db_cluster_identifier    = "app-aurora"
+    iam_database_resource_id = "db-ABCDEFGHIJKL"
+  }
+  expect_failures = [var.iam_database_resource_id]
+}
+
+run "rejects_identifier_as_resource_id" {
+  command = plan
+  variables {
+    secret_arn               = null
+    auth_mode                = "iam"
+    database_user            = "report_job"
+    db_instance_identifier   = "app-db"
+    iam_database_resource_id = "app-db"
+  }
+  expect_failures = [var.iam_database_resource_id]
+}
+
+run "rejects_secret_kms_alias" {
+  command = plan
+  variables {
+    secret_kms_key_arn = "alias/aws/secretsmanager"
+  }
+  expect_failures = [var.secret_kms_key_arn]
+}
+
+run "rejects_host_name_as_hostaddr" {
+  command = plan
+  variables {
+    database_host_address = "db.example.internal"
+  }
+  expect_failures = [var.database_host_address]
+}
+
+run "rejects_rds_variable_in_environment" {
+  command = plan
+  variables {
+    environment = { EXPORT_S3_URI = "s3://elsewhere/x" }
+  }
+  expect_failures = [var.environment]
+}
