@@ -87,8 +87,8 @@ class Rotation:
         """What Secrets Manager does before calling createSecret (RotateSecret)."""
         versions = self.sm.describe_secret(SecretId=self.id)["VersionIdsToStages"]
         for vid, stages in versions.items():
-            # The service drops AWSPENDING from the finished version (moto refuses to rotate
-            # while it is there).
+            # After finishSecret AWSPENDING stays on the new AWSCURRENT version; AWS starts the
+            # next rotation anyway, moto refuses to: drop the label first.
             if "AWSPENDING" in stages and "AWSCURRENT" in stages:
                 self.sm.update_secret_version_stage(SecretId=self.id, VersionStage="AWSPENDING",
                                                     RemoveFromVersionId=vid)
