@@ -97,3 +97,13 @@ output "secretsmanager_endpoint_id" {
   description = "Secrets Manager endpoint the job created (standalone with create_secretsmanager_endpoint)."
   value       = try(module.shared[0].secretsmanager_endpoint_id, null)
 }
+
+output "environment" {
+  description = "The function's environment variables (what the runner reads; no secrets: credentials stay in Secrets Manager)."
+  value       = local.create ? local.environment : null
+}
+
+output "export_s3_uri" {
+  description = "EXPORT_S3_URI of an extraction job (s3://bucket/prefix/key with placeholders); null otherwise."
+  value       = local.export_s3_uri
+}

@@ -89,4 +89,13 @@ module "job" {
   log_retention_days          = try(each.value.log_retention_days, null) != null ? each.value.log_retention_days : try(var.defaults.log_retention_days, null)
   log_kms_key_arn             = try(each.value.log_kms_key_arn, null) != null ? each.value.log_kms_key_arn : try(var.defaults.log_kms_key_arn, null)
   kms_key_arn                 = try(each.value.kms_key_arn, null) != null ? each.value.kms_key_arn : try(var.defaults.kms_key_arn, null)
+  database_host_address       = try(each.value.database_host_address, null) != null ? each.value.database_host_address : try(var.defaults.database_host_address, null)
+  # A job naming an instance does not inherit a default cluster, and the other way round.
+  db_cluster_identifier     = try(each.value.db_cluster_identifier, null) != null ? each.value.db_cluster_identifier : (try(each.value.db_instance_identifier, null) != null ? null : try(var.defaults.db_cluster_identifier, null))
+  db_instance_identifier    = try(each.value.db_instance_identifier, null) != null ? each.value.db_instance_identifier : (try(each.value.db_cluster_identifier, null) != null ? null : try(var.defaults.db_instance_identifier, null))
+  db_endpoint               = try(each.value.db_endpoint, null) != null ? each.value.db_endpoint : try(var.defaults.db_endpoint, null)
+  when_database_unavailable = try(each.value.when_database_unavailable, null) != null ? each.value.when_database_unavailable : try(var.defaults.when_database_unavailable, null)
+  read_only                 = try(each.value.read_only, null) != null ? each.value.read_only : try(var.defaults.read_only, null)
+  # export is per job (a default export would turn every job into an extraction).
+  export = try(each.value.export, null)
 }

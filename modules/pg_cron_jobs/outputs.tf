@@ -1,5 +1,5 @@
 output "jobs" {
-  description = "Per job key: function_name, function_arn, role_name, role_arn, log_group_name, log_group_arn, schedule_name, schedule_arn, secret_arn, sql_sha256, failed_alarm_arn, not_succeeded_alarm_arn, expected_interval_seconds."
+  description = "Per job key: function_name, function_arn, role_name, role_arn, log_group_name, log_group_arn, schedule_name, schedule_arn, secret_arn, sql_sha256, failed_alarm_arn, not_succeeded_alarm_arn, expected_interval_seconds, environment, export_s3_uri."
   value = {
     for k, j in module.job : k => {
       function_name             = j.function_name
@@ -15,6 +15,8 @@ output "jobs" {
       failed_alarm_arn          = j.failed_alarm_arn
       not_succeeded_alarm_arn   = j.not_succeeded_alarm_arn
       expected_interval_seconds = j.expected_interval_seconds
+      environment               = j.environment
+      export_s3_uri             = j.export_s3_uri
     }
   }
 }

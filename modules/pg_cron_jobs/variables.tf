@@ -34,6 +34,11 @@ variable "defaults" {
   nullable    = false
 
   validation {
+    condition     = !contains(keys(var.defaults), "export")
+    error_message = "export cannot be a default (it would make every job an extraction): set export on the jobs entries that export."
+  }
+
+  validation {
     condition     = length(setsubtract(keys(var.defaults), local.job_attributes)) == 0
     error_message = "Unknown attribute(s) in defaults (misspelt?): ${join(", ", setsubtract(keys(var.defaults), local.job_attributes))}. Known: ${join(", ", local.job_attributes)}."
   }
@@ -114,6 +119,13 @@ locals {
     "log_kms_key_arn",
     "kms_key_arn",
     "tags",
+    "database_host_address",
+    "db_cluster_identifier",
+    "db_instance_identifier",
+    "db_endpoint",
+    "when_database_unavailable",
+    "read_only",
+    "export",
   ]
 }
 

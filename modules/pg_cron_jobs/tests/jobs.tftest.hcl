@@ -133,3 +133,68 @@ run "rejects_duplicate_function_names" {
   }
   expect_failures = [var.jobs]
 }
+
+# Export and RDS attributes pass through the jobs map; a job naming an instance does not
+# inherit the default cluster. export is per job only.
+run "export_and_rds_attributes" {
+  command = plan
+
+  variables {
+    defaults = {
+      secret_arn                = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:rds!cluster-AbC"
+      secret_kms_key_arn        = "arn:aws:kms:eu-south-1:123456789012:key/11111111-aaaa-bbbb-cccc-222222222222"
+      db_cluster_identifier     = "app-aurora"
+      when_database_unavailable = "skip"
+      database_name             = "app"
+    }
+    jobs = {
+      orders-export = {
+        sql                 = "SELECT * FROM app.orders"
+        schedule_expression = "cron(0 1 * * ? *)"
+        read_only           = true
+        db_endpoint         = "reader"
+        export = {
+          bucket_arn = "arn:aws:s3:::acme-exports"
+          prefix     = "orders/"
+          manifest   = true
+        }
+      }
+      legacy = {
+        sql                    = "VACUUM (ANALYZE) app.events"
+        schedule_expression    = "cron(0 4 ? * SUN *)"
+        db_instance_identifier = "legacy-db"
+      }
+    }
+  }
+
+  assert {
+    condition = { for k, v in output.jobs["orders-export"].environment : k => v if startswith(k, "EXPORT_") || startswith(k, "DB_") || k == "READ_ONLY" || k == "WHEN_DATABASE_UNAVAILABLE" } == {
+      EXPORT_S3_URI             = "s3://acme-exports/orders/{job}/{scheduled_date}/{job}-{scheduled_time}.csv.gz"
+      EXPORT_FORMAT             = "csv"
+      EXPORT_HEADER             = "true"
+      EXPORT_MANIFEST           = "true"
+      DB_SECRET_ID              = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:rds!cluster-AbC"
+      DB_CLUSTER_IDENTIFIER     = "app-aurora"
+      DB_ENDPOINT               = "reader"
+      READ_ONLY                 = "true"
+      WHEN_DATABASE_UNAVAILABLE = "skip"
+    }
+    error_message = "The export job gets its EXPORT_* variables and the default cluster."
+  }
+
+  assert {
+    condition     = output.jobs["legacy"].environment["DB_INSTANCE_IDENTIFIER"] == "legacy-db" && !contains(keys(output.jobs["legacy"].environment), "DB_CLUSTER_IDENTIFIER") && output.jobs["legacy"].export_s3_uri == null
+    error_message = "A job naming an instance does not inherit the default cluster; a job without export is not an export."
+  }
+}
+
+run "rejects_export_in_defaults" {
+  command = plan
+  variables {
+    defaults = {
+      secret_arn = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:master-AbC"
+      export     = { bucket_arn = "arn:aws:s3:::acme-exports", prefix = "all/" }
+    }
+  }
+  expect_failures = [var.defaults]
+}
