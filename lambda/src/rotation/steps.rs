@@ -238,7 +238,8 @@ impl Rotator {
             )
             .await
             .map_err(|e| self.db_error(cx, e, "looking the role up"))?
-            .get::<_, i32>(0)
+            .try_get::<_, i32>(0)
+            .map_err(|e| self.db_error(cx, DbFailure::Pg(e), "looking the role up"))?
             > 0;
         let password = password_clause(&pending.creds.password);
         if exists {
@@ -262,7 +263,8 @@ impl Rotator {
             )
             .await
             .map_err(|e| self.db_error(cx, e, "reading the user's memberships"))?
-            .get(0);
+            .try_get(0)
+            .map_err(|e| self.db_error(cx, DbFailure::Pg(e), "reading the user's memberships"))?;
         let mut sql = format!(
             "BEGIN; CREATE ROLE {} WITH LOGIN {password}; GRANT {} TO {};",
             quote_ident(user),
