@@ -172,3 +172,20 @@ run "imported_jobs_plan" {{
     )
     result = tf("test", "-no-color")
     assert "1 passed, 0 failed" in result, result
+
+
+def test_existing_output_is_kept_unless_forced(binary, tmp_path):
+    out, _ = run_import(binary, tmp_path, "pg_cron_copy")
+    (out / "main.tf").write_text("# edited by hand\n")
+    again = subprocess.run(
+        [binary, "import", *CASES["pg_cron_copy"], "--out", "out"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )
+    assert again.returncode == 2 and "--force" in again.stderr, again
+    assert (out / "main.tf").read_text() == "# edited by hand\n"
+    forced = subprocess.run(
+        [binary, "import", *CASES["pg_cron_copy"], "--out", "out", "--force"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )
+    assert forced.returncode == 0, forced.stderr
+    assert 'module "pg_cron_jobs"' in (out / "main.tf").read_text()

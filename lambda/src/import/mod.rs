@@ -3,9 +3,9 @@
 //!
 //! Usage:
 //!   pg-cron-job import crontab FILE [--timezone ZONE] [--out DIR] [--scripts-root DIR]
-//!                                   [--system] [--split-or] [--module-source SRC] [--name NAME]
+//!                                   [--system] [--split-or] [--module-source SRC] [--name NAME] [--force]
 //!   pg-cron-job import pg-cron (FILE | --from-database) [--timezone ZONE] [--out DIR]
-//!                                   [--split-or] [--module-source SRC] [--name NAME]
+//!                                   [--split-or] [--module-source SRC] [--name NAME] [--force]
 
 mod cron;
 mod crontab;
@@ -27,9 +27,9 @@ pub const DEFAULT_MODULE_SOURCE: &str =
 
 const USAGE: &str = "usage:
   pg-cron-job import crontab FILE [--timezone ZONE] [--out DIR] [--scripts-root DIR] [--system]
-                                  [--split-or] [--module-source SRC] [--name NAME]
+                                  [--split-or] [--module-source SRC] [--name NAME] [--force]
   pg-cron-job import pg-cron (FILE | --from-database) [--timezone ZONE] [--out DIR]
-                                  [--split-or] [--module-source SRC] [--name NAME]
+                                  [--split-or] [--module-source SRC] [--name NAME] [--force]
   pg-cron-job import schedule [--pg-cron] [--split-or] [EXPR...]
 
 FILE for pg-cron is a CSV (with header) or COPY text dump of cron.job. --from-database reads
@@ -37,7 +37,7 @@ cron.job and cron.timezone with PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, 
 PGSSLROOTCERT. --split-or emits two schedules for an entry restricting both day-of-month and
 day-of-week (cron runs it when either matches) instead of refusing it. --system reads the
 /etc/crontab format (a user field after the schedule). The output directory (default
-./pg_cron_jobs) gets main.tf, sql/ and REPORT.md.";
+./pg_cron_jobs) gets main.tf, sql/ and REPORT.md; an existing main.tf is kept unless --force.";
 
 /// A problem with the command line, the input or the output directory.
 #[derive(Debug, Error)]
@@ -58,6 +58,8 @@ pub enum ImportError {
     TimeZone(String),
     #[error("{0}")]
     Dump(String),
+    #[error("{} already exists: choose another --out, or pass --force to overwrite it", .0.display())]
+    Exists(PathBuf),
     #[error("reading cron.job: {0}")]
     Database(String),
 }
@@ -215,6 +217,7 @@ struct Args {
     from_database: bool,
     module_source: String,
     name: Option<String>,
+    force: bool,
 }
 
 fn parse_args(args: &[String]) -> Result<Args, ImportError> {
@@ -242,6 +245,7 @@ fn parse_args(args: &[String]) -> Result<Args, ImportError> {
         from_database: false,
         module_source: DEFAULT_MODULE_SOURCE.into(),
         name: None,
+        force: false,
     };
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -266,6 +270,7 @@ fn parse_args(args: &[String]) -> Result<Args, ImportError> {
             "--system" => parsed.system = true,
             "--split-or" => parsed.split_or = true,
             "--from-database" => parsed.from_database = true,
+            "--force" => parsed.force = true,
             f if f.starts_with('-') && f != "-" => {
                 return Err(ImportError::Usage(format!("unknown option {f}")))
             }
@@ -312,6 +317,9 @@ fn read(path: &Path) -> Result<String, ImportError> {
 
 fn run(args: &[String]) -> Result<String, ImportError> {
     let a = parse_args(args)?;
+    if !a.force && a.out.join("main.tf").exists() {
+        return Err(ImportError::Exists(a.out.join("main.tf")));
+    }
     let import = match (a.kind.as_str(), &a.file) {
         ("crontab", Some(file)) => crontab::import(
             &read(file)?,
