@@ -141,6 +141,31 @@ resource "aws_vpc_endpoint" "secretsmanager" {
   tags                = merge(var.tags, var.endpoint_tags, { Name = "${var.name}-secretsmanager" })
 }
 
+# Extraction jobs write to S3: in private subnets without NAT they need a route to S3. A gateway
+# endpoint (no hourly or data charge) adds S3's prefix list to the given route tables; the jobs'
+# group then needs egress on 443 to that prefix list (security groups filter gateway traffic by
+# prefix list, not by endpoint group):
+# https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-s3.html
+resource "aws_vpc_endpoint" "s3" {
+  count             = local.create && var.create_s3_gateway_endpoint ? 1 : 0
+  vpc_id            = var.vpc_id
+  service_name      = "com.amazonaws.${local.region}.s3"
+  vpc_endpoint_type = "Gateway"
+  route_table_ids   = var.s3_gateway_route_table_ids
+  tags              = merge(var.tags, var.endpoint_tags, { Name = "${var.name}-s3" })
+}
+
+resource "aws_vpc_security_group_egress_rule" "s3" {
+  count             = local.create && var.create_s3_gateway_endpoint ? 1 : 0
+  security_group_id = aws_security_group.jobs[0].id
+  description       = "HTTPS to S3 through the gateway endpoint"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  prefix_list_id    = aws_vpc_endpoint.s3[0].prefix_list_id
+  tags              = var.tags
+}
+
 ################################################################################
 # KMS key for the alarm topic and the failures queue
 ################################################################################

@@ -23,6 +23,16 @@ output "secretsmanager_endpoint_security_group_id" {
   value       = local.create ? local.endpoint_security_group_id : null
 }
 
+output "s3_gateway_endpoint_id" {
+  description = "ID of the created S3 gateway endpoint (null unless create_s3_gateway_endpoint)."
+  value       = try(aws_vpc_endpoint.s3[0].id, null)
+}
+
+output "s3_prefix_list_id" {
+  description = "S3's prefix list in the region (with the created gateway endpoint), for your own security group rules."
+  value       = try(aws_vpc_endpoint.s3[0].prefix_list_id, null)
+}
+
 output "kms_key_arn" {
   description = "KMS key of the alarm topic and the failures queue (created or given; null when unencrypted)."
   value       = local.create ? local.kms_key_arn : null

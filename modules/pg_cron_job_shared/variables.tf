@@ -114,6 +114,30 @@ variable "https_egress_cidr_blocks" {
   default     = null
 }
 
+variable "create_s3_gateway_endpoint" {
+  description = "Create an S3 gateway endpoint (free) on s3_gateway_route_table_ids and let the jobs reach it on 443: what extraction jobs (export) in private subnets without NAT need. A VPC with one already: leave false (its prefix list must then be allowed in https_egress_cidr_blocks' place by your own rule)."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "s3_gateway_route_table_ids" {
+  description = "Route tables of the jobs' subnets, for the S3 gateway endpoint (create_s3_gateway_endpoint = true)."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = !var.create_s3_gateway_endpoint || length(var.s3_gateway_route_table_ids) > 0
+    error_message = "create_s3_gateway_endpoint = true needs s3_gateway_route_table_ids: the route tables of the jobs' private subnets (a gateway endpoint works through routes, not subnets)."
+  }
+
+  validation {
+    condition     = var.create_s3_gateway_endpoint || length(var.s3_gateway_route_table_ids) == 0
+    error_message = "s3_gateway_route_table_ids is only used with create_s3_gateway_endpoint = true."
+  }
+}
+
 variable "security_group_tags" {
   description = "Extra tags of the jobs' security group."
   type        = map(string)

@@ -20,6 +20,8 @@ module "shared" {
   secretsmanager_endpoint                   = var.secretsmanager_endpoint
   secretsmanager_endpoint_security_group_id = var.secretsmanager_endpoint_security_group_id
   https_egress_cidr_blocks                  = var.https_egress_cidr_blocks
+  create_s3_gateway_endpoint                = var.create_s3_gateway_endpoint
+  s3_gateway_route_table_ids                = var.s3_gateway_route_table_ids
   create_kms_key                            = var.create_kms_key
   kms_key_arn                               = var.kms_key_arn
   create_alarm_topic                        = var.create_alarm_topic

@@ -70,3 +70,8 @@ output "scheduler_role_name" {
   description = "Name of the scheduler role."
   value       = module.shared.scheduler_role_name
 }
+
+output "s3_gateway_endpoint_id" {
+  description = "The created S3 gateway endpoint (null unless create_s3_gateway_endpoint)."
+  value       = module.shared.s3_gateway_endpoint_id
+}

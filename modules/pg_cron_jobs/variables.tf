@@ -189,6 +189,20 @@ variable "https_egress_cidr_blocks" {
   default     = null
 }
 
+variable "create_s3_gateway_endpoint" {
+  description = "Create an S3 gateway endpoint on s3_gateway_route_table_ids (extraction jobs in private subnets without NAT)."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "s3_gateway_route_table_ids" {
+  description = "Route tables of the jobs' subnets, for the S3 gateway endpoint."
+  type        = list(string)
+  default     = []
+  nullable    = false
+}
+
 variable "create_kms_key" {
   description = "Create the customer-managed KMS key of the alarm topic and the failures queue."
   type        = bool

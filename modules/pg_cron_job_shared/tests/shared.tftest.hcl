@@ -272,3 +272,48 @@ run "create_false_creates_nothing" {
     error_message = "create = false must create nothing."
   }
 }
+
+# An S3 gateway endpoint works through the route tables of the subnets, and security groups see
+# its traffic as going to S3's prefix list, so the jobs' group needs 443 to that prefix list:
+# https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-s3.html
+run "s3_gateway_endpoint_for_extraction_jobs" {
+  command = plan
+
+  variables {
+    create_s3_gateway_endpoint = true
+    s3_gateway_route_table_ids = ["rtb-aaaa", "rtb-bbbb"]
+  }
+
+  override_resource {
+    target          = aws_vpc_endpoint.s3
+    override_during = plan
+    values          = { id = "vpce-0s30s30s30s30s30", prefix_list_id = "pl-6da54004" }
+  }
+
+  assert {
+    condition     = aws_vpc_endpoint.s3[0].vpc_endpoint_type == "Gateway" && aws_vpc_endpoint.s3[0].service_name == "com.amazonaws.eu-south-1.s3" && aws_vpc_endpoint.s3[0].route_table_ids == toset(["rtb-aaaa", "rtb-bbbb"])
+    error_message = "One S3 gateway endpoint on the given route tables."
+  }
+
+  assert {
+    condition     = aws_vpc_security_group_egress_rule.s3[0].prefix_list_id == "pl-6da54004" && aws_vpc_security_group_egress_rule.s3[0].from_port == 443 && aws_vpc_security_group_egress_rule.s3[0].to_port == 443 && aws_vpc_security_group_egress_rule.s3[0].security_group_id == aws_security_group.jobs[0].id
+    error_message = "The jobs' group reaches S3's prefix list on 443 only."
+  }
+}
+
+run "no_s3_endpoint_by_default" {
+  command = plan
+
+  assert {
+    condition     = length(aws_vpc_endpoint.s3) == 0 && length(aws_vpc_security_group_egress_rule.s3) == 0
+    error_message = "No S3 endpoint unless asked for."
+  }
+}
+
+run "rejects_s3_endpoint_without_route_tables" {
+  command = plan
+  variables {
+    create_s3_gateway_endpoint = true
+  }
+  expect_failures = [var.s3_gateway_route_table_ids]
+}
