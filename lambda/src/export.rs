@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, ServerSideEncryption};
+use bytes::Bytes;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use futures_util::StreamExt;
@@ -322,61 +323,86 @@ fn content_type(config: &ExportConfig) -> &'static str {
     }
 }
 
-/// Rows from PostgreSQL into parts; one part uploads while the next fills.
+/// Rows from PostgreSQL into parts; one part uploads while the next fills, and gzip runs on its
+/// own thread in parallel with reading rows.
 async fn stream(
     session: &Session,
     run: &ExportRun<'_>,
     upload_id: &str,
 ) -> Result<(Vec<CompletedPart>, ExportResult), ErrorInfo> {
     let copy = copy_statement(run.query, run.config.format, run.config.header);
-    let mut sink = Sink::new(run.config.gzip);
+    let mut parts = Parts::new(run, upload_id);
     let mut rows: u64 = 0;
+    let mut uncompressed: u64 = 0;
     let mut header_pending = run.config.header;
-    let mut parts = Vec::new();
-    let mut in_flight: Option<JoinHandle<Result<CompletedPart, ErrorInfo>>> = None;
     let mut messages = session
         .copy_out(&copy, run.limit)
         .await
         .map_err(copy_error)?;
+    let limit = async {
+        match run.limit {
+            Some(at) => tokio::time::sleep_until(at.into()).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(limit);
+    let mut gzip = run.config.gzip.then(Compressor::spawn);
+    // A row read but not yet accepted by the compressor.
+    let mut pending: Option<Bytes> = None;
+    let mut copy_done = false;
     loop {
-        let next = match run.limit {
-            None => messages.next().await,
-            Some(at) => tokio::time::timeout_at(at.into(), messages.next())
-                .await
-                .map_err(|_| copy_error(DbFailure::NoAnswer))?,
-        };
-        let Some(chunk) = next else { break };
-        let chunk = chunk.map_err(|e| copy_error(DbFailure::Pg(e)))?;
-        // PostgreSQL sends exactly one CopyData message per row (and one for the header).
-        if header_pending {
-            header_pending = false;
-        } else {
-            rows += 1;
-        }
-        sink.write(&chunk)?;
-        if sink.buffered() >= PART_SIZE {
-            if let Some(previous) = in_flight.take() {
-                parts.push(join(previous).await?);
+        match &mut gzip {
+            None => {
+                let next = tokio::select! {
+                    next = messages.next() => next,
+                    () = &mut limit => return Err(copy_error(DbFailure::NoAnswer)),
+                };
+                let Some(chunk) = next else { break };
+                let chunk = chunk.map_err(|e| copy_error(DbFailure::Pg(e)))?;
+                count_row(&mut header_pending, &mut rows);
+                uncompressed += chunk.len() as u64;
+                parts.push(&chunk).await?;
             }
-            let number = i32::try_from(parts.len() + 1).unwrap_or(i32::MAX);
-            in_flight = Some(spawn_part(run, upload_id, number, sink.take()));
+            Some(compressor) => {
+                tokio::select! {
+                    out = compressor.output.recv() => match out {
+                        Some(bytes) => parts.push(&bytes).await?,
+                        None => break,
+                    },
+                    permit = compressor.input.reserve(), if pending.is_some() => {
+                        let permit = permit.map_err(|_| compress_error("the gzip thread stopped"))?;
+                        if let Some(chunk) = pending.take() {
+                            permit.send(chunk);
+                        }
+                    }
+                    next = messages.next(), if pending.is_none() && !copy_done => match next {
+                        Some(chunk) => {
+                            let chunk = chunk.map_err(|e| copy_error(DbFailure::Pg(e)))?;
+                            count_row(&mut header_pending, &mut rows);
+                            uncompressed += chunk.len() as u64;
+                            pending = Some(chunk);
+                        }
+                        None => copy_done = true,
+                    },
+                    () = &mut limit => return Err(copy_error(DbFailure::NoAnswer)),
+                }
+                if copy_done && pending.is_none() {
+                    compressor.close_input();
+                }
+            }
         }
     }
-    if let Some(previous) = in_flight.take() {
-        parts.push(join(previous).await?);
+    if let Some(compressor) = gzip {
+        compressor.join()?;
     }
-    let (last, bytes_uncompressed, bytes_written, sha256) = sink.finish()?;
-    if !last.is_empty() || parts.is_empty() {
-        let number = i32::try_from(parts.len() + 1).unwrap_or(i32::MAX);
-        parts.push(join(spawn_part(run, upload_id, number, last)).await?);
-    }
+    let (parts, bytes_written, sha256) = parts.finish().await?;
     Ok((
         parts,
         ExportResult {
             s3_uri: String::new(),
             rows_exported: rows,
             bytes_written,
-            bytes_uncompressed,
+            bytes_uncompressed: uncompressed,
             sha256,
             format: run.config.format,
             gzip: run.config.gzip,
@@ -384,6 +410,136 @@ async fn stream(
             manifest_uri: None,
         },
     ))
+}
+
+/// PostgreSQL sends exactly one CopyData message per row (and one for the CSV header).
+fn count_row(header_pending: &mut bool, rows: &mut u64) {
+    if *header_pending {
+        *header_pending = false;
+    } else {
+        *rows += 1;
+    }
+}
+
+/// gzip on a thread of its own: rows in, compressed bytes out, both through bounded channels.
+struct Compressor {
+    input: tokio::sync::mpsc::Sender<Bytes>,
+    output: tokio::sync::mpsc::Receiver<Vec<u8>>,
+    thread: std::thread::JoinHandle<std::io::Result<()>>,
+}
+
+/// Compressed bytes are handed over in pieces of about this size.
+const COMPRESSED_CHUNK: usize = 256 * 1024;
+
+impl Compressor {
+    fn spawn() -> Self {
+        let (input, mut rows) = tokio::sync::mpsc::channel::<Bytes>(256);
+        let (out, output) = tokio::sync::mpsc::channel::<Vec<u8>>(8);
+        let thread = std::thread::spawn(move || {
+            let mut gz = GzEncoder::new(
+                Vec::with_capacity(2 * COMPRESSED_CHUNK),
+                Compression::default(),
+            );
+            while let Some(row) = rows.blocking_recv() {
+                gz.write_all(&row)?;
+                if gz.get_ref().len() >= COMPRESSED_CHUNK {
+                    let chunk =
+                        std::mem::replace(gz.get_mut(), Vec::with_capacity(2 * COMPRESSED_CHUNK));
+                    if out.blocking_send(chunk).is_err() {
+                        return Ok(());
+                    }
+                }
+            }
+            let rest = gz.finish()?;
+            let _ = out.blocking_send(rest);
+            Ok(())
+        });
+        Compressor {
+            input,
+            output,
+            thread,
+        }
+    }
+
+    /// No more rows: the thread finishes the gzip stream and closes `output` (idempotent).
+    fn close_input(&mut self) {
+        if !self.input.is_closed() {
+            let (closed, _) = tokio::sync::mpsc::channel(1);
+            drop(std::mem::replace(&mut self.input, closed));
+        }
+    }
+
+    fn join(self) -> Result<(), ErrorInfo> {
+        drop(self.output);
+        match self.thread.join() {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(compress_error(&e.to_string())),
+            Err(_) => Err(compress_error("the gzip thread panicked")),
+        }
+    }
+}
+
+/// The bytes on their way to S3: cut into parts, hashed, counted; one part in flight.
+struct Parts<'r, 'a> {
+    run: &'r ExportRun<'a>,
+    upload_id: &'r str,
+    buffer: Vec<u8>,
+    hash: Sha256,
+    written: u64,
+    done: Vec<CompletedPart>,
+    in_flight: Option<JoinHandle<Result<CompletedPart, ErrorInfo>>>,
+}
+
+impl<'r, 'a> Parts<'r, 'a> {
+    fn new(run: &'r ExportRun<'a>, upload_id: &'r str) -> Self {
+        Parts {
+            run,
+            upload_id,
+            buffer: Vec::with_capacity(PART_SIZE),
+            hash: Sha256::new(),
+            written: 0,
+            done: Vec::new(),
+            in_flight: None,
+        }
+    }
+
+    async fn push(&mut self, bytes: &[u8]) -> Result<(), ErrorInfo> {
+        self.buffer.extend_from_slice(bytes);
+        if self.buffer.len() >= PART_SIZE {
+            let part = std::mem::replace(&mut self.buffer, Vec::with_capacity(PART_SIZE));
+            self.send(part).await?;
+        }
+        Ok(())
+    }
+
+    async fn send(&mut self, part: Vec<u8>) -> Result<(), ErrorInfo> {
+        if let Some(previous) = self.in_flight.take() {
+            self.done.push(join(previous).await?);
+        }
+        self.hash.update(&part);
+        self.written += part.len() as u64;
+        let number = i32::try_from(self.done.len() + 1).unwrap_or(i32::MAX);
+        self.in_flight = Some(spawn_part(self.run, self.upload_id, number, part));
+        Ok(())
+    }
+
+    /// Uploads the last part; returns the parts, the object's size and its SHA-256.
+    async fn finish(mut self) -> Result<(Vec<CompletedPart>, u64, String), ErrorInfo> {
+        let last = std::mem::take(&mut self.buffer);
+        if !last.is_empty() || (self.done.is_empty() && self.in_flight.is_none()) {
+            self.send(last).await?;
+        }
+        if let Some(previous) = self.in_flight.take() {
+            self.done.push(join(previous).await?);
+        }
+        let sha = self
+            .hash
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Ok((self.done, self.written, sha))
+    }
 }
 
 fn spawn_part(
@@ -474,79 +630,8 @@ async fn write_manifest(run: &ExportRun<'_>, result: &ExportResult) -> Result<St
     Ok(format!("s3://{}/{key}", run.config.bucket))
 }
 
-/// The bytes on their way to S3: compressed or not, hashed, counted.
-struct Sink {
-    gzip: Option<GzEncoder<Vec<u8>>>,
-    plain: Vec<u8>,
-    hash: Sha256,
-    uncompressed: u64,
-    written: u64,
-}
-
-impl Sink {
-    fn new(gzip: bool) -> Self {
-        Sink {
-            gzip: gzip
-                .then(|| GzEncoder::new(Vec::with_capacity(PART_SIZE), Compression::default())),
-            plain: Vec::with_capacity(if gzip { 0 } else { PART_SIZE }),
-            hash: Sha256::new(),
-            uncompressed: 0,
-            written: 0,
-        }
-    }
-
-    fn write(&mut self, data: &[u8]) -> Result<(), ErrorInfo> {
-        self.uncompressed += data.len() as u64;
-        match &mut self.gzip {
-            Some(gz) => gz.write_all(data).map_err(compress_error),
-            None => {
-                self.plain.extend_from_slice(data);
-                Ok(())
-            }
-        }
-    }
-
-    fn buffer(&mut self) -> &mut Vec<u8> {
-        match &mut self.gzip {
-            Some(gz) => gz.get_mut(),
-            None => &mut self.plain,
-        }
-    }
-
-    fn buffered(&self) -> usize {
-        self.gzip
-            .as_ref()
-            .map_or(self.plain.len(), |gz| gz.get_ref().len())
-    }
-
-    /// The bytes ready for a part (hashed and counted).
-    fn take(&mut self) -> Vec<u8> {
-        let part = std::mem::replace(self.buffer(), Vec::with_capacity(PART_SIZE));
-        self.hash.update(&part);
-        self.written += part.len() as u64;
-        part
-    }
-
-    /// The last part, and the totals.
-    fn finish(mut self) -> Result<(Vec<u8>, u64, u64, String), ErrorInfo> {
-        let last = match self.gzip.take() {
-            Some(gz) => gz.finish().map_err(compress_error)?,
-            None => std::mem::take(&mut self.plain),
-        };
-        self.hash.update(&last);
-        self.written += last.len() as u64;
-        let sha = self
-            .hash
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        Ok((last, self.uncompressed, self.written, sha))
-    }
-}
-
-fn compress_error(e: std::io::Error) -> ErrorInfo {
-    ErrorInfo::new(ErrorKind::Export, format!("gzip: {e}"))
+fn compress_error(why: &str) -> ErrorInfo {
+    ErrorInfo::new(ErrorKind::Export, format!("gzip: {why}"))
 }
 
 fn copy_error(e: DbFailure) -> ErrorInfo {
@@ -664,17 +749,5 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("DELETE"));
-    }
-
-    #[test]
-    fn sink_hashes_what_it_hands_out() {
-        let mut sink = Sink::new(false);
-        sink.write(b"a,b\n").unwrap();
-        let first = sink.take();
-        sink.write(b"c,d\n").unwrap();
-        let (last, uncompressed, written, sha) = sink.finish().unwrap();
-        assert_eq!([first, last].concat(), b"a,b\nc,d\n");
-        assert_eq!((uncompressed, written), (8, 8));
-        assert_eq!(sha, sha256_hex(b"a,b\nc,d\n"));
     }
 }
