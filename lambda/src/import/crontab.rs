@@ -335,13 +335,20 @@ fn build_job(
     };
     // psql -c with several statements sends them as one query: one implicit transaction.
     let mut transaction = call.single_transaction;
-    if !transaction
-        && call.sql.iter().any(
-            |p| matches!(p, SqlPart::Command(c) if check_sql(c).map(|n| n > 1).unwrap_or(false)),
-        )
-    {
-        transaction = true;
-        notes.push("psql -c with several statements ran them in one transaction: transaction = true keeps that".into());
+    for part in &call.sql {
+        if let SqlPart::Command(c) = part {
+            let n = check_sql(c).unwrap_or(0);
+            transaction |= super::one_query_transaction(c, n, "psql -c", &mut notes, &mut human);
+        }
+    }
+    if call.single_transaction {
+        let t = super::transaction_use(&text);
+        if !t.not_in_transaction.is_empty() {
+            human.push(format!(
+                "psql --single-transaction ran {} inside one transaction, where it fails: the old job could not have succeeded; decide between transaction = true without it and transaction = false",
+                t.not_in_transaction.join(", ")
+            ));
+        }
     }
     if !transaction && !call.on_error_stop && statements > 1 {
         notes.push("psql ran without ON_ERROR_STOP, so it went on after a failed statement; the runner stops at the first error and reports the run as failed (put \\set ON_ERROR_STOP off at the top of the SQL file to keep psql's behaviour)".into());

@@ -448,6 +448,97 @@ pub fn sql_key(sql: &str) -> String {
     slug(&format!("{verb} {object}"))
 }
 
+/// What a job's statements say about transactions.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct TransactionUse {
+    /// BEGIN / COMMIT / ROLLBACK / START TRANSACTION / END written in the SQL.
+    pub explicit_control: bool,
+    /// Statements PostgreSQL refuses inside a transaction block (VACUUM, ... CONCURRENTLY).
+    pub not_in_transaction: Vec<String>,
+}
+
+/// Looks at each statement's first words (comments skipped by the runner's reader).
+pub fn transaction_use(text: &str) -> TransactionUse {
+    let mut out = TransactionUse::default();
+    let Ok(script) = crate::sql::Script::parse(text.to_string()) else {
+        return out;
+    };
+    for statement in script.statements() {
+        let words: Vec<String> = statement
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("--"))
+            .flat_map(str::split_whitespace)
+            .map(|w| {
+                w.trim_end_matches(';')
+                    .trim_start_matches('(')
+                    .to_ascii_uppercase()
+            })
+            .take(6)
+            .collect();
+        let first = words.first().map(String::as_str).unwrap_or("");
+        if matches!(
+            first,
+            "BEGIN" | "COMMIT" | "ROLLBACK" | "END" | "ABORT" | "START"
+        ) {
+            out.explicit_control = true;
+        }
+        let concurrently = words.iter().any(|w| w == "CONCURRENTLY");
+        let second = words.get(1).map(String::as_str).unwrap_or("");
+        let blocked = match first {
+            "VACUUM" => true,
+            "CREATE" | "DROP" | "REINDEX" => {
+                concurrently || matches!(second, "DATABASE" | "TABLESPACE")
+            }
+            "ALTER" => second == "SYSTEM",
+            _ => false,
+        };
+        if blocked {
+            let label = match first {
+                "VACUUM" => "VACUUM".to_string(),
+                _ if concurrently => format!("{first} {second} CONCURRENTLY"),
+                _ => format!("{first} {second}"),
+            };
+            if !out.not_in_transaction.contains(&label) {
+                out.not_in_transaction.push(label);
+            }
+        }
+    }
+    out
+}
+
+/// Whether a job must run in one transaction because psql -c / pg_cron sent its statements as
+/// one query (PostgreSQL runs them in one implicit transaction). Statements that cannot run in a
+/// transaction made the old job fail every time: the job is then left in autocommit and flagged.
+pub fn one_query_transaction(
+    text: &str,
+    statements: usize,
+    what: &str,
+    notes: &mut Vec<String>,
+    human: &mut Vec<String>,
+) -> bool {
+    if statements < 2 {
+        return false;
+    }
+    let t = transaction_use(text);
+    if t.explicit_control {
+        notes.push(format!(
+            "the {what} controls its transactions (BEGIN/COMMIT): transaction = false keeps that"
+        ));
+        return false;
+    }
+    if !t.not_in_transaction.is_empty() {
+        human.push(format!(
+            "the {what} sent several statements as one query, so they ran in one transaction, where {} fails (\"cannot run inside a transaction block\"): the old job could not have succeeded. Here it runs in autocommit (transaction = false); check that this is what was meant",
+            t.not_in_transaction.join(", ")
+        ));
+        return false;
+    }
+    notes.push(format!(
+        "several statements in one {what} ran in one transaction: transaction = true keeps that"
+    ));
+    true
+}
+
 /// Checks a job's SQL the way the runner will read it; `Ok(statement count)`.
 pub fn check_sql(text: &str) -> Result<usize, String> {
     crate::sql::Script::parse(text.to_string())
@@ -502,6 +593,26 @@ mod tests {
         ] {
             assert!(parse_args(&args(bad)).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn transaction_use_of_statements() {
+        let t =
+            transaction_use("VACUUM (ANALYZE) a; SELECT 1; CREATE INDEX CONCURRENTLY i ON t (x);");
+        assert!(!t.explicit_control);
+        assert_eq!(
+            t.not_in_transaction,
+            vec![
+                "VACUUM".to_string(),
+                "CREATE INDEX CONCURRENTLY".to_string()
+            ]
+        );
+        let t = transaction_use("BEGIN; DELETE FROM t; COMMIT;");
+        assert!(t.explicit_control && t.not_in_transaction.is_empty());
+        assert_eq!(
+            transaction_use("REFRESH MATERIALIZED VIEW CONCURRENTLY v"),
+            TransactionUse::default()
+        );
     }
 
     #[test]

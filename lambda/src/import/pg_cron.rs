@@ -273,10 +273,13 @@ pub fn import(
             }
         };
         // pg_cron sends the command as one query: several statements run in one transaction.
-        let transaction = statements > 1;
-        if transaction {
-            notes.push("several statements in one pg_cron command ran in one transaction: transaction = true keeps that".into());
-        }
+        let transaction = super::one_query_transaction(
+            &command,
+            statements,
+            "pg_cron command",
+            &mut notes,
+            &mut human,
+        );
         if let Some(node) = row.nodename.as_deref() {
             if !matches!(node, "localhost" | "127.0.0.1" | "::1" | "") && !node.starts_with('/') {
                 notes.push(format!("pg_cron ran it on node {node}:{}: set database_host for this job if that is not the fleet's database", row.nodeport.as_deref().unwrap_or("5432")));
@@ -296,7 +299,7 @@ pub fn import(
         let sql = if human.is_empty() {
             job_sql(&command, statements)
         } else {
-            super::JobSql::File(command.clone())
+            super::JobSql::File(format!("{}\n", command.trim_end()))
         };
         out.jobs.push(Job {
             key,
@@ -445,18 +448,32 @@ mod tests {
     #[test]
     fn copy_text_without_header() {
         let rows = parse_dump(
-            "3\t0 * * * *\tVACUUM events;\\nANALYZE events\tlocalhost\t5432\tapp\tjobs\tt\t\\N\n",
+            "3\t0 * * * *\tDELETE FROM events;\\nANALYZE events\tlocalhost\t5432\tapp\tjobs\tt\t\\N\n",
         )
         .unwrap();
         assert_eq!(
             rows[0].command.as_deref(),
-            Some("VACUUM events;\nANALYZE events")
+            Some("DELETE FROM events;\nANALYZE events")
         );
         let i = import(rows, "t", Some("UTC"), None, false);
         let j = &i.jobs[0];
         assert_eq!(j.key, "job_3");
         assert!(j.transaction);
         assert!(matches!(j.sql, JobSql::File(_)));
+    }
+
+    #[test]
+    fn vacuum_in_one_query_is_flagged() {
+        let rows = parse_dump("4\t0 * * * *\tVACUUM a; VACUUM b\tlocalhost\t5432\tapp\tu\tt\tv\n")
+            .unwrap();
+        let i = import(rows, "t", None, None, false);
+        let j = &i.jobs[0];
+        assert!(!j.transaction && !j.enabled);
+        assert!(
+            j.human[0].contains("cannot run inside a transaction block"),
+            "{:?}",
+            j.human
+        );
     }
 
     #[test]

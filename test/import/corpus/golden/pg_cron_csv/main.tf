@@ -97,7 +97,7 @@ module "pg_cron_jobs" {
       schedule_expression = "cron(15 1 ? * 1 *)"
       sql_file            = "sql/weekly_vacuum.sql"
       sql_source_path     = "${path.module}/sql/weekly_vacuum.sql"
-      transaction         = true
+      schedule_enabled    = false
       database_name       = "app"
       database_user       = "postgres"
     }
