@@ -81,8 +81,15 @@ pub fn write(import: &Import, output: &Output) -> Result<String, ImportError> {
     for job in &import.jobs {
         let mut base: String = job.key.chars().take(room.max(1)).collect();
         base = base.trim_end_matches('_').to_string();
-        if base.is_empty() {
-            base = "job".into();
+        // An HCL identifier starts with a letter, and keywords would not read as keys.
+        if base.is_empty()
+            || base.starts_with(|c: char| c.is_ascii_digit())
+            || matches!(
+                base.as_str(),
+                "for" | "in" | "if" | "null" | "true" | "false"
+            )
+        {
+            base = format!("job_{base}").trim_end_matches('_').to_string();
         }
         let mut key = base.clone();
         let mut n = 2;
@@ -401,6 +408,45 @@ mod tests {
         let mut s = String::new();
         attributes(&mut s, 2, &[("a", "1".into()), ("long_name", "2".into())]);
         assert_eq!(s, "  a         = 1\n  long_name = 2\n");
+    }
+
+    #[test]
+    fn keys_are_hcl_identifiers() {
+        let job = |key: &str| Job {
+            key: key.into(),
+            origin: "o".into(),
+            original: "x".into(),
+            schedules: vec![super::super::Schedule {
+                expression: "rate(1 hour)".into(),
+                suffix: None,
+            }],
+            timezone: "UTC".into(),
+            sql: JobSql::Inline("SELECT 1".into()),
+            transaction: false,
+            enabled: true,
+            database_name: None,
+            database_host: None,
+            database_user: None,
+            notes: vec![],
+            human: vec![],
+        };
+        let import = Import {
+            jobs: vec![job("1_daily"), job("null"), job("x"), job("x")],
+            ..Default::default()
+        };
+        let dir = std::env::temp_dir().join(format!("pgcj-keys-{}", std::process::id()));
+        let output = Output {
+            dir: dir.clone(),
+            module_source: "m".into(),
+            name: "cron".into(),
+            command: "c".into(),
+        };
+        write(&import, &output).unwrap();
+        let tf = std::fs::read_to_string(dir.join("main.tf")).unwrap();
+        for key in ["job_1_daily = {", "job_null = {", "x = {", "x_2 = {"] {
+            assert!(tf.contains(key), "{key} in {tf}");
+        }
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
