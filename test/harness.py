@@ -385,7 +385,7 @@ class RuntimeApi:
 # --- Terraform against moto -------------------------------------------------------------------
 
 TF_SERVICES = ["lambda", "iam", "ec2", "sts", "secretsmanager", "scheduler", "sns", "sqs",
-               "cloudwatch", "logs", "rds", "kms"]
+               "cloudwatch", "logs", "rds", "kms", "s3"]
 
 
 def terraform(workdir, *args, env=None, echo=False):
@@ -414,6 +414,7 @@ provider "aws" {{
   skip_credentials_validation = true
   skip_metadata_api_check     = true
   skip_region_validation      = true
+  s3_use_path_style           = true # the local server's S3 has no per-bucket host names
   endpoints {{
 {endpoints}
   }}

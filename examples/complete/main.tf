@@ -2,7 +2,8 @@
 # group for every job, one Secrets Manager endpoint, a KMS-encrypted alarm topic CloudWatch can
 # publish to, one failures queue, one scheduler role) and three jobs through the jobs map:
 # a nightly purge from a SQL file with its own rotated job-user secret, an hourly batched expiry,
-# and a weekly VACUUM ANALYZE with the RDS-managed master secret.
+# a weekly VACUUM ANALYZE with the RDS-managed master secret, and a nightly extraction that
+# streams a query's rows to an S3 bucket (reached through an S3 gateway endpoint: no NAT).
 provider "aws" {
   region = var.region
 }
@@ -58,6 +59,29 @@ resource "aws_db_instance" "this" {
   publicly_accessible                 = false
 }
 
+# Where the extraction job writes (SSE-S3, no public access). force_destroy: an example.
+resource "aws_s3_bucket" "exports" {
+  bucket_prefix = "${var.name}-exports-"
+  force_destroy = true
+}
+
+resource "aws_s3_bucket_public_access_block" "exports" {
+  bucket                  = aws_s3_bucket.exports.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "exports" {
+  bucket = aws_s3_bucket.exports.id
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm = "AES256"
+    }
+  }
+}
+
 module "jobs" {
   source = "../../modules/pg_cron_jobs"
 
@@ -71,6 +95,9 @@ module "jobs" {
   database_security_group_id = aws_security_group.db.id
   secretsmanager_endpoint    = "create"
   alarm_emails               = var.alarm_emails
+  # The extraction job reaches S3 through a gateway endpoint on the subnets' (main) route table.
+  create_s3_gateway_endpoint = true
+  s3_gateway_route_table_ids = [aws_vpc.this.main_route_table_id]
 
   defaults = {
     database_host     = aws_db_instance.this.address
@@ -105,6 +132,19 @@ module "jobs" {
       schedule_expression = "cron(0 4 ? * SUN *)"
       schedule_timezone   = "UTC"
       timeout             = 900
+    }
+    # An extraction: the query's rows as gzipped CSV (with a manifest) under events/ in the
+    # bucket, one object per scheduled day; the role may write only under that prefix.
+    export-events = {
+      sql                 = "SELECT id, created_at FROM app.events ORDER BY id"
+      schedule_expression = "cron(0 1 * * ? *)"
+      read_only           = true
+      export = {
+        bucket_arn = aws_s3_bucket.exports.arn
+        prefix     = "events/"
+        key        = "{scheduled_date}/{job}.csv.gz"
+        manifest   = true
+      }
     }
     }, {
     # More jobs of the same shape, to measure what each job adds (see the module README).

@@ -32,3 +32,8 @@ output "db_address" {
   description = "Database endpoint."
   value       = aws_db_instance.this.address
 }
+
+output "exports_bucket" {
+  description = "Bucket the extraction job writes to (under events/)."
+  value       = aws_s3_bucket.exports.bucket
+}

@@ -1,7 +1,8 @@
-"""End to end: `terraform apply` examples/complete (a three-job fleet through modules/pg_cron_jobs,
+"""End to end: `terraform apply` examples/complete (a four-job fleet through modules/pg_cron_jobs,
 the real aws provider) against a real AWS API server (moto) on loopback, read back what was
-created, run two different jobs' packaged bootstrap the way Lambda runs them (Runtime API on
-loopback, each function's own deployed environment) against a real TLS PostgreSQL, check that a
+created, run three different jobs' packaged bootstrap the way Lambda runs them (Runtime API on
+loopback, each function's own deployed environment) against a real TLS PostgreSQL (the
+extraction job streams into the bucket the example created, on the same server's S3), check that a
 second plan changes nothing, that an edited SQL file changes exactly its job, measure the
 resources per job with 20 jobs, then `terraform destroy` and check nothing is left.
 
@@ -30,6 +31,7 @@ NAME = "pgcj-e2e"
 PURGE = f"{NAME}-purge-events"
 EXPIRE = f"{NAME}-expire-sessions"
 VACUUM = f"{NAME}-vacuum"
+EXPORT = f"{NAME}-export-events"
 
 # Attributes moto does not store, so a plan right after apply shows them again. Checked both ways
 # by test_second_plan_changes_nothing_but_known_moto_gaps: any other change fails the test, and a
@@ -86,7 +88,7 @@ def plan_changes(work, env, *args):
 
 def test_apply_creates_one_shared_layer_and_three_jobs(applied, moto, package):
     lam = moto.client("lambda")
-    fns = {n: lam.get_function_configuration(FunctionName=n) for n in (PURGE, EXPIRE, VACUUM)}
+    fns = {n: lam.get_function_configuration(FunctionName=n) for n in (PURGE, EXPIRE, VACUUM, EXPORT)}
     envs = {n: f["Environment"]["Variables"] for n, f in fns.items()}
     for f in fns.values():
         assert f["Runtime"] == "provided.al2023" and f["Handler"] == "bootstrap"
@@ -104,8 +106,8 @@ def test_apply_creates_one_shared_layer_and_three_jobs(applied, moto, package):
     assert envs[EXPIRE]["SQL_SHA256"] == hashlib.sha256((EXAMPLE / "sql" / "expire_sessions.sql").read_bytes()).hexdigest()
     assert envs[EXPIRE]["REPEAT_UNTIL_ZERO"] == "true"
     assert envs[VACUUM]["SQL"] == "VACUUM (ANALYZE) app.events" and "SQL_FILE" not in envs[VACUUM]
-    # The two jobs without their own secret share the RDS-managed master secret (the defaults).
-    assert envs[EXPIRE]["DB_SECRET_ID"] == envs[VACUUM]["DB_SECRET_ID"] != purge["DB_SECRET_ID"]
+    # The jobs without their own secret share the RDS-managed master secret (the defaults).
+    assert envs[EXPIRE]["DB_SECRET_ID"] == envs[VACUUM]["DB_SECRET_ID"] == envs[EXPORT]["DB_SECRET_ID"] != purge["DB_SECRET_ID"]
     with zipfile.ZipFile(package) as z:
         assert {"bootstrap", "sql/purge_events.sql", "sql/expire_sessions.sql"} <= set(z.namelist())
 
@@ -154,6 +156,26 @@ def test_apply_creates_one_shared_layer_and_three_jobs(applied, moto, package):
             dimensions = [m["MetricStat"]["Metric"]["Dimensions"] for m in a["Metrics"] if "MetricStat" in m]
             assert len(dimensions) == 2, a
         assert all(d and all(x["Name"] in ("FunctionName", "Job") and x["Value"] == job for x in d) for d in dimensions), (a["AlarmName"], dimensions)
+
+    # The extraction job: its EXPORT_* variables, and a role that may write under events/ only
+    # (moto does not enforce IAM: the exact grant is asserted by the module's terraform test too).
+    bucket = outputs["exports_bucket"]["value"]
+    assert {k: v for k, v in envs[EXPORT].items() if k.startswith("EXPORT_")} == {
+        "EXPORT_S3_URI": f"s3://{bucket}/events/{{scheduled_date}}/{{job}}.csv.gz",
+        "EXPORT_FORMAT": "csv", "EXPORT_HEADER": "true", "EXPORT_MANIFEST": "true",
+    }
+    assert envs[EXPORT]["READ_ONLY"] == "true" and envs[EXPORT]["TRANSACTION"] == "false"
+    export_policy = iam.get_role_policy(RoleName=fns[EXPORT]["Role"].split("/")[-1], PolicyName="pg-cron-job")["PolicyDocument"]
+    export_policy = json.loads(export_policy) if isinstance(export_policy, str) else export_policy
+    s3_statements = [st for st in export_policy["Statement"] if "s3:" in json.dumps(st["Action"])]
+    assert len(s3_statements) == 1, s3_statements
+    as_list = lambda v: sorted(v) if isinstance(v, list) else [v]
+    assert as_list(s3_statements[0]["Action"]) == ["s3:AbortMultipartUpload", "s3:PutObject"]
+    assert as_list(s3_statements[0]["Resource"]) == [f"arn:aws:s3:::{bucket}/events/*"]
+    assert not any("s3:" in json.dumps(st["Action"]) for st in policy["Statement"]), "only the extraction job may write to S3"
+    gateways = [e for e in ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["VpcEndpoints"]
+                if e["ServiceName"].endswith(".s3")]
+    assert len(gateways) == 1 and gateways[0]["VpcEndpointType"] == "Gateway" and gateways[0]["RouteTableIds"]
 
     secret = json.loads(moto.client("secretsmanager").get_secret_value(SecretId=purge["DB_SECRET_ID"])["SecretString"])
     assert secret["username"] == "purge_job" and len(secret["password"]) == 64
@@ -236,6 +258,51 @@ def test_second_job_runs_with_the_shared_master_secret(applied, moto, pg, packag
         shutil.rmtree(package_dir, ignore_errors=True)
 
 
+def test_extraction_job_streams_to_the_bucket(applied, moto, pg, package):
+    """The export job's packaged bootstrap, with its deployed environment, writes the query's rows
+    as gzipped CSV and the manifest into the bucket the example created (moto's S3; the runner
+    uses path-style requests when AWS_ENDPOINT_URL is set)."""
+    import csv
+    import gzip
+    import io
+    fn_env = moto.client("lambda").get_function_configuration(FunctionName=EXPORT)["Environment"]["Variables"]
+    secret = json.loads(moto.client("secretsmanager").get_secret_value(SecretId=fn_env["DB_SECRET_ID"])["SecretString"])
+    user, password = secret["username"], secret["password"]
+    if pg.psql("SELECT count(*) FROM pg_database WHERE datname = 'app'") == "0":
+        pg.psql("CREATE DATABASE app")
+    if pg.psql(f"SELECT count(*) FROM pg_roles WHERE rolname = '{user}'") == "0":
+        pg.psql(f"CREATE ROLE {user} LOGIN")
+    pg.psql(f"ALTER ROLE {user} PASSWORD '{password}'")
+    pg.psql(f"""
+        CREATE SCHEMA IF NOT EXISTS app;
+        CREATE TABLE IF NOT EXISTS app.events (id bigint PRIMARY KEY, created_at timestamptz NOT NULL);
+        INSERT INTO app.events SELECT g, now() - g * interval '1 day' FROM generate_series(1000, 3499) g;
+        GRANT USAGE ON SCHEMA app TO {user};
+        GRANT SELECT ON app.events TO {user};
+    """, db="app")
+    expected_ids = pg.psql("SELECT string_agg(id::text, ',' ORDER BY id) FROM app.events", db="app").split(",")
+    bucket = fn_env["EXPORT_S3_URI"].removeprefix("s3://").split("/", 1)[0]
+    key = f"events/2026-11-25/{EXPORT}.csv.gz"
+    package_dir = unpack_package(package)
+    api = RuntimeApi()
+    try:
+        api.start_bootstrap(str(package_dir / "bootstrap"), run_env(fn_env, moto, pg, package_dir), function_name=EXPORT)
+        kind, body = api.invoke({"id": str(uuid.uuid4()), "scheduled_time": "2026-11-25T00:00:00Z"})
+        assert kind == "response", f"{body}\n{api.logs()}"
+        assert body["status"] == "succeeded" and body["rows_exported"] == len(expected_ids), body
+        assert body["s3_uri"] == f"s3://{bucket}/{key}", body
+    finally:
+        api.stop()
+        shutil.rmtree(package_dir, ignore_errors=True)
+    s3 = moto.client("s3")
+    data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    rows = list(csv.reader(io.StringIO(gzip.decompress(data).decode())))
+    assert rows[0] == ["id", "created_at"] and [r[0] for r in rows[1:]] == expected_ids
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key=key + ".manifest.json")["Body"].read())
+    assert manifest["rows"] == len(expected_ids) and manifest["sha256"] == hashlib.sha256(data).hexdigest(), manifest
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == [], "no upload left in progress"
+
+
 def test_second_plan_changes_nothing_but_known_moto_gaps(applied):
     work, env = applied
     code, changes = plan_changes(work, env)
@@ -287,8 +354,8 @@ def test_twenty_jobs_resource_count(applied):
         elif address.startswith("module.jobs.module.job["):
             key = address.split('"')[1]
             per_job[key] = per_job.get(key, 0) + 1
-    assert len(per_job) == 20
+    assert len(per_job) == 21
     added = [per_job[k] for k in per_job if k.startswith("analyze-")]
-    print(f"20 jobs: {shared} shared resources; per job {sorted(set(per_job.values()))} "
+    print(f"21 jobs: {shared} shared resources; per job {sorted(set(per_job.values()))} "
           f"(purge-events with its secret: {per_job['purge-events']}, a plain job: {added[0]})")
     assert max(per_job.values()) <= 11 and max(added) <= 10, per_job
