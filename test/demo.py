@@ -34,7 +34,7 @@ def main():
     work = api = task_root = None
     try:
         print(f"PostgreSQL on 127.0.0.1:{pg.port}, AWS API on {moto.url}")
-        step("terraform apply examples/complete (VPC, RDS, the shared layer, three jobs, secret, schedules, alarms) - about 2 minutes")
+        step("terraform apply examples/complete (VPC, RDS, S3 bucket, the shared layer, four jobs, secret, schedules, alarms) - about 2 minutes")
         work, env = prepare_example(ROOT / "examples" / "complete", ROOT / "modules" / "pg_cron_job", moto, package, NAME)
         terraform(work, "apply", "-auto-approve", "-input=false", env=env)
         print(terraform(work, "output", "-no-color", env=env))
