@@ -96,6 +96,8 @@ module "shared" {
   secretsmanager_endpoint                   = var.create_secretsmanager_endpoint ? "create" : var.secretsmanager_endpoint_security_group_id != null ? "existing" : "none"
   secretsmanager_endpoint_security_group_id = var.secretsmanager_endpoint_security_group_id
   https_egress_cidr_blocks                  = var.https_egress_cidr_blocks
+  create_s3_gateway_endpoint                = var.create_s3_gateway_endpoint
+  s3_gateway_route_table_ids                = var.s3_gateway_route_table_ids
   create_kms_key                            = var.create_kms_key
   kms_key_arn                               = var.alarm_kms_key_arn
   create_alarm_topic                        = var.create_alarm_topic

@@ -722,6 +722,25 @@ variable "create_secretsmanager_endpoint" {
   nullable    = false
 }
 
+variable "create_s3_gateway_endpoint" {
+  description = "Without `shared`: create an S3 gateway endpoint on s3_gateway_route_table_ids (an export job in private subnets without NAT). With several jobs set it on the shared layer."
+  type        = bool
+  default     = false
+  nullable    = false
+
+  validation {
+    condition     = var.shared == null || !var.create_s3_gateway_endpoint
+    error_message = "With shared, set create_s3_gateway_endpoint on the shared layer (modules/pg_cron_job_shared or the jobs map): one endpoint serves every job."
+  }
+}
+
+variable "s3_gateway_route_table_ids" {
+  description = "Without `shared`: route tables of subnet_ids, for the S3 gateway endpoint (create_s3_gateway_endpoint = true)."
+  type        = list(string)
+  default     = []
+  nullable    = false
+}
+
 variable "secretsmanager_endpoint_security_group_id" {
   description = "Without `shared`: security group of the VPC's existing Secrets Manager endpoint; the module admits the job on 443 there."
   type        = string

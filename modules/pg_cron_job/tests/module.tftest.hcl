@@ -1162,3 +1162,34 @@ run "rejects_rds_variable_in_environment" {
   }
   expect_failures = [var.environment]
 }
+
+run "standalone_export_with_s3_gateway_endpoint" {
+  command = plan
+  variables {
+    sql_file                   = null
+    sql_source_path            = null
+    sql                        = "SELECT 1"
+    export                     = { bucket_arn = "arn:aws:s3:::acme-exports", prefix = "orders/" }
+    create_s3_gateway_endpoint = true
+    s3_gateway_route_table_ids = ["rtb-aaaa"]
+  }
+  assert {
+    condition     = module.shared[0].s3_gateway_endpoint_id != null
+    error_message = "A standalone export job can create its S3 gateway endpoint (in its own shared layer)."
+  }
+}
+
+run "rejects_per_job_s3_endpoint_in_a_fleet" {
+  command = plan
+  variables {
+    database_security_group_id = null
+    shared = {
+      security_group_id  = "sg-0f1ee70f1ee70f1ee"
+      scheduler_role_arn = "arn:aws:iam::123456789012:role/fleet-sched"
+      failure_queue_arn  = "arn:aws:sqs:eu-south-1:123456789012:fleet-failures"
+    }
+    create_s3_gateway_endpoint = true
+    s3_gateway_route_table_ids = ["rtb-aaaa"]
+  }
+  expect_failures = [var.create_s3_gateway_endpoint]
+}
