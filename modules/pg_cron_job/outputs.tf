@@ -107,3 +107,18 @@ output "export_s3_uri" {
   description = "EXPORT_S3_URI of an extraction job (s3://bucket/prefix/key with placeholders); null otherwise."
   value       = local.export_s3_uri
 }
+
+output "rotation_function_arn" {
+  description = "ARN of the built-in rotation function (null without rotation)."
+  value       = try(aws_lambda_function.rotation[0].arn, null)
+}
+
+output "rotation_function_name" {
+  description = "Name of the built-in rotation function (\"<name>-rotation\"; null without rotation)."
+  value       = try(aws_lambda_function.rotation[0].function_name, null)
+}
+
+output "rotation_role_arn" {
+  description = "ARN of the rotation function's role (null without rotation)."
+  value       = try(aws_lambda_function.rotation[0].role, null)
+}

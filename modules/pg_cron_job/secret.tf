@@ -14,33 +14,44 @@ resource "aws_secretsmanager_secret" "this" {
   recovery_window_in_days = var.secret_recovery_window_days
   tags                    = merge(var.tags, var.secret_tags)
 
-  # checkov:skip=CKV2_AWS_57:Rotation is configured by aws_secretsmanager_secret_rotation when rotation_lambda_arn is given.
+  # checkov:skip=CKV2_AWS_57:Rotation is the consumer's choice: aws_secretsmanager_secret_rotation is created with rotation (built-in function) or rotation_lambda_arn.
   # checkov:skip=CKV_AWS_149:secret_kms_key_arn sets a customer key; the default AWS managed key is a valid choice.
 }
 
 resource "aws_secretsmanager_secret_version" "this" {
   count     = local.create && var.create_secret ? 1 : 0
   secret_id = aws_secretsmanager_secret.this[0].id
-  secret_string_wo = jsonencode({
+  secret_string_wo = jsonencode(merge({
     engine   = "postgres"
     host     = var.database_host
     port     = var.database_port
     username = var.secret_username
     password = local.generated_password
     dbname   = coalesce(var.database_name, "postgres")
-  })
+    }, try(var.rotation.strategy, null) == "alternating-users" ? {
+    # The alternating-users rotation logs in with the master secret named here.
+    masterarn = var.rotation.master_secret_arn
+  } : {}))
   secret_string_wo_version = var.secret_password_version
 }
 
+# Rotation: built in (rotation, the function in rotation.tf rotates the created secret or the
+# given secret_arn) or a function you bring (rotation_lambda_arn, created secret only).
 resource "aws_secretsmanager_secret_rotation" "this" {
-  count               = local.create && var.create_secret && var.rotation_lambda_arn != null ? 1 : 0
-  secret_id           = aws_secretsmanager_secret.this[0].id
-  rotation_lambda_arn = var.rotation_lambda_arn
-  rotate_immediately  = false
+  count               = local.create && (var.rotation != null || (var.create_secret && var.rotation_lambda_arn != null)) ? 1 : 0
+  secret_id           = local.secret_arn
+  rotation_lambda_arn = var.rotation != null ? aws_lambda_function.rotation[0].arn : var.rotation_lambda_arn
+  # Not at apply: the DBA sets the created user's password first (README, "Rotation").
+  rotate_immediately = false
 
   rotation_rules {
-    automatically_after_days = var.rotation_days
+    automatically_after_days = var.rotation == null ? var.rotation_days : null
+    schedule_expression      = var.rotation == null ? null : var.rotation.schedule
   }
 
-  depends_on = [aws_secretsmanager_secret_version.this]
+  depends_on = [
+    aws_secretsmanager_secret_version.this,
+    aws_lambda_permission.rotation,
+    aws_iam_role_policy.rotation,
+  ]
 }

@@ -405,6 +405,11 @@ variable "rotation_lambda_arn" {
   default     = null
 
   validation {
+    condition     = var.rotation_lambda_arn == null || var.rotation == null
+    error_message = "Set either rotation (the module deploys the rotation function from the same package) or rotation_lambda_arn (a rotation function you bring), not both."
+  }
+
+  validation {
     condition     = var.rotation_lambda_arn == null || var.create_secret
     error_message = "rotation_lambda_arn rotates only the secret this module creates (create_secret = true). For an existing secret_arn configure rotation where that secret is managed (RDS rotates its managed master secret itself)."
   }
@@ -415,8 +420,64 @@ variable "rotation_lambda_arn" {
   }
 }
 
+variable "rotation" {
+  description = <<-EOT
+    Built-in rotation of the job's secret by a function deployed from the same package (ROTATION_STRATEGY), in the jobs' subnets and security group. null: no built-in rotation.
+    strategy: "single-user" (the user changes its own password) or "alternating-users" (a master user alternates the job's user and <user>_clone; needs master_secret_arn).
+    schedule: Secrets Manager's rotation schedule, rate(n days), rate(n hours) or cron(...). master_secret_arn: secret of a user allowed to create roles and set passwords (alternating-users only; the function may read it).
+    master_secret_kms_key_arn: customer KMS key of the master secret, when it has one (an RDS-managed master secret's master_user_secret[0].kms_key_id).
+    Rotates the secret the module creates (create_secret) or the given secret_arn; a secret_arn must not be an RDS-managed master secret (RDS rotates those itself).
+  EOT
+  type = object({
+    strategy                  = optional(string, "single-user")
+    schedule                  = optional(string, "rate(30 days)")
+    master_secret_arn         = optional(string)
+    master_secret_kms_key_arn = optional(string)
+  })
+  default = null
+
+  validation {
+    condition     = var.rotation == null || contains(["single-user", "alternating-users"], try(var.rotation.strategy, ""))
+    error_message = "rotation.strategy must be \"single-user\" or \"alternating-users\"."
+  }
+
+  validation {
+    # The alternating users strategy logs in as a master user to create and update the clone:
+    # https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotation-strategy.html#rotating-secrets-two-users
+    condition     = try(var.rotation.strategy, null) != "alternating-users" || try(var.rotation.master_secret_arn, null) != null
+    error_message = "rotation.strategy = \"alternating-users\" needs rotation.master_secret_arn: the ARN of a secret whose user may create roles and set passwords (for example aws_db_instance.<name>.master_user_secret[0].secret_arn), or use strategy = \"single-user\"."
+  }
+
+  validation {
+    condition     = try(var.rotation.master_secret_arn, null) == null || try(var.rotation.strategy, null) == "alternating-users"
+    error_message = "rotation.master_secret_arn is used by strategy = \"alternating-users\" only: remove it or set that strategy."
+  }
+
+  validation {
+    condition     = try(var.rotation.master_secret_arn, null) == null || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", try(coalesce(var.rotation.master_secret_arn, "x"), "x")))
+    error_message = "rotation.master_secret_arn must be a secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>): the function's GetSecretValue grant names it."
+  }
+
+  validation {
+    condition     = try(var.rotation.master_secret_kms_key_arn, null) == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", try(coalesce(var.rotation.master_secret_kms_key_arn, "x"), "x")))
+    error_message = "rotation.master_secret_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key-id>); IAM policies do not match a key by alias or bare id."
+  }
+
+  validation {
+    # Rotation schedules are rate(n hours|days) or cron(); at most every 4 hours:
+    # https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotate-secrets_schedule.html
+    condition     = var.rotation == null || can(regex("^(rate\\([1-9][0-9]* (hour|hours|day|days)\\)|cron\\(.+\\))$", try(var.rotation.schedule, "")))
+    error_message = "rotation.schedule must be rate(<n> days), rate(<n> hours) (at least 4 hours) or cron(...), for example \"rate(30 days)\"."
+  }
+
+  validation {
+    condition     = var.rotation == null || var.create_secret || var.secret_arn != null
+    error_message = "rotation needs a secret to rotate: set create_secret = true (the module creates the job user's secret) or secret_arn (a secret you own; not an RDS-managed master secret, which RDS rotates itself)."
+  }
+}
+
 variable "rotation_days" {
-  description = "Rotate the created secret every this many days."
+  description = "Rotate the created secret every this many days with rotation_lambda_arn (built-in rotation takes rotation.schedule)."
   type        = number
   default     = 30
   nullable    = false

@@ -100,4 +100,7 @@ module "job" {
   read_only                 = try(each.value.read_only, null) != null ? each.value.read_only : try(var.defaults.read_only, null)
   # export is per job (a default export would turn every job into an extraction).
   export = try(each.value.export, null)
+  # rotation is per job too: the job that creates the secret (create_secret) or names it
+  # (secret_arn) rotates it; a default would make every job rotate the same shared secret.
+  rotation = try(each.value.rotation, null)
 }

@@ -1,5 +1,5 @@
 output "jobs" {
-  description = "Per job key: function_name, function_arn, role_name, role_arn, log_group_name, log_group_arn, schedule_name, schedule_arn, secret_arn, sql_sha256, failed_alarm_arn, not_succeeded_alarm_arn, expected_interval_seconds, environment, export_s3_uri."
+  description = "Per job key: function_name, function_arn, role_name, role_arn, log_group_name, log_group_arn, schedule_name, schedule_arn, secret_arn, sql_sha256, failed_alarm_arn, not_succeeded_alarm_arn, expected_interval_seconds, environment, export_s3_uri, rotation_function_arn."
   value = {
     for k, j in module.job : k => {
       function_name             = j.function_name
@@ -17,6 +17,7 @@ output "jobs" {
       expected_interval_seconds = j.expected_interval_seconds
       environment               = j.environment
       export_s3_uri             = j.export_s3_uri
+      rotation_function_arn     = j.rotation_function_arn
     }
   }
 }

@@ -34,6 +34,11 @@ variable "defaults" {
   nullable    = false
 
   validation {
+    condition     = !contains(keys(var.defaults), "rotation")
+    error_message = "rotation cannot be a default (every job would rotate the same secret): set rotation on the job that creates its secret (create_secret = true) or names it (secret_arn)."
+  }
+
+  validation {
     condition     = !contains(keys(var.defaults), "export")
     error_message = "export cannot be a default (it would make every job an extraction): set export on the jobs entries that export."
   }
@@ -53,6 +58,20 @@ variable "jobs" {
   validation {
     condition     = alltrue([for k, j in var.jobs : length(setsubtract(keys(j), local.job_attributes)) == 0])
     error_message = "Unknown job attribute(s) (misspelt?): ${join(", ", flatten([for k, j in var.jobs : [for a in setsubtract(keys(j), local.job_attributes) : "${k}.${a}"]]))}. Known: ${join(", ", local.job_attributes)}."
+  }
+
+  validation {
+    # A secret shared through defaults.secret_arn belongs to no one job: rotate it where it is
+    # created, or on one job that names it.
+    condition     = alltrue([for k, j in var.jobs : try(j.rotation, null) == null || try(j.secret_arn, null) != null || (try(j.create_secret, null) != null ? j.create_secret == true : try(var.defaults.create_secret, false) == true)])
+    error_message = "A job with rotation must own its secret: create_secret = true or its own secret_arn (not inherited from defaults). Jobs ${join(", ", [for k, j in var.jobs : k if try(j.rotation, null) != null && try(j.secret_arn, null) == null && !(try(j.create_secret, null) != null ? j.create_secret == true : try(var.defaults.create_secret, false) == true)])}."
+  }
+
+  validation {
+    # A secret has one rotation configuration:
+    # https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotateSecret.html
+    condition     = length([for k, j in var.jobs : j.secret_arn if try(j.rotation, null) != null && try(j.secret_arn, null) != null]) == length(distinct([for k, j in var.jobs : j.secret_arn if try(j.rotation, null) != null && try(j.secret_arn, null) != null]))
+    error_message = "Two jobs rotate the same secret_arn: set rotation on one of them only (the other jobs keep reading the rotated secret)."
   }
 
   validation {
@@ -110,6 +129,7 @@ locals {
     "secret_recovery_window_days",
     "rotation_lambda_arn",
     "rotation_days",
+    "rotation",
     "database_host",
     "database_name",
     "database_user",

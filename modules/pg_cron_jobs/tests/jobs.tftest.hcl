@@ -198,3 +198,67 @@ run "rejects_export_in_defaults" {
   }
   expect_failures = [var.defaults]
 }
+
+# --- Built-in rotation: per job, on the secret that job owns ------------------------------------
+# A secret has one rotation configuration (one function, one schedule):
+# https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotateSecret.html
+# The function's invoke permission names that secret as source:
+# https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets-required-permissions-function.html
+
+run "rotation_of_a_job_created_secret" {
+  command = plan
+  variables {
+    jobs = {
+      purge = {
+        sql                 = "SELECT 1"
+        schedule_expression = "rate(1 hour)"
+        create_secret       = true
+        secret_username     = "purge_job"
+        rotation            = { schedule = "rate(7 days)" }
+      }
+      vacuum = { sql = "VACUUM", schedule_expression = "rate(1 day)" }
+    }
+  }
+
+  assert {
+    condition     = module.job["purge"].rotation_function_name == "fleet-purge-rotation" && module.job["vacuum"].rotation_function_name == null
+    error_message = "Only the job with rotation gets a rotation function."
+  }
+
+  assert {
+    condition     = module.job["purge"].rotation_function_arn == output.jobs["purge"].rotation_function_arn
+    error_message = "The jobs output carries the rotation function's ARN."
+  }
+}
+
+run "rejects_rotation_in_defaults" {
+  command = plan
+  variables {
+    defaults = {
+      secret_arn = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:master-AbC"
+      rotation   = {}
+    }
+  }
+  expect_failures = [var.defaults]
+}
+
+run "rejects_rotation_of_an_inherited_secret" {
+  command = plan
+  variables {
+    jobs = {
+      vacuum = { sql = "VACUUM", schedule_expression = "rate(1 day)", rotation = {} }
+    }
+  }
+  expect_failures = [var.jobs]
+}
+
+run "rejects_two_jobs_rotating_one_secret" {
+  command = plan
+  variables {
+    jobs = {
+      a = { sql = "SELECT 1", schedule_expression = "rate(1 day)", secret_arn = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:app-AbC", rotation = {} }
+      b = { sql = "SELECT 2", schedule_expression = "rate(1 day)", secret_arn = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:app-AbC", rotation = {} }
+    }
+  }
+  expect_failures = [var.jobs]
+}
