@@ -289,7 +289,7 @@ impl Config {
 
         let overrides = ConnOverrides {
             host: raw.pghost,
-            port: parse_num::<u16>("PGPORT", raw.pgport.as_deref(), "a TCP port 1-65535")?,
+            port: port(raw.pgport.as_deref())?,
             dbname: raw.pgdatabase,
             user: raw.pguser,
             hostaddr: raw
@@ -314,13 +314,6 @@ impl Config {
             || rds
                 .as_ref()
                 .is_some_and(|r| r.endpoint == EndpointKind::Reader);
-        if overrides.port == Some(0) {
-            return Err(ConfigError::Invalid {
-                var: "PGPORT",
-                value: "0".into(),
-                expected: "a TCP port 1-65535",
-            });
-        }
 
         let secret_id = raw.db_secret_id;
         match auth_mode {
@@ -397,51 +390,12 @@ impl Config {
         };
         let statement_count = script.statement_count();
 
-        let ssl_mode = match raw.pgsslmode.as_deref() {
-            None => SslMode::VerifyFull,
-            Some(v) => SslMode::parse(v).ok_or_else(|| ConfigError::Invalid {
-                var: "PGSSLMODE",
-                value: v.to_string(),
-                expected: "`disable`, `require`, `verify-ca` or `verify-full` (default)",
-            })?,
-        };
-        let ssl_root_cert = if ssl_mode.verifies_chain() {
-            let path = match raw.pgsslrootcert {
-                Some(p) => resolve_path(&p, task_root.as_deref()),
-                None => default_root_cert(task_root.as_deref()),
-            };
-            std::fs::metadata(&path).map_err(|source| ConfigError::RootCert {
-                path: path.clone(),
-                mode: ssl_mode.as_str(),
-                source,
-            })?;
-            Some(path)
-        } else {
-            None
-        };
-
-        let connect_timeout = match parse_num::<u64>(
-            "PGCONNECT_TIMEOUT",
-            raw.pgconnect_timeout.as_deref(),
-            "a whole number of seconds >= 1",
-        )? {
-            None => DEFAULT_CONNECT_TIMEOUT,
-            Some(0) => {
-                return Err(ConfigError::Invalid {
-                    var: "PGCONNECT_TIMEOUT",
-                    value: "0".into(),
-                    expected: "a whole number of seconds >= 1 (a Lambda job must not wait forever)",
-                })
-            }
-            Some(s) if s > MAX_CONNECT_TIMEOUT_S => {
-                return Err(ConfigError::Invalid {
-                    var: "PGCONNECT_TIMEOUT",
-                    value: s.to_string(),
-                    expected: "a whole number of seconds from 1 to 900 (Lambda's longest timeout)",
-                })
-            }
-            Some(s) => Duration::from_secs(s),
-        };
+        let (ssl_mode, ssl_root_cert) = tls_settings(
+            raw.pgsslmode.as_deref(),
+            raw.pgsslrootcert.as_deref(),
+            task_root.as_deref(),
+        )?;
+        let connect_timeout = connect_timeout(raw.pgconnect_timeout.as_deref())?;
 
         let positive_ms = |var: &'static str,
                            v: Option<String>|
@@ -675,6 +629,63 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// `PGSSLMODE` (default `verify-full`) and, for the verifying modes, the readable CA bundle
+/// (`PGSSLROOTCERT`, else `global-bundle.pem` in the package); shared by jobs and rotation.
+pub fn tls_settings(
+    mode: Option<&str>,
+    root_cert: Option<&str>,
+    task_root: Option<&Path>,
+) -> Result<(SslMode, Option<PathBuf>), ConfigError> {
+    let ssl_mode = match mode {
+        None => SslMode::VerifyFull,
+        Some(v) => SslMode::parse(v).ok_or_else(|| ConfigError::Invalid {
+            var: "PGSSLMODE",
+            value: v.to_string(),
+            expected: "`disable`, `require`, `verify-ca` or `verify-full` (default)",
+        })?,
+    };
+    if !ssl_mode.verifies_chain() {
+        return Ok((ssl_mode, None));
+    }
+    let path = match root_cert {
+        Some(p) => resolve_path(p, task_root),
+        None => default_root_cert(task_root),
+    };
+    std::fs::metadata(&path).map_err(|source| ConfigError::RootCert {
+        path: path.clone(),
+        mode: ssl_mode.as_str(),
+        source,
+    })?;
+    Ok((ssl_mode, Some(path)))
+}
+
+/// `PGCONNECT_TIMEOUT`: 1-900 seconds, default [`DEFAULT_CONNECT_TIMEOUT`].
+pub fn connect_timeout(value: Option<&str>) -> Result<Duration, ConfigError> {
+    const EXPECTED: &str =
+        "a whole number of seconds from 1 to 900 (a Lambda job must not wait forever, and 900 s is Lambda's longest timeout)";
+    match parse_num::<u64>("PGCONNECT_TIMEOUT", value, EXPECTED)? {
+        None => Ok(DEFAULT_CONNECT_TIMEOUT),
+        Some(s) if (1..=MAX_CONNECT_TIMEOUT_S).contains(&s) => Ok(Duration::from_secs(s)),
+        Some(s) => Err(ConfigError::Invalid {
+            var: "PGCONNECT_TIMEOUT",
+            value: s.to_string(),
+            expected: EXPECTED,
+        }),
+    }
+}
+
+/// `PGPORT`: 1-65535.
+pub fn port(value: Option<&str>) -> Result<Option<u16>, ConfigError> {
+    match parse_num::<u16>("PGPORT", value, "a TCP port 1-65535")? {
+        Some(0) => Err(ConfigError::Invalid {
+            var: "PGPORT",
+            value: "0".into(),
+            expected: "a TCP port 1-65535",
+        }),
+        other => Ok(other),
+    }
 }
 
 fn resolve_path(value: &str, task_root: Option<&Path>) -> PathBuf {

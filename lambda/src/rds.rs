@@ -4,6 +4,7 @@
 
 use std::time::Instant;
 
+use aws_sdk_rds::types::DbCluster;
 use aws_sdk_rds::Client;
 
 use crate::error_text::explain_aws;
@@ -90,23 +91,7 @@ pub async fn resolve(
         DbRef::Instance(id) => instance(client, id, limit).await,
         DbRef::Cluster(id) => {
             let what = "describe the cluster (DB_CLUSTER_IDENTIFIER)";
-            let call = client
-                .describe_db_clusters()
-                .db_cluster_identifier(id)
-                .send();
-            let out = tokio::time::timeout_at(limit.into(), call)
-                .await
-                .map_err(|_| limit_error(what))?
-                .map_err(|e| {
-                    api_error(
-                        what,
-                        explain_aws(&e, "the RDS API", "rds:DescribeDBClusters on the cluster"),
-                    )
-                })?;
-            let cluster = out
-                .db_clusters()
-                .first()
-                .ok_or_else(|| api_error(what, format!("no cluster named {id}")))?;
+            let cluster = describe_cluster(client, id, limit, what).await?;
             let host = match kind {
                 EndpointKind::Writer => cluster.endpoint(),
                 EndpointKind::Reader => cluster.reader_endpoint(),
@@ -129,9 +114,26 @@ pub async fn writer_instance(
     limit: Instant,
 ) -> Result<Resolved, ErrorInfo> {
     let what = "find the cluster's writer instance";
+    let cluster = describe_cluster(client, cluster_id, limit, what).await?;
+    let writer = cluster
+        .db_cluster_members()
+        .iter()
+        .find(|m| m.is_cluster_writer() == Some(true))
+        .and_then(|m| m.db_instance_identifier())
+        .ok_or_else(|| api_error(what, format!("cluster {cluster_id} has no writer instance")))?
+        .to_string();
+    instance(client, &writer, limit).await
+}
+
+async fn describe_cluster(
+    client: &Client,
+    id: &str,
+    limit: Instant,
+    what: &str,
+) -> Result<DbCluster, ErrorInfo> {
     let call = client
         .describe_db_clusters()
-        .db_cluster_identifier(cluster_id)
+        .db_cluster_identifier(id)
         .send();
     let out = tokio::time::timeout_at(limit.into(), call)
         .await
@@ -142,18 +144,10 @@ pub async fn writer_instance(
                 explain_aws(&e, "the RDS API", "rds:DescribeDBClusters on the cluster"),
             )
         })?;
-    let writer = out
-        .db_clusters()
+    out.db_clusters()
         .first()
-        .and_then(|c| {
-            c.db_cluster_members()
-                .iter()
-                .find(|m| m.is_cluster_writer() == Some(true))
-        })
-        .and_then(|m| m.db_instance_identifier())
-        .ok_or_else(|| api_error(what, format!("cluster {cluster_id} has no writer instance")))?
-        .to_string();
-    instance(client, &writer, limit).await
+        .cloned()
+        .ok_or_else(|| api_error(what, format!("no cluster named {id}")))
 }
 
 async fn instance(client: &Client, id: &str, limit: Instant) -> Result<Resolved, ErrorInfo> {

@@ -10,7 +10,7 @@ mod protocol;
 mod steps;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -23,7 +23,6 @@ use protocol::RotationEvent;
 pub use protocol::{Step, Strategy};
 use steps::Rotator;
 
-use crate::config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_ROOT_CERT_FILE, MAX_CONNECT_TIMEOUT_S};
 use crate::tls::SslMode;
 
 /// Kept between the last wait of a step and Lambda's deadline, to report the outcome.
@@ -90,53 +89,17 @@ impl RotationConfig {
                 "`single-user` or `alternating-users`",
             )
         })?;
-        let ssl_mode = match raw.pgsslmode.as_deref() {
-            None => SslMode::VerifyFull,
-            Some(v) => SslMode::parse(v).ok_or_else(|| {
-                invalid(
-                    "PGSSLMODE",
-                    v,
-                    "`disable`, `require`, `verify-ca` or `verify-full` (default)",
-                )
-            })?,
-        };
+        let config_error = |e: crate::config::ConfigError| RotationError::Config(e.to_string());
         let task_root = raw.lambda_task_root.map(PathBuf::from);
-        let ssl_root_cert = if ssl_mode.verifies_chain() {
-            let path = match raw.pgsslrootcert {
-                Some(p) => resolve_path(&p, task_root.as_deref()),
-                None => default_root_cert(task_root.as_deref()),
-            };
-            std::fs::metadata(&path).map_err(|e| {
-                RotationError::Config(format!(
-                    "PGSSLROOTCERT {} cannot be read ({e}); PGSSLMODE={} needs a PEM CA bundle: ship the Amazon RDS global-bundle.pem in the package or point PGSSLROOTCERT at one",
-                    path.display(),
-                    ssl_mode.as_str()
-                ))
-            })?;
-            Some(path)
-        } else {
-            None
-        };
-        let connect_timeout = match raw.pgconnect_timeout.as_deref() {
-            None => DEFAULT_CONNECT_TIMEOUT,
-            Some(v) => match v.trim().parse::<u64>() {
-                Ok(s) if (1..=MAX_CONNECT_TIMEOUT_S).contains(&s) => Duration::from_secs(s),
-                _ => {
-                    return Err(invalid(
-                        "PGCONNECT_TIMEOUT",
-                        v,
-                        "a whole number of seconds from 1 to 900",
-                    ))
-                }
-            },
-        };
-        let port = match raw.pgport.as_deref() {
-            None => None,
-            Some(v) => match v.trim().parse::<u16>() {
-                Ok(p) if p > 0 => Some(p),
-                _ => return Err(invalid("PGPORT", v, "a TCP port 1-65535")),
-            },
-        };
+        let (ssl_mode, ssl_root_cert) = crate::config::tls_settings(
+            raw.pgsslmode.as_deref(),
+            raw.pgsslrootcert.as_deref(),
+            task_root.as_deref(),
+        )
+        .map_err(config_error)?;
+        let connect_timeout = crate::config::connect_timeout(raw.pgconnect_timeout.as_deref())
+            .map_err(config_error)?;
+        let port = crate::config::port(raw.pgport.as_deref()).map_err(config_error)?;
         Ok(RotationConfig {
             strategy,
             ssl_mode,
@@ -150,23 +113,6 @@ impl RotationConfig {
                 .unwrap_or_else(|| "pg-cron-job-rotation".into()),
         })
     }
-}
-
-fn resolve_path(value: &str, task_root: Option<&Path>) -> PathBuf {
-    let path = PathBuf::from(value);
-    match task_root {
-        Some(root) if path.is_relative() => root.join(path),
-        _ => path,
-    }
-}
-
-fn default_root_cert(task_root: Option<&Path>) -> PathBuf {
-    let dir = task_root.map(Path::to_path_buf).or_else(|| {
-        std::env::current_exe()
-            .ok()
-            .and_then(|exe| exe.parent().map(Path::to_path_buf))
-    });
-    dir.unwrap_or_default().join(DEFAULT_ROOT_CERT_FILE)
 }
 
 async fn rotator_from_env() -> Result<Rotator, RotationError> {
@@ -315,7 +261,7 @@ mod tests {
         ];
         let c = RotationConfig::from_vars(vars(&ok)).unwrap();
         assert_eq!(c.strategy, Strategy::SingleUser);
-        assert_eq!(c.connect_timeout, DEFAULT_CONNECT_TIMEOUT);
+        assert_eq!(c.connect_timeout, crate::config::DEFAULT_CONNECT_TIMEOUT);
         let mut bad = ok.to_vec();
         bad.push(("PGCONNECT_TIMEOUT", "0"));
         assert!(err(&bad).contains("PGCONNECT_TIMEOUT"));
