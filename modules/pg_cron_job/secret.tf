@@ -49,6 +49,8 @@ resource "aws_secretsmanager_secret_rotation" "this" {
     schedule_expression      = var.rotation == null ? null : var.rotation.schedule
   }
 
+  # checkov:skip=CKV_AWS_304:The interval is the consumer's choice (rotation.schedule, default rate(30 days); rotation_days, default 30); checkov cannot evaluate the conditional that picks one.
+
   depends_on = [
     aws_secretsmanager_secret_version.this,
     aws_lambda_permission.rotation,
