@@ -113,11 +113,14 @@ module "jobs" {
       transaction         = true
       schedule_expression = "cron(30 2 * * ? *)"
       history_table       = "cron_jobs.job_run_details"
-      # A dedicated job user; its secret is created (password never in state) and rotated by the
-      # rotation function, which runs with module.jobs.rotation_security_group_id.
+      # A dedicated job user; its secret is created (password never in state) and rotated every
+      # 30 days by the built-in rotation function (the same package with ROTATION_STRATEGY,
+      # in the jobs' subnets and security group). rotation_strategy = null turns it off;
+      # rotation_lambda_arn brings your own function instead.
       create_secret               = true
       secret_username             = "purge_job"
       secret_recovery_window_days = 0
+      rotation                    = var.rotation_strategy == null || var.rotation_lambda_arn != null ? null : { strategy = var.rotation_strategy, schedule = "rate(30 days)" }
       rotation_lambda_arn         = var.rotation_lambda_arn
       statement_timeout_ms        = 600000
     }

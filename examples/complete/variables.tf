@@ -16,8 +16,14 @@ variable "package_path" {
   default     = "../../.build/x86_64/pg-cron-job.zip"
 }
 
+variable "rotation_strategy" {
+  description = "Built-in rotation of the purge job's secret: \"single-user\" (default; the job user changes its own password) or null (no built-in rotation). \"alternating-users\" would also need a master_secret_arn (see the module README)."
+  type        = string
+  default     = "single-user"
+}
+
 variable "rotation_lambda_arn" {
-  description = "ARN of the SecretsManagerRDSPostgreSQLRotationSingleUser function (deploy it from the AWS Serverless Application Repository in the private subnets with the rotation_security_group_id output); null disables rotation."
+  description = "Bring your own rotation function instead of the built-in one: the ARN of, e.g., SecretsManagerRDSPostgreSQLRotationSingleUser (deploy it in the private subnets with the rotation_security_group_id output). null: the built-in rotation (rotation_strategy)."
   type        = string
   default     = null
 }

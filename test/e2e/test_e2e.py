@@ -8,9 +8,10 @@ resources per job with 20 jobs, then `terraform destroy` and check nothing is le
 
 Stand-ins, because nothing real can run here: moto stores the Lambda but cannot execute it (so
 the test runs the same package's bootstrap itself), moto's RDS instance has no server behind it
-(so PGHOST/PGPORT point at the local cluster), and rotation is off (moto would try to execute
-the rotation function). AWS rules moto does not enforce are asserted by the module tests
-(`terraform test`), not here."""
+(so PGHOST/PGPORT point at the local cluster), and the built-in rotation of the purge job's
+secret is deployed and configured but never run here (moto's RotateSecret cannot execute the
+function; the four rotation steps are driven against PostgreSQL by test/integration). AWS rules
+moto does not enforce are asserted by the module tests (`terraform test`), not here."""
 import hashlib
 import json
 import os
@@ -32,6 +33,7 @@ PURGE = f"{NAME}-purge-events"
 EXPIRE = f"{NAME}-expire-sessions"
 VACUUM = f"{NAME}-vacuum"
 EXPORT = f"{NAME}-export-events"
+ROTATION = f"{PURGE}-rotation"
 
 # Attributes moto does not store, so a plan right after apply shows them again. Checked both ways
 # by test_second_plan_changes_nothing_but_known_moto_gaps: any other change fails the test, and a
@@ -42,6 +44,11 @@ MOTO_GAPS = {
     # Security group rules that reference a group come back without their description.
     ("aws_vpc_security_group_egress_rule", "description"),
     ("aws_vpc_security_group_ingress_rule", "description"),
+    # RotateSecret with RotateImmediately=false leaves RotationEnabled false in moto, and the
+    # provider reads rotation_lambda_arn back only for an enabled rotation; the rotation rules
+    # come back as AutomaticallyAfterDays 0 instead of the schedule expression.
+    ("aws_secretsmanager_secret_rotation", "rotation_lambda_arn"),
+    ("aws_secretsmanager_secret_rotation", "rotation_rules"),
 }
 
 
@@ -180,6 +187,36 @@ def test_apply_creates_one_shared_layer_and_three_jobs(applied, moto, package):
     secret = json.loads(moto.client("secretsmanager").get_secret_value(SecretId=purge["DB_SECRET_ID"])["SecretString"])
     assert secret["username"] == "purge_job" and len(secret["password"]) == 64
     assert secret["password"] not in (applied[0] / "terraform.tfstate").read_text(), "the generated password must never reach Terraform state"
+
+
+def test_builtin_rotation_function_is_limited_to_the_purge_secret(applied, moto):
+    """The purge job's secret is rotated by the same package (ROTATION_STRATEGY), in the jobs'
+    network, invocable only by Secrets Manager for that secret, allowed to touch only it."""
+    lam, sm, iam = moto.client("lambda"), moto.client("secretsmanager"), moto.client("iam")
+    purge = lam.get_function_configuration(FunctionName=PURGE)
+    rot = lam.get_function_configuration(FunctionName=ROTATION)
+    secret_arn = purge["Environment"]["Variables"]["DB_SECRET_ID"]
+    assert rot["Runtime"] == "provided.al2023" and rot["Handler"] == "bootstrap"
+    assert rot["CodeSha256"] == purge["CodeSha256"], "the rotation function is the job's package"
+    assert rot["Environment"]["Variables"]["ROTATION_STRATEGY"] == "single-user"
+    assert rot["Environment"]["Variables"]["PGSSLMODE"] == "verify-full"
+    assert sorted(rot["VpcConfig"]["SubnetIds"]) == sorted(purge["VpcConfig"]["SubnetIds"])
+    assert rot["VpcConfig"]["SecurityGroupIds"] == purge["VpcConfig"]["SecurityGroupIds"], "the jobs' security group"
+    assert rot["Role"] != purge["Role"]
+
+    statements = json.loads(lam.get_policy(FunctionName=ROTATION)["Policy"])["Statement"]
+    assert len(statements) == 1 and statements[0]["Principal"] == {"Service": "secretsmanager.amazonaws.com"}
+    assert statements[0]["Condition"]["ArnLike"]["AWS:SourceArn"] == secret_arn
+
+    policy = iam.get_role_policy(RoleName=rot["Role"].split("/")[-1], PolicyName="pg-cron-job-rotation")["PolicyDocument"]
+    policy = json.loads(policy) if isinstance(policy, str) else policy
+    as_list = lambda v: v if isinstance(v, list) else [v]
+    secret_resources = {r for st in policy["Statement"] for r in as_list(st["Resource"])
+                        if any(a.startswith("secretsmanager:") and a != "secretsmanager:GetRandomPassword" for a in as_list(st["Action"]))}
+    assert secret_resources == {secret_arn}, policy
+
+    described = sm.describe_secret(SecretId=secret_arn)
+    assert described["RotationLambdaARN"] == rot["FunctionArn"]
 
 
 def run_env(fn_env, moto, pg, package_dir):
@@ -357,5 +394,8 @@ def test_twenty_jobs_resource_count(applied):
     assert len(per_job) == 21
     added = [per_job[k] for k in per_job if k.startswith("analyze-")]
     print(f"21 jobs: {shared} shared resources; per job {sorted(set(per_job.values()))} "
-          f"(purge-events with its secret: {per_job['purge-events']}, a plain job: {added[0]})")
-    assert max(per_job.values()) <= 11 and max(added) <= 10, per_job
+          f"(purge-events with its secret and built-in rotation: {per_job['purge-events']}, a plain job: {added[0]})")
+    # The secret and its version (2) and the rotation function, its log group, role, policy,
+    # invoke permission and the rotation (6) on top of a plain job.
+    assert per_job["purge-events"] == 17, per_job
+    assert max(v for k, v in per_job.items() if k != "purge-events") <= 11 and max(added) <= 10, per_job
