@@ -154,6 +154,7 @@ e2e: venv
 	cargo build
 	PG_CRON_JOB_PACKAGE=$(PACKAGE) PG_CRON_JOB_BIN=$(CARGO_TARGET_DIR)/debug/pg-cron-job TF_PLUGIN_DIR="$(TF_PLUGIN_DIR)" \
 	  $(PY) -m pytest -q test/e2e
+	PG_CRON_JOB_PACKAGE=$(PACKAGE) $(PY) -m pytest -q test/packaging -k package_ships
 
 # The pinned RDS CA bundle (assembled from npm): per-region roots, refusal of a foreign chain (also
 # by the runner), and the copy inside the x86_64 package when it has been built (e2e builds it).
