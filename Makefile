@@ -30,10 +30,13 @@ PY := $(VENV)/bin/python
 export PATH := $(VENV)/bin:$(PATH)
 export CARGO_TARGET_DIR ?= $(ROOT)/target
 
+# The Rust target, and the oldest CPU Lambda runs that architecture on (Haswell; Graviton2).
 ifeq ($(ARCH),x86_64)
   RUST_TARGET := x86_64-unknown-linux-gnu
+  TARGET_CPU := haswell
 else ifeq ($(ARCH),arm64)
   RUST_TARGET := aarch64-unknown-linux-gnu
+  TARGET_CPU := neoverse-n1
 else
   $(error ARCH must be x86_64 or arm64, got '$(ARCH)')
 endif
@@ -41,8 +44,19 @@ endif
 ZIG_TARGET := $(RUST_TARGET).2.17
 BUILD_DIR := $(ROOT)/.build/$(ARCH)
 PACKAGE := $(BUILD_DIR)/pg-cron-job.zip
+# The runner every test suite drives: the package's own bootstrap (x86_64, this machine's).
+BOOTSTRAP := $(ROOT)/.build/x86_64/bin/bootstrap
+# One cargo target directory per architecture, so both release builds (and clippy's check build in
+# $(CARGO_TARGET_DIR)) can run at once under `make -j`; cargo locks a target directory per build.
+LAMBDA_TARGET_DIR = $(CARGO_TARGET_DIR)/lambda-$(1)
+# cargo-zigbuild: zig as the C compiler and linker. `make build` and `make unit` pass the same
+# flags, so the unit tests reuse the dependencies compiled for the package.
+ZIGBUILD_FLAGS = --release --target $(ZIG_TARGET) --features vendored --config 'build.rustflags=["-C", "target-cpu=$(TARGET_CPU)"]'
+ZIGBUILD = CARGO_TARGET_DIR=$(call LAMBDA_TARGET_DIR,$(ARCH)) cargo-zigbuild
+# The timing-sensitive suites run one at a time even under `make -j` (the builds still run beside).
+SUITE_LOCK = flock -w 3600 $(ROOT)/.build/.suite.lock
 
-.PHONY: help venv rust-target ca-bundle ca-bundle-test build build-arm64 package test lint unit integration faults import-test tf-check tf-test checkov e2e demo bench clean
+.PHONY: help venv rust-target ca-bundle ca-bundle-test build package test check-arch lint unit integration faults import-test tf-check tf-test checkov e2e e2e-arm64 demo bench clean
 
 help:
 	@echo "make build [ARCH=x86_64|arm64] [RDS_CA_BUNDLE=path] [SQL_DIR=dir]  build the Lambda package"
@@ -91,10 +105,9 @@ $(CA_BUNDLE): FORCE
 FORCE:
 
 build: venv rust-target $(CA_BUNDLE)
-	cargo lambda build --release --output-format zip --target $(ZIG_TARGET) \
-	  --features vendored --bin pg-cron-job
-	@mkdir -p $(BUILD_DIR) && cp $(CARGO_TARGET_DIR)/lambda/pg-cron-job/bootstrap.zip $(BUILD_DIR)/cargo-lambda.zip
-	@rm -rf $(BUILD_DIR)/bin && mkdir -p $(BUILD_DIR)/bin && cd $(BUILD_DIR)/bin && $(PY) -m zipfile -e ../cargo-lambda.zip . && chmod +x bootstrap
+	$(ZIGBUILD) zigbuild $(ZIGBUILD_FLAGS) --bin pg-cron-job
+	@rm -rf $(BUILD_DIR)/bin && mkdir -p $(BUILD_DIR)/bin && \
+	  cp $(call LAMBDA_TARGET_DIR,$(ARCH))/$(RUST_TARGET)/release/pg-cron-job $(BUILD_DIR)/bin/bootstrap
 	@machine=$$(readelf -h $(BUILD_DIR)/bin/bootstrap | sed -n 's/^ *Machine: *//p'); \
 	  echo "bootstrap is an ELF for $$machine ($(ARCH))"; \
 	  case "$(ARCH):$$machine" in x86_64:*X86-64*|arm64:*AArch64*) ;; \
@@ -104,7 +117,7 @@ build: venv rust-target $(CA_BUNDLE)
 	  if [ -z "$$glibc" ] || [ "$$(printf '%s\n%s\n' "$$glibc" "$(MAX_GLIBC)" | sort -V | tail -n1)" != "$(MAX_GLIBC)" ]; then \
 	    echo "ERROR: bootstrap needs glibc $$glibc > $(MAX_GLIBC): it would not start on Amazon Linux 2023"; exit 1; fi
 	@[ -f $(CA_BUNDLE) ] || [ "$(ALLOW_NO_CA_BUNDLE)" = 1 ] || { echo "ERROR: $(CA_BUNDLE) disappeared"; exit 1; }
-	$(PY) lambda/package.py $(PACKAGE) $(BUILD_DIR)/cargo-lambda.zip \
+	$(PY) lambda/package.py $(PACKAGE) $(BUILD_DIR)/bin/bootstrap \
 	  $$([ -f $(CA_BUNDLE) ] && echo --ca-bundle $(CA_BUNDLE)) \
 	  $(if $(SQL_DIR),--sql-dir $(SQL_DIR),)
 	@echo "package: $(PACKAGE) ($$(du -h $(PACKAGE) | cut -f1), $$(stat -c %s $(PACKAGE)) bytes, $(ARCH))"
@@ -114,26 +127,28 @@ lint:
 	cargo clippy --all-targets -- -D warnings
 	terraform fmt -check -recursive .
 
-unit:
-	cargo test
+# The tests run on this machine: x86_64 only (ARCH selects what `make build` builds).
+check-arch:
+	@[ "$(ARCH)" = x86_64 ] || { echo "ERROR: the tests run the x86_64 package on this machine; make test without ARCH (the arm64 package is tested by e2e-arm64)"; exit 1; }
+
+# Unit tests, compiled like the package (same target, profile, flags and features).
+unit: check-arch build
+	$(ZIGBUILD) test $(ZIGBUILD_FLAGS)
 
 # The runner against a real TLS PostgreSQL and moto on loopback.
-integration: venv
-	cargo build
-	PG_CRON_JOB_BIN=$(CARGO_TARGET_DIR)/debug/pg-cron-job $(PY) -m pytest -q test/integration
+integration: check-arch build
+	PG_CRON_JOB_BIN=$(BOOTSTRAP) $(SUITE_LOCK) $(PY) -m pytest -q test/integration
 
 # The fault matrix: stalled database and AWS endpoints, killed database and runner, concurrency,
 # psql fidelity (server log compared with psql's).
-faults: venv
-	cargo build
-	PG_CRON_JOB_BIN=$(CARGO_TARGET_DIR)/debug/pg-cron-job $(PY) -m pytest -q test/faults
+faults: check-arch build
+	PG_CRON_JOB_BIN=$(BOOTSTRAP) $(SUITE_LOCK) $(PY) -m pytest -q test/faults
 
 # The importer (pg-cron-job import): cron translation property test against croniter across DST,
 # the crontab / cron.job corpus against its golden output (terraform validate on the result), and
 # --from-database on a real PostgreSQL.
-import-test: venv
-	cargo build
-	PG_CRON_JOB_BIN=$(CARGO_TARGET_DIR)/debug/pg-cron-job TF_PLUGIN_DIR="$(TF_PLUGIN_DIR)" $(PY) -m pytest -q test/import
+import-test: check-arch build
+	PG_CRON_JOB_BIN=$(BOOTSTRAP) TF_PLUGIN_DIR="$(TF_PLUGIN_DIR)" $(SUITE_LOCK) $(PY) -m pytest -q test/import
 
 tf-check:
 	TF_PLUGIN_DIR="$(TF_PLUGIN_DIR)" test/tf-check.sh
@@ -149,32 +164,32 @@ tf-test:
 checkov: venv
 	for m in modules/*/; do checkov -d $$m --framework terraform --quiet --compact --skip-download || exit 1; done
 
-e2e: venv
-	$(MAKE) build ALLOW_NO_CA_BUNDLE=1
-	cargo build
-	PG_CRON_JOB_PACKAGE=$(PACKAGE) PG_CRON_JOB_BIN=$(CARGO_TARGET_DIR)/debug/pg-cron-job TF_PLUGIN_DIR="$(TF_PLUGIN_DIR)" \
-	  $(PY) -m pytest -q test/e2e
+# The x86_64 package applied on moto (examples/complete, four jobs) and run natively through the
+# loopback Runtime API.
+e2e: check-arch build
+	PG_CRON_JOB_PACKAGE=$(PACKAGE) PG_CRON_JOB_BIN=$(BOOTSTRAP) TF_PLUGIN_DIR="$(TF_PLUGIN_DIR)" \
+	  $(PY) -m pytest -q test/e2e/test_e2e.py
 	PG_CRON_JOB_PACKAGE=$(PACKAGE) $(PY) -m pytest -q test/packaging -k package_ships
 
-# The pinned RDS CA bundle (assembled from npm): per-region roots, refusal of a foreign chain (also
-# by the runner), and the copy inside the x86_64 package when it has been built (e2e builds it).
-ca-bundle-test: venv
-	cargo build
-	PG_CRON_JOB_BIN=$(CARGO_TARGET_DIR)/debug/pg-cron-job PG_CRON_JOB_PACKAGE=$$([ -f $(PACKAGE) ] && echo $(PACKAGE)) \
-	  $(PY) -m pytest -q test/packaging
-
-# The arm64 package: cross-compiled like x86_64, checked by `make build` (AArch64 ELF, glibc <= 2.34,
-# size) and its global-bundle.pem checked against the pin. Shares nothing with the x86_64 build but
-# the downloaded crates, so it costs a second release build (see README "Building").
-build-arm64: venv
+# The arm64 package: checked by `make build` (AArch64 ELF, glibc <= 2.34) and against the CA bundle
+# pin, applied on moto (examples/basic with architecture = "arm64") and run under qemu's user-mode
+# emulator through the Runtime API. Its own cargo target directory: builds beside x86_64.
+ARM64_PACKAGE := $(ROOT)/.build/arm64/pg-cron-job.zip
+e2e-arm64: venv
 	$(MAKE) build ARCH=arm64
-	PG_CRON_JOB_PACKAGE=$(ROOT)/.build/arm64/pg-cron-job.zip $(PY) -m pytest -q test/packaging -k package_ships
+	PG_CRON_JOB_ARM64_PACKAGE=$(ARM64_PACKAGE) TF_PLUGIN_DIR="$(TF_PLUGIN_DIR)" $(PY) -m pytest -q test/e2e/test_arm64.py
+	PG_CRON_JOB_PACKAGE=$(ARM64_PACKAGE) $(PY) -m pytest -q test/packaging -k package_ships
 
-# With `make -j2 test` (what CI runs) the Terraform checks run beside the first cargo build and the
-# test suites beside the later ones (cargo's lock on the shared target directory keeps the builds
-# themselves one at a time). ARM64_CHECK=0 leaves out the arm64 package (see .ci/run).
-ARM64_CHECK ?= 1
-test: venv lint tf-check tf-test checkov unit integration faults import-test e2e ca-bundle-test $(if $(filter 1,$(ARM64_CHECK)),build-arm64,)
+# The pinned RDS CA bundle (assembled from npm): per-region roots, refusal of a foreign chain (also
+# by the runner), and the copy inside the x86_64 package.
+ca-bundle-test: check-arch build
+	PG_CRON_JOB_BIN=$(BOOTSTRAP) PG_CRON_JOB_PACKAGE=$(PACKAGE) $(PY) -m pytest -q test/packaging
+
+# `make -j3 test` (what CI runs) starts both release builds and clippy's check build at once, each
+# in its own target directory, then runs the Terraform checks and the test suites as the x86_64
+# package becomes ready (the timing-sensitive suites one at a time). ARM64=0 leaves out arm64.
+ARM64 ?= 1
+test: venv build $(if $(filter 1,$(ARM64)),e2e-arm64,) lint tf-check tf-test checkov unit integration faults import-test e2e ca-bundle-test
 	@echo "all checks passed"
 
 demo: venv

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Assemble the Lambda package: bootstrap (from cargo lambda's zip), the CA bundle, SQL files.
+"""Assemble the Lambda package: bootstrap (the release binary), the CA bundle, SQL files.
 
-Usage: package.py OUT_ZIP CARGO_LAMBDA_ZIP [--ca-bundle PEM] [--sql-dir DIR]
+Usage: package.py OUT_ZIP BOOTSTRAP [--ca-bundle PEM] [--sql-dir DIR]
 
 Entries get a fixed timestamp and mode so the same inputs give the same zip (and the same
 `source_code_hash`, so Terraform does not redeploy an unchanged function).
@@ -24,13 +24,12 @@ def add(zf: zipfile.ZipFile, name: str, data: bytes, mode: int) -> None:
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("out")
-    p.add_argument("cargo_lambda_zip")
+    p.add_argument("bootstrap")
     p.add_argument("--ca-bundle")
     p.add_argument("--sql-dir")
     a = p.parse_args()
 
-    with zipfile.ZipFile(a.cargo_lambda_zip) as src:
-        bootstrap = src.read("bootstrap")
+    bootstrap = pathlib.Path(a.bootstrap).read_bytes()
     out = pathlib.Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".zip.tmp")

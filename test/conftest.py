@@ -14,7 +14,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="session")
 def binary() -> str:
-    path = os.environ.get("PG_CRON_JOB_BIN", str(ROOT / "target" / "debug" / "pg-cron-job"))
+    path = os.environ.get("PG_CRON_JOB_BIN", str(ROOT / ".build" / "x86_64" / "bin" / "bootstrap"))
     if not os.path.exists(path):
         pytest.fail(f"{path} not found: run the tests through `make test` (it builds the runner)")
     return path

@@ -342,7 +342,9 @@ class RuntimeApi:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.proc = None
 
-    def start_bootstrap(self, binary: str, env: dict[str, str], function_name: str = "pg-cron-job-test"):
+    def start_bootstrap(self, binary: str, env: dict[str, str], function_name: str = "pg-cron-job-test",
+                        launcher: tuple[str, ...] = ()):
+        """Starts `binary` as Lambda would (with `launcher` in front, e.g. an emulator)."""
         self.function_name = function_name
         self.arn = f"arn:aws:lambda:{REGION}:123456789012:function:{function_name}"
         full_env = {
@@ -356,7 +358,7 @@ class RuntimeApi:
             **env,
         }
         self.stderr = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen([binary], env=full_env, stdout=self.stderr, stderr=self.stderr)
+        self.proc = subprocess.Popen([*launcher, binary], env=full_env, stdout=self.stderr, stderr=self.stderr)
 
     def invoke(self, payload: dict, timeout_s: float = 30, arn: str | None = None):
         """Delivers one event; returns ("response"|"error", body)."""

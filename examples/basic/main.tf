@@ -10,6 +10,7 @@ module "pg_cron_job" {
 
   name                       = "nightly-refresh"
   package_path               = var.package_path
+  architecture               = var.architecture
   sql                        = "REFRESH MATERIALIZED VIEW CONCURRENTLY reporting.daily_sales"
   schedule_expression        = "cron(15 3 * * ? *)"
   secret_arn                 = var.secret_arn

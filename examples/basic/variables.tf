@@ -5,9 +5,15 @@ variable "region" {
 }
 
 variable "package_path" {
-  description = "The zip from `make build`."
+  description = "The zip from `make build` (`make build ARCH=arm64` writes ../../.build/arm64/pg-cron-job.zip)."
   type        = string
   default     = "../../.build/x86_64/pg-cron-job.zip"
+}
+
+variable "architecture" {
+  description = "Instruction set the package was built for: x86_64 or arm64 (Graviton, about 20% cheaper per GB-second)."
+  type        = string
+  default     = "x86_64"
 }
 
 variable "vpc_id" {

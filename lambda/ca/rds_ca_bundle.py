@@ -71,23 +71,32 @@ def check_integrity(data: bytes, expected: str, what: str) -> None:
         raise BundleError(f"{what}: integrity {got} does not match the pinned {expected}")
 
 
+NPM_TIMEOUT_S = 300
+
+
 def npm_pack(spec: str, dest: pathlib.Path) -> pathlib.Path:
     npm = shutil.which("npm")
     if not npm:
         raise BundleError("npm is not installed: install Node.js/npm, or pass --tarball / RDS_CA_BUNDLE")
     dest.mkdir(parents=True, exist_ok=True)
-    # Run outside the repository so no package.json or .npmrc of ours is involved.
-    with tempfile.TemporaryDirectory() as tmp:
-        proc = subprocess.run(
-            [npm, "pack", spec, "--ignore-scripts", "--silent", "--pack-destination", str(dest)],
-            cwd=tmp, capture_output=True, text=True,
-        )
-    if proc.returncode != 0:
-        raise BundleError(f"`npm pack {spec}` failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
-    name = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
-    path = dest / name
-    if not name or not path.is_file():
-        raise BundleError(f"`npm pack {spec}` printed no tarball name: {proc.stdout!r}")
+    # Packed into a private directory (outside the repository, so no package.json or .npmrc of
+    # ours is involved) and renamed into `dest`: builds running at once never see half a tarball.
+    with tempfile.TemporaryDirectory(dir=dest) as tmp:
+        try:
+            proc = subprocess.run(
+                [npm, "pack", spec, "--ignore-scripts", "--silent", "--pack-destination", tmp],
+                cwd=tmp, capture_output=True, text=True, timeout=NPM_TIMEOUT_S,
+            )
+        except subprocess.TimeoutExpired:
+            raise BundleError(f"`npm pack {spec}` did not finish within {NPM_TIMEOUT_S} s") from None
+        if proc.returncode != 0:
+            raise BundleError(f"`npm pack {spec}` failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
+        name = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
+        packed = pathlib.Path(tmp) / name
+        if not name or not packed.is_file():
+            raise BundleError(f"`npm pack {spec}` printed no tarball name: {proc.stdout!r}")
+        path = dest / name
+        packed.replace(path)
     return path
 
 

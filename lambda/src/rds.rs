@@ -2,8 +2,10 @@
 //! endpoint and port, the status (a stopped database is reported as such, not as a connect
 //! timeout), and the current writer instance after an Aurora failover.
 
+use std::future::Future;
 use std::time::Instant;
 
+use aws_sdk_rds::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_rds::types::DbCluster;
 use aws_sdk_rds::Client;
 
@@ -80,6 +82,23 @@ fn limit_error(what: &str) -> ErrorInfo {
     )
 }
 
+/// One RDS API call, given up at `limit`; a failure says what the call needed (`access`).
+async fn bounded<T, E, R>(
+    call: impl Future<Output = Result<T, SdkError<E, R>>>,
+    limit: Instant,
+    what: &str,
+    access: &str,
+) -> Result<T, ErrorInfo>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    tokio::time::timeout_at(limit.into(), call)
+        .await
+        .map_err(|_| limit_error(what))?
+        .map_err(|e| api_error(what, explain_aws(&e, "the RDS API", access)))
+}
+
 /// Looks the database up: `kind` picks a cluster's writer or reader endpoint.
 pub async fn resolve(
     client: &Client,
@@ -135,15 +154,7 @@ async fn describe_cluster(
         .describe_db_clusters()
         .db_cluster_identifier(id)
         .send();
-    let out = tokio::time::timeout_at(limit.into(), call)
-        .await
-        .map_err(|_| limit_error(what))?
-        .map_err(|e| {
-            api_error(
-                what,
-                explain_aws(&e, "the RDS API", "rds:DescribeDBClusters on the cluster"),
-            )
-        })?;
+    let out = bounded(call, limit, what, "rds:DescribeDBClusters on the cluster").await?;
     out.db_clusters()
         .first()
         .cloned()
@@ -156,15 +167,7 @@ async fn instance(client: &Client, id: &str, limit: Instant) -> Result<Resolved,
         .describe_db_instances()
         .db_instance_identifier(id)
         .send();
-    let out = tokio::time::timeout_at(limit.into(), call)
-        .await
-        .map_err(|_| limit_error(what))?
-        .map_err(|e| {
-            api_error(
-                what,
-                explain_aws(&e, "the RDS API", "rds:DescribeDBInstances on the instance"),
-            )
-        })?;
+    let out = bounded(call, limit, what, "rds:DescribeDBInstances on the instance").await?;
     let db = out
         .db_instances()
         .first()

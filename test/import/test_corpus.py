@@ -111,7 +111,8 @@ def test_split_or_entries_share_one_job_name(binary, tmp_path):
 
 
 def mock_providers():
-    """The mock_provider block of the jobs module's own tests."""
+    """The mock_provider block of the jobs module's own tests (its defaults are in tests/mocks,
+    which the caller copies next to the generated test file)."""
     text = (MODULE / "tests" / "jobs.tftest.hcl").read_text()
     start = text.index('mock_provider "aws"')
     end = text.index("\nvariables {", start)
@@ -148,6 +149,7 @@ def test_terraform_validate_and_plan(binary, tmp_path, case, tf_env):
     entries = COUNTS[case][3]
     package = MODULE / "tests" / "fixtures" / "package.zip"
     (out / "tests").mkdir()
+    shutil.copytree(MODULE / "tests" / "mocks", out / "tests" / "mocks")
     (out / "tests" / "import.tftest.hcl").write_text(
         mock_providers()
         + f"""

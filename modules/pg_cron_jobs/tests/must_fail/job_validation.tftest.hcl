@@ -1,48 +1,8 @@
 # expect: A cron() field is out of range
 # A job's own validation (here the cron ranges) fails the fleet's plan, with the job module's message.
-# The jobs map: one shared layer, every job wired to it, defaults and per-job values merged.
-# AWS rules that span the fleet (which moto does not enforce) are asserted here.
 mock_provider "aws" {
   override_during = plan
-  mock_data "aws_region" {
-    defaults = { name = "eu-south-1" }
-  }
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_data "aws_iam_policy_document" {
-    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
-  }
-  mock_resource "aws_kms_key" {
-    defaults = { arn = "arn:aws:kms:eu-south-1:123456789012:key/fleet" }
-  }
-  mock_resource "aws_sqs_queue" {
-    defaults = { arn = "arn:aws:sqs:eu-south-1:123456789012:fleet-failures" }
-  }
-  mock_resource "aws_sns_topic" {
-    defaults = { arn = "arn:aws:sns:eu-south-1:123456789012:fleet-alarms" }
-  }
-  mock_resource "aws_iam_role" {
-    defaults = { arn = "arn:aws:iam::123456789012:role/fleet-role" }
-  }
-  mock_resource "aws_security_group" {
-    defaults = { id = "sg-0f1ee70f1ee70f1ee" }
-  }
-  mock_resource "aws_vpc_endpoint" {
-    defaults = { id = "vpce-0123456789abcdef0" }
-  }
-  mock_resource "aws_secretsmanager_secret" {
-    defaults = { arn = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:fleet-purge-db-XyZ" }
-  }
-  mock_resource "aws_lambda_function" {
-    defaults = { arn = "arn:aws:lambda:eu-south-1:123456789012:function:fleet-job" }
-  }
-  mock_resource "aws_cloudwatch_log_group" {
-    defaults = { arn = "arn:aws:logs:eu-south-1:123456789012:log-group:/aws/lambda/fleet-job" }
-  }
+  source          = "./tests/mocks"
 }
 
 variables {
