@@ -20,6 +20,7 @@ import urllib.request
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -445,6 +446,15 @@ def seed_purge_database(pg: "PostgresCluster", password: str) -> None:
         GRANT USAGE ON SCHEMA app TO purge_job;
         GRANT SELECT, DELETE ON app.events, app.event_audit TO purge_job;
     """, db="app")
+
+
+def built_package(env_var: str, arch: str) -> str:
+    """The package zip named by `env_var`, else .build/<arch>'s; fails the test if it is missing."""
+    root = pathlib.Path(__file__).resolve().parents[1]
+    path = os.environ.get(env_var, str(root / ".build" / arch / "pg-cron-job.zip"))
+    if not os.path.exists(path):
+        pytest.fail(f"{path} not found: run through `make test` (it builds the {arch} package)")
+    return os.path.abspath(path)
 
 
 def unpack_package(package: str) -> pathlib.Path:

@@ -17,7 +17,7 @@ import zipfile
 
 import pytest
 
-from harness import RuntimeApi, prepare_example, terraform, unpack_package
+from harness import RuntimeApi, built_package, prepare_example, terraform, unpack_package
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "basic"
@@ -28,10 +28,7 @@ EM_AARCH64 = 183  # ELF e_machine
 
 @pytest.fixture(scope="module")
 def arm64_package():
-    path = os.environ.get("PG_CRON_JOB_ARM64_PACKAGE", str(ROOT / ".build" / "arm64" / "pg-cron-job.zip"))
-    if not os.path.exists(path):
-        pytest.fail(f"{path} not found: run through `make e2e` (it runs make build ARCH=arm64)")
-    return os.path.abspath(path)
+    return built_package("PG_CRON_JOB_ARM64_PACKAGE", "arm64")
 
 
 @pytest.fixture(scope="module")

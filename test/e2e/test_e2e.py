@@ -14,7 +14,6 @@ function; the four rotation steps are driven against PostgreSQL by test/integrat
 moto does not enforce are asserted by the module tests (`terraform test`), not here."""
 import hashlib
 import json
-import os
 import pathlib
 import shutil
 import subprocess
@@ -24,7 +23,7 @@ import zipfile
 
 import pytest
 
-from harness import RuntimeApi, prepare_example, run_oneshot, seed_purge_database, terraform, unpack_package
+from harness import RuntimeApi, built_package, prepare_example, run_oneshot, seed_purge_database, terraform, unpack_package
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "complete"
@@ -54,10 +53,7 @@ MOTO_GAPS = {
 
 @pytest.fixture(scope="module")
 def package():
-    path = os.environ.get("PG_CRON_JOB_PACKAGE", str(ROOT / ".build" / "x86_64" / "pg-cron-job.zip"))
-    if not os.path.exists(path):
-        pytest.fail(f"{path} not found: run through `make test` (it runs make build)")
-    return os.path.abspath(path)
+    return built_package("PG_CRON_JOB_PACKAGE", "x86_64")
 
 
 @pytest.fixture(scope="module")
@@ -363,7 +359,7 @@ def test_edited_sql_changes_only_its_job_and_a_stale_package_is_refused(applied,
         sql.write_bytes(original)
     real = [(c[0], [a for a in c[3] if (c[1], a) not in MOTO_GAPS]) for c in changes if c[2] != ["no-op"]]
     real = [r for r in real if r[1]]
-    assert real == [(f'module.jobs.module.job["expire-sessions"].aws_lambda_function.this[0]', ["environment"])], real
+    assert real == [('module.jobs.module.job["expire-sessions"].aws_lambda_function.this[0]', ["environment"])], real
 
     # Applied without `make build`, the function would carry the new hash and the old file: the
     # runner refuses to run it (configuration error, exit 2) and says to rebuild.
