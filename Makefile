@@ -56,10 +56,11 @@ ZIGBUILD = CARGO_TARGET_DIR=$(call LAMBDA_TARGET_DIR,$(ARCH)) cargo-zigbuild
 # The timing-sensitive suites run one at a time even under `make -j` (the builds still run beside).
 SUITE_LOCK = flock -w 3600 $(ROOT)/.build/.suite.lock
 
-.PHONY: help venv rust-target ca-bundle ca-bundle-test build package test check-arch lint unit integration faults import-test tf-check tf-test checkov e2e e2e-arm64 demo bench clean
+.PHONY: help venv rust-target ca-bundle ca-bundle-test build build-all build-x86_64 build-arm64 test check-arch lint unit integration faults import-test tf-check tf-test checkov e2e e2e-arm64 demo bench clean
 
 help:
 	@echo "make build [ARCH=x86_64|arm64] [RDS_CA_BUNDLE=path] [SQL_DIR=dir]  build the Lambda package"
+	@echo "make build-all                                                    both architectures, side by side"
 	@echo "make test                                                         run every check (what CI runs)"
 	@echo "make demo                                                         one job end to end, locally"
 	@echo "make bench                                                        cold-run benchmark vs psql"
@@ -121,6 +122,12 @@ build: venv rust-target $(CA_BUNDLE)
 	  $$([ -f $(CA_BUNDLE) ] && echo --ca-bundle $(CA_BUNDLE)) \
 	  $(if $(SQL_DIR),--sql-dir $(SQL_DIR),)
 	@echo "package: $(PACKAGE) ($$(du -h $(PACKAGE) | cut -f1), $$(stat -c %s $(PACKAGE)) bytes, $(ARCH))"
+
+# Both packages at once (own target directories; the two builds share the 2+ cores).
+build-all: venv
+	$(MAKE) -j2 build-x86_64 build-arm64
+build-x86_64 build-arm64:
+	$(MAKE) build ARCH=$(subst build-,,$@)
 
 lint:
 	cargo fmt --all -- --check
