@@ -46,8 +46,8 @@ BUILD_DIR := $(ROOT)/.build/$(ARCH)
 PACKAGE := $(BUILD_DIR)/pg-cron-job.zip
 # The runner every test suite drives: the package's own bootstrap (x86_64, this machine's).
 BOOTSTRAP := $(ROOT)/.build/x86_64/bin/bootstrap
-# One cargo target directory per architecture, so both release builds (and clippy's check build in
-# $(CARGO_TARGET_DIR)) can run at once under `make -j`; cargo locks a target directory per build.
+# One cargo target directory per architecture, so both release builds can run at once under
+# `make -j` (cargo locks a target directory for the length of a build).
 LAMBDA_TARGET_DIR = $(CARGO_TARGET_DIR)/lambda-$(1)
 # cargo-zigbuild: zig as the C compiler and linker. `make build` and `make unit` pass the same
 # flags, so the unit tests reuse the dependencies compiled for the package.
@@ -131,16 +131,19 @@ build-x86_64 build-arm64:
 
 lint:
 	cargo fmt --all -- --check
-	cargo clippy --all-targets -- -D warnings
 	terraform fmt -check -recursive .
 
 # The tests run on this machine: x86_64 only (ARCH selects what `make build` builds).
 check-arch:
 	@[ "$(ARCH)" = x86_64 ] || { echo "ERROR: the tests run the x86_64 package on this machine; make test without ARCH (the arm64 package is tested by e2e-arm64)"; exit 1; }
 
-# Unit tests, compiled like the package (same target, profile, flags and features).
+# Unit tests, compiled like the package (same target, profile, flags and features, so no
+# dependency is compiled again), with clippy as the compiler of our own crate: its lints on every
+# target, warnings as errors (what `cargo clippy --all-targets -- -D warnings` checks, without a
+# second, check-only build of the dependencies).
+CLIPPY_ARGS := -D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__
 unit: check-arch build
-	$(ZIGBUILD) test $(ZIGBUILD_FLAGS)
+	RUSTC_WORKSPACE_WRAPPER=clippy-driver CLIPPY_ARGS=$(CLIPPY_ARGS) $(ZIGBUILD) test $(ZIGBUILD_FLAGS) --all-targets
 
 # The runner against a real TLS PostgreSQL and moto on loopback.
 integration: check-arch build
@@ -180,10 +183,11 @@ e2e: check-arch build
 
 # The arm64 package: checked by `make build` (AArch64 ELF, glibc <= 2.34) and against the CA bundle
 # pin, applied on moto (examples/basic with architecture = "arm64") and run under qemu's user-mode
-# emulator through the Runtime API. Its own cargo target directory: builds beside x86_64.
+# emulator through the Runtime API. Its own cargo target directory: builds beside x86_64, at a
+# lower CPU priority, so the x86_64 package and the suites that need it come first.
 ARM64_PACKAGE := $(ROOT)/.build/arm64/pg-cron-job.zip
 e2e-arm64: venv
-	$(MAKE) build ARCH=arm64
+	nice -n 10 $(MAKE) build ARCH=arm64
 	PG_CRON_JOB_ARM64_PACKAGE=$(ARM64_PACKAGE) TF_PLUGIN_DIR="$(TF_PLUGIN_DIR)" $(PY) -m pytest -q test/e2e/test_arm64.py
 	PG_CRON_JOB_PACKAGE=$(ARM64_PACKAGE) $(PY) -m pytest -q test/packaging -k package_ships
 
@@ -192,9 +196,9 @@ e2e-arm64: venv
 ca-bundle-test: check-arch build
 	PG_CRON_JOB_BIN=$(BOOTSTRAP) PG_CRON_JOB_PACKAGE=$(PACKAGE) $(PY) -m pytest -q test/packaging
 
-# `make -j3 test` (what CI runs) starts both release builds and clippy's check build at once, each
-# in its own target directory, then runs the Terraform checks and the test suites as the x86_64
-# package becomes ready (the timing-sensitive suites one at a time). ARM64=0 leaves out arm64.
+# `make -j3 test` (what CI runs) starts both release builds at once, each in its own target
+# directory, runs the Terraform checks beside them and the test suites as soon as the x86_64
+# package is ready (the timing-sensitive suites one at a time). ARM64=0 leaves out arm64.
 ARM64 ?= 1
 test: venv build $(if $(filter 1,$(ARM64)),e2e-arm64,) lint tf-check tf-test checkov unit integration faults import-test e2e ca-bundle-test
 	@echo "all checks passed"
