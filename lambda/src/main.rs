@@ -116,8 +116,24 @@ async fn run_once() -> ExitCode {
 
 /// A failed run, returned to the runtime as an error so Lambda's Errors metric, alarms and
 /// on-failure destinations fire; the message is the run's JSON result.
-#[derive(Debug)]
 struct JobFailed(Box<Report>);
+
+/// What the runtime logs for a failed invocation: one line, not a dump of the report (the run's
+/// details are in the "job finished" line and in the returned result).
+impl std::fmt::Debug for JobFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0.error {
+            Some(e) => write!(
+                f,
+                "job {} failed ({}): {}",
+                self.0.job,
+                e.kind.as_str(),
+                e.message
+            ),
+            None => write!(f, "job {} failed", self.0.job),
+        }
+    }
+}
 
 impl From<JobFailed> for Diagnostic {
     fn from(failed: JobFailed) -> Self {

@@ -114,9 +114,11 @@ def export(binary, pg, moto, runner_env, psql_env, psql_base):
             p_ms = (time.perf_counter() - started) * 1000
             csv_mb = int(subprocess.run(["bash", "-c", f"gzip -dc {out} | wc -c"], capture_output=True,
                                         text=True, check=True).stdout) / 1e6
-        print(f"export {rows:,} rows ({csv_mb:.0f} MB CSV, gzip): pg-cron-job {csv_mb / (ms / 1000):.1f} MB/s, "
-              f"peak RSS {rss:.1f} MB; psql \\copy | gzip {csv_mb / (p_ms / 1000):.1f} MB/s "
-              f"(targets: >= psql, RSS <= 64 MB: {'met' if rss <= 64 else 'NOT met'})")
+        ours, theirs = csv_mb / (ms / 1000), csv_mb / (p_ms / 1000)
+        print(f"export {rows:,} rows ({csv_mb:.0f} MB CSV, gzip): pg-cron-job {ours:.1f} MB/s, "
+              f"peak RSS {rss:.1f} MB; psql \\copy | gzip {theirs:.1f} MB/s "
+              f"(throughput >= psql: {'met' if ours >= theirs else 'NOT met'}; "
+              f"RSS <= 64 MB: {'met' if rss <= 64 else 'NOT met'})")
 
 
 if __name__ == "__main__":

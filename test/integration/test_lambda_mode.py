@@ -38,6 +38,12 @@ def test_failing_job_is_reported_to_the_runtime_as_an_error(binary, base_env, ru
     result = json.loads(body["errorMessage"])
     assert result["status"] == "failed"
     assert result["error"]["code"] == "42P01"
+    # The runtime's own error line is one readable line, not a dump of the report's fields.
+    runtime_lines = [json.loads(line) for line in runtime.logs().splitlines()
+                     if line.startswith("{") and '"level":"ERROR"' in line]
+    assert runtime_lines, runtime.logs()
+    assert all("Report {" not in line["message"] and "ErrorInfo {" not in line["message"] for line in runtime_lines), runtime_lines
+    assert any('failed (sql): ' in line["message"] and "no_such_table" in line["message"] for line in runtime_lines), runtime_lines
 
 
 def test_configuration_error_fails_every_invocation(binary, base_env, runtime):
