@@ -175,11 +175,10 @@ checkov: venv
 	for m in modules/*/; do checkov -d $$m --framework terraform --quiet --compact --skip-download || exit 1; done
 
 # The x86_64 package applied on moto (examples/complete, four jobs) and run natively through the
-# loopback Runtime API.
+# loopback Runtime API (its CA bundle is checked by ca-bundle-test).
 e2e: check-arch build
 	PG_CRON_JOB_PACKAGE=$(PACKAGE) PG_CRON_JOB_BIN=$(BOOTSTRAP) TF_PLUGIN_DIR="$(TF_PLUGIN_DIR)" \
 	  $(PY) -m pytest -q test/e2e/test_e2e.py
-	PG_CRON_JOB_PACKAGE=$(PACKAGE) $(PY) -m pytest -q test/packaging -k package_ships
 
 # The arm64 package: checked by `make build` (AArch64 ELF, glibc <= 2.34) and against the CA bundle
 # pin, applied on moto (examples/basic with architecture = "arm64") and run under qemu's user-mode
