@@ -40,7 +40,7 @@ def main():
         print(terraform(work, "output", "-no-color", env=env))
 
         fn = moto.client("lambda").get_function_configuration(FunctionName=f"{NAME}-purge-events")
-        fn_env = fn["Environment"]["Variables"]
+        fn_env = {**fn["Environment"]["Variables"], "_HANDLER": fn["Handler"]}
         sched = moto.client("scheduler").get_schedule(Name=f"{NAME}-purge-events")
         print(f"schedule: {sched['ScheduleExpression']} in {sched['ScheduleExpressionTimezone']}")
         step("DBA set-up: role purge_job with the password from the module-created secret, sample data")

@@ -280,6 +280,13 @@ class RunResult:
         return f"exit={self.code}\nstdout={self.stdout}\nstderr={self.stderr}"
 
 
+def deployed_env(lam, name: str) -> dict[str, str]:
+    """A deployed function's environment as Lambda gives it to bootstrap: its variables and
+    `_HANDLER`, the function's handler setting (which picks the program)."""
+    cfg = lam.get_function_configuration(FunctionName=name)
+    return {**cfg["Environment"]["Variables"], "_HANDLER": cfg["Handler"]}
+
+
 def run_oneshot(binary: str, env: dict[str, str], *args: str, timeout: float = 60) -> RunResult:
     """Runs the real binary in one-shot mode with exactly `env` (plus PATH)."""
     full_env = {"PATH": os.environ["PATH"], **env}
@@ -356,6 +363,7 @@ class RuntimeApi:
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function_name}",
             "AWS_LAMBDA_LOG_STREAM_NAME": "test-stream",
+            "_HANDLER": "job",  # Lambda sets it from the function's handler; env may say otherwise
             **env,
         }
         self.stderr = tempfile.TemporaryFile()

@@ -113,7 +113,7 @@ resource "aws_lambda_function" "this" {
   description                    = "pg_cron_job: scheduled SQL job ${local.job_name}"
   role                           = aws_iam_role.lambda[0].arn
   runtime                        = "provided.al2023"
-  handler                        = "bootstrap"
+  handler                        = "job" # the package's job runner (Lambda passes it as _HANDLER)
   filename                       = var.package_path
   source_code_hash               = filebase64sha256(var.package_path)
   architectures                  = [var.architecture]

@@ -140,7 +140,7 @@ resource "aws_lambda_function" "rotation" {
   description   = "pg_cron_job: rotates the secret of ${local.job_name} (${var.rotation.strategy})"
   role          = aws_iam_role.rotation[0].arn
   runtime       = "provided.al2023"
-  handler       = "bootstrap"
+  handler       = "rotation" # the package's rotation program (_HANDLER)
   # The same package as the job: ROTATION_STRATEGY makes bootstrap serve the rotation protocol.
   filename         = var.package_path
   source_code_hash = filebase64sha256(var.package_path)

@@ -225,9 +225,10 @@ variable "statement_timeout_ms" {
   type        = number
   default     = null
 
+  # The runner's range (lambda/functions/src/contract.rs): PostgreSQL's int milliseconds.
   validation {
-    condition     = var.statement_timeout_ms == null || coalesce(var.statement_timeout_ms, 1) >= 1
-    error_message = "statement_timeout_ms must be >= 1 (leave it null for no limit besides the Lambda deadline)."
+    condition     = coalesce(var.statement_timeout_ms, 1) >= 1 && coalesce(var.statement_timeout_ms, 1) <= 2147483647 && floor(coalesce(var.statement_timeout_ms, 1)) == coalesce(var.statement_timeout_ms, 1)
+    error_message = "statement_timeout_ms must be a whole number of milliseconds from 1 to 2147483647 (PostgreSQL's limit); leave it null for no limit besides the Lambda deadline."
   }
 }
 
@@ -236,9 +237,10 @@ variable "lock_timeout_ms" {
   type        = number
   default     = null
 
+  # The runner's range (lambda/functions/src/contract.rs): PostgreSQL's int milliseconds.
   validation {
-    condition     = var.lock_timeout_ms == null || coalesce(var.lock_timeout_ms, 1) >= 1
-    error_message = "lock_timeout_ms must be >= 1 (leave it null for no limit)."
+    condition     = coalesce(var.lock_timeout_ms, 1) >= 1 && coalesce(var.lock_timeout_ms, 1) <= 2147483647 && floor(coalesce(var.lock_timeout_ms, 1)) == coalesce(var.lock_timeout_ms, 1)
+    error_message = "lock_timeout_ms must be a whole number of milliseconds from 1 to 2147483647 (PostgreSQL's limit); leave it null for no limit."
   }
 }
 
@@ -253,6 +255,12 @@ variable "max_runtime_ms" {
   description = "MAX_RUNTIME_MS: a time budget for the run, shorter than the Lambda timeout."
   type        = number
   default     = null
+
+  # The runner's range (lambda/functions/src/contract.rs): PostgreSQL's int milliseconds.
+  validation {
+    condition     = coalesce(var.max_runtime_ms, 1) >= 1 && coalesce(var.max_runtime_ms, 1) <= 2147483647 && floor(coalesce(var.max_runtime_ms, 1)) == coalesce(var.max_runtime_ms, 1)
+    error_message = "max_runtime_ms must be a whole number of milliseconds from 1 to 2147483647 (PostgreSQL's limit); leave it null to use the Lambda timeout."
+  }
 }
 
 variable "history_table" {
@@ -271,6 +279,13 @@ variable "history_retention_days" {
   type        = number
   default     = 30
   nullable    = false
+
+  # The runner's range (lambda/functions/src/contract.rs): beyond 36500 days `now() - interval`
+  # leaves PostgreSQL's timestamp range.
+  validation {
+    condition     = var.history_retention_days >= 0 && var.history_retention_days <= 36500 && floor(var.history_retention_days) == var.history_retention_days
+    error_message = "history_retention_days must be a whole number of days from 0 (keep all rows) to 36500."
+  }
 }
 
 variable "repeat_until_zero" {
@@ -297,6 +312,12 @@ variable "max_continuations" {
   type        = number
   default     = 10
   nullable    = false
+
+  # The runner's range (lambda/functions/src/contract.rs).
+  validation {
+    condition     = var.max_continuations >= 0 && var.max_continuations <= 1000 && floor(var.max_continuations) == var.max_continuations
+    error_message = "max_continuations must be a whole number from 0 to 1000."
+  }
 }
 
 variable "log_level" {

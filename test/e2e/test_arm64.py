@@ -17,7 +17,7 @@ import zipfile
 
 import pytest
 
-from harness import RuntimeApi, built_package, prepare_example, terraform, unpack_package
+from harness import RuntimeApi, built_package, deployed_env, prepare_example, terraform, unpack_package
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "basic"
@@ -106,7 +106,7 @@ def test_arm64_bootstrap_runs_the_job_over_tls(applied, moto, pg, network, arm64
     bootstrap: it fetches the secret from Secrets Manager, refreshes the view, and a failure
     reaches the runtime as an error."""
     lam = moto.client("lambda")
-    fn_env = lam.get_function_configuration(FunctionName=FUNCTION)["Environment"]["Variables"]
+    fn_env = deployed_env(lam, FUNCTION)
     assert fn_env["PGSSLMODE"] == "verify-full"
     pg.psql("INSERT INTO reporting.sales SELECT DATE '2026-11-20', 5 FROM generate_series(1, 7)", db="reports")
     package_dir = unpack_package(arm64_package)

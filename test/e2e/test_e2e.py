@@ -23,7 +23,7 @@ import zipfile
 
 import pytest
 
-from harness import RuntimeApi, built_package, prepare_example, run_oneshot, seed_purge_database, terraform, unpack_package
+from harness import RuntimeApi, built_package, deployed_env, prepare_example, run_oneshot, seed_purge_database, terraform, unpack_package
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "complete"
@@ -94,7 +94,7 @@ def test_apply_creates_one_shared_layer_and_three_jobs(applied, moto, package):
     fns = {n: lam.get_function_configuration(FunctionName=n) for n in (PURGE, EXPIRE, VACUUM, EXPORT)}
     envs = {n: f["Environment"]["Variables"] for n, f in fns.items()}
     for f in fns.values():
-        assert f["Runtime"] == "provided.al2023" and f["Handler"] == "bootstrap"
+        assert f["Runtime"] == "provided.al2023" and f["Handler"] == "job"
         assert len(f["VpcConfig"]["SubnetIds"]) == 2
     # One security group for every job (one rule on the database's group).
     groups = {tuple(f["VpcConfig"]["SecurityGroupIds"]) for f in fns.values()}
@@ -192,7 +192,7 @@ def test_builtin_rotation_function_is_limited_to_the_purge_secret(applied, moto)
     purge = lam.get_function_configuration(FunctionName=PURGE)
     rot = lam.get_function_configuration(FunctionName=ROTATION)
     secret_arn = purge["Environment"]["Variables"]["DB_SECRET_ID"]
-    assert rot["Runtime"] == "provided.al2023" and rot["Handler"] == "bootstrap"
+    assert rot["Runtime"] == "provided.al2023" and rot["Handler"] == "rotation"
     assert rot["CodeSha256"] == purge["CodeSha256"], "the rotation function is the job's package"
     assert rot["Environment"]["Variables"]["ROTATION_STRATEGY"] == "single-user"
     assert rot["Environment"]["Variables"]["PGSSLMODE"] == "verify-full"
@@ -227,7 +227,7 @@ def run_env(fn_env, moto, pg, package_dir):
 
 
 def test_purge_job_runs_and_failures_reach_the_runtime(applied, moto, pg, package):
-    fn_env = moto.client("lambda").get_function_configuration(FunctionName=PURGE)["Environment"]["Variables"]
+    fn_env = deployed_env(moto.client("lambda"), PURGE)
     secret = json.loads(moto.client("secretsmanager").get_secret_value(SecretId=fn_env["DB_SECRET_ID"])["SecretString"])
 
     # The DBA's one-time set-up from the module README: the job role with the secret's password.
@@ -264,7 +264,7 @@ def test_purge_job_runs_and_failures_reach_the_runtime(applied, moto, pg, packag
 
 
 def test_second_job_runs_with_the_shared_master_secret(applied, moto, pg, package):
-    fn_env = moto.client("lambda").get_function_configuration(FunctionName=EXPIRE)["Environment"]["Variables"]
+    fn_env = deployed_env(moto.client("lambda"), EXPIRE)
     secret = json.loads(moto.client("secretsmanager").get_secret_value(SecretId=fn_env["DB_SECRET_ID"])["SecretString"])
     user, password = secret["username"], secret["password"]
     pg.psql("CREATE DATABASE app") if pg.psql("SELECT count(*) FROM pg_database WHERE datname = 'app'") == "0" else None
@@ -298,7 +298,7 @@ def test_extraction_job_streams_to_the_bucket(applied, moto, pg, package):
     import csv
     import gzip
     import io
-    fn_env = moto.client("lambda").get_function_configuration(FunctionName=EXPORT)["Environment"]["Variables"]
+    fn_env = deployed_env(moto.client("lambda"), EXPORT)
     secret = json.loads(moto.client("secretsmanager").get_secret_value(SecretId=fn_env["DB_SECRET_ID"])["SecretString"])
     user, password = secret["username"], secret["password"]
     if pg.psql("SELECT count(*) FROM pg_database WHERE datname = 'app'") == "0":
@@ -363,7 +363,7 @@ def test_edited_sql_changes_only_its_job_and_a_stale_package_is_refused(applied,
 
     # Applied without `make build`, the function would carry the new hash and the old file: the
     # runner refuses to run it (configuration error, exit 2) and says to rebuild.
-    fn_env = moto.client("lambda").get_function_configuration(FunctionName=EXPIRE)["Environment"]["Variables"]
+    fn_env = deployed_env(moto.client("lambda"), EXPIRE)
     package_dir = unpack_package(package)
     try:
         result = run_oneshot(str(package_dir / "bootstrap"), {

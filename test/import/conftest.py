@@ -1,8 +1,21 @@
-"""Shared helpers of the import tests: the runner binary and the Scheduler evaluator."""
+"""Shared helpers of the import tests: the workstation CLI and the Scheduler evaluator."""
 import json
+import os
+import pathlib
 import subprocess
 
 import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def binary() -> str:
+    """The workstation CLI `pg-cron-job` (lambda/cli), not the Lambda package's bootstrap."""
+    path = os.environ.get("PG_CRON_JOB_CLI", str(ROOT / ".build" / "x86_64" / "bin" / "pg-cron-job"))
+    if not os.path.exists(path):
+        pytest.fail(f"{path} not found: run the tests through `make test` (it builds the CLI)")
+    return path
 
 
 @pytest.fixture(scope="session")

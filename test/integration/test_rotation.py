@@ -1,4 +1,4 @@
-"""Built-in password rotation: the real bootstrap with ROTATION_STRATEGY set, driven through the
+"""Built-in password rotation: the real bootstrap with its `rotation` handler (_HANDLER), driven through the
 loopback Lambda Runtime API the way Secrets Manager drives a rotation function, against moto's
 Secrets Manager and a real PostgreSQL that logs every statement (log_statement = all).
 
@@ -72,7 +72,7 @@ class Rotation:
         self.sm.create_secret(Name=self.id, SecretString=secret_json)
         self.env = {**moto.env(), "PGSSLMODE": "verify-full", "PGSSLROOTCERT": str(pg.ca.path)}
         self.rotator = RuntimeApi()
-        self.rotator.start_bootstrap(binary, {**self.env, "ROTATION_STRATEGY": strategy, **(extra_env or {})},
+        self.rotator.start_bootstrap(binary, {**self.env, "_HANDLER": "rotation", "ROTATION_STRATEGY": strategy, **(extra_env or {})},
                                      function_name="rotation-" + uuid.uuid4().hex[:6])
         self.jobs: list[RuntimeApi] = []
 
@@ -249,7 +249,7 @@ def test_failing_set_secret_leaves_awscurrent_usable(binary, rpg, rmoto, rotatio
 
     # The retry (a working function, same token) completes the rotation.
     fixed = RuntimeApi()
-    fixed.start_bootstrap(binary, {**broken.env, "ROTATION_STRATEGY": "single-user"}, function_name="rotation-fixed")
+    fixed.start_bootstrap(binary, {**broken.env, "_HANDLER": "rotation", "ROTATION_STRATEGY": "single-user"}, function_name="rotation-fixed")
     broken.jobs.append(fixed)
     broken.rotator, spare = fixed, broken.rotator
     broken.jobs.append(spare)
@@ -336,7 +336,7 @@ def test_one_shot_rotation_step(binary, rpg, rmoto, rotations):
     user, password = new_user(rpg)
     r = Rotation(binary, rpg, rmoto, "single-user", rpg.secret_json(user, password))
     rotations.append(r)
-    env = {**r.env, "ROTATION_STRATEGY": "single-user"}
+    env = {**r.env, "_HANDLER": "rotation", "ROTATION_STRATEGY": "single-user"}
     bad = run_oneshot(binary, env, '{"Step": "createSecret"}')
     assert bad.code == 2 and "not a Secrets Manager rotation event" in bad.stderr, bad
     token = r.start()

@@ -42,8 +42,8 @@ run "defaults" {
   }
 
   assert {
-    condition     = aws_lambda_function.this[0].runtime == "provided.al2023" && aws_lambda_function.this[0].handler == "bootstrap"
-    error_message = "The function must use the OS-only runtime with the bootstrap handler."
+    condition     = aws_lambda_function.this[0].runtime == "provided.al2023" && aws_lambda_function.this[0].handler == "job"
+    error_message = "The function must use the OS-only runtime with the package's job handler."
   }
 
   assert {

@@ -45,7 +45,7 @@ run "single_user_rotation_of_the_created_secret" {
   }
 
   assert {
-    condition     = aws_lambda_function.rotation[0].function_name == "purge-rotation" && aws_lambda_function.rotation[0].handler == "bootstrap" && aws_lambda_function.rotation[0].runtime == "provided.al2023"
+    condition     = aws_lambda_function.rotation[0].function_name == "purge-rotation" && aws_lambda_function.rotation[0].handler == "rotation" && aws_lambda_function.rotation[0].runtime == "provided.al2023"
     error_message = "The rotation function is the package's bootstrap on provided.al2023, named <name>-rotation."
   }
 

@@ -1,0 +1,125 @@
+//! What an import produces: the jobs, the refused entries and where the output goes.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+use super::cron::Schedule;
+
+/// The import command's usage, shown with every usage error.
+pub const USAGE: &str = "usage:
+  pg-cron-job import crontab FILE [--timezone ZONE] [--out DIR] [--scripts-root DIR] [--system]
+                                  [--split-or] [--module-source SRC] [--name NAME] [--force]
+  pg-cron-job import pg-cron (FILE | --from-database) [--timezone ZONE] [--out DIR]
+                                  [--split-or] [--module-source SRC] [--name NAME] [--force]
+  pg-cron-job import schedule [--pg-cron] [--split-or] [EXPR...]
+
+FILE for pg-cron is a CSV (with header) or COPY text dump of cron.job. --from-database reads
+cron.job and cron.timezone with PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE and
+PGSSLROOTCERT. --split-or emits two schedules for an entry restricting both day-of-month and
+day-of-week (cron runs it when either matches) instead of refusing it. --system reads the
+/etc/crontab format (a user field after the schedule). The output directory (default
+./pg_cron_jobs) gets main.tf, sql/ and REPORT.md; an existing main.tf is kept unless --force.";
+
+/// A problem with the command line, the input or the output directory.
+#[derive(Debug, Error)]
+pub enum ImportError {
+    #[error("{0}\n\n{USAGE}")]
+    Usage(String),
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0} is not an IANA time zone name (e.g. UTC, Europe/Rome, America/New_York)")]
+    TimeZone(String),
+    #[error("{0}")]
+    Dump(String),
+    #[error("{} already exists: choose another --out, or pass --force to overwrite it", .0.display())]
+    Exists(PathBuf),
+    #[error("reading cron.job: {0}")]
+    Database(String),
+}
+
+/// Where a job's SQL comes from in the output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobSql {
+    /// One statement, inline (`sql = "..."`).
+    Inline(String),
+    /// `sql/<key>.sql` written with this text (`sql_file` + `sql_source_path`).
+    File(String),
+}
+
+/// One converted job (one or more `jobs` entries: one per schedule).
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// Wanted key (made unique and suffixed later).
+    pub key: String,
+    /// Where it came from, e.g. `crontab line 12` or `cron.job jobid 3`.
+    pub origin: String,
+    /// The original line / row, for the report and the comment in main.tf.
+    pub original: String,
+    pub schedules: Vec<Schedule>,
+    pub timezone: String,
+    pub sql: JobSql,
+    pub transaction: bool,
+    pub enabled: bool,
+    pub database_name: Option<String>,
+    pub database_host: Option<String>,
+    pub database_user: Option<String>,
+    /// Converted, but worth reading.
+    pub notes: Vec<String>,
+    /// Why the entry is emitted with `schedule_enabled = false` until a human acts.
+    pub human: Vec<String>,
+}
+
+/// An entry that was not converted.
+#[derive(Debug, Clone)]
+pub struct Refused {
+    pub origin: String,
+    pub original: String,
+    pub reason: String,
+}
+
+/// The result of reading a crontab or cron.job.
+#[derive(Debug, Default)]
+pub struct Import {
+    /// Human description of the input, e.g. `crontab /etc/cron.d/jobs`.
+    pub source: String,
+    pub jobs: Vec<Job>,
+    pub refused: Vec<Refused>,
+    /// Things about the input as a whole (MAILTO, environment lines, credentials).
+    pub notes: Vec<String>,
+    pub alarm_emails: Vec<String>,
+    /// Logins the old jobs used (their passwords must go into Secrets Manager).
+    pub users: BTreeSet<String>,
+}
+
+/// Output options.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub dir: PathBuf,
+    pub module_source: String,
+    pub name: String,
+    /// The command line, for the header of main.tf and the report.
+    pub command: String,
+}
+
+/// IANA names, from the module's own list (modules/pg_cron_job/timezones.tf) so that the
+/// importer and the module's validation accept the same names.
+pub fn is_time_zone(name: &str) -> bool {
+    const LIST: &str = include_str!("../../../../modules/pg_cron_job/timezones.tf");
+    let quoted = format!("\"{name}\"");
+    !name.is_empty()
+        && !name.contains('"')
+        && LIST
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .any(|l| l.contains(&quoted))
+}

@@ -1,0 +1,69 @@
+//! PostgreSQL errors translated, in one place, into the run-time vocabulary: SQLSTATE errors as
+//! the server sent them, lost connections and unanswered calls explained.
+
+use tokio_postgres::Error as PgError;
+
+use crate::db::DbFailure;
+use crate::error_text::chain;
+use crate::outcome::{ErrorInfo, ErrorKind};
+
+/// An error from a database call: SQLSTATE errors as they are, the rest explained.
+pub fn failure(e: DbFailure, statement: Option<usize>, what: &str) -> ErrorInfo {
+    match e {
+        DbFailure::Pg(e) => sql_error(&e, statement),
+        DbFailure::NoAnswer => ErrorInfo {
+            statement,
+            ..ErrorInfo::new(
+                ErrorKind::Timeout,
+                format!(
+                    "no answer from the database before the run's deadline while trying to {what}; the connection was closed, so the server cancels the statement (outcome unknown unless TRANSACTION=true): check the database's health and the network"
+                ),
+            )
+        },
+    }
+}
+
+/// An error from a statement (or session set-up), with SQLSTATE.
+pub fn sql_error(e: &PgError, statement: Option<usize>) -> ErrorInfo {
+    match e.as_db_error() {
+        Some(db) => {
+            let code = db.code().code().to_string();
+            let kind = if code == "57014" {
+                ErrorKind::Timeout
+            } else {
+                ErrorKind::Sql
+            };
+            let mut message = format!("{}: {}", db.severity(), db.message());
+            if let Some(detail) = db.detail() {
+                message.push_str(&format!(" DETAIL: {detail}"));
+            }
+            if let Some(hint) = db.hint() {
+                message.push_str(&format!(" HINT: {hint}"));
+            }
+            if kind == ErrorKind::Timeout {
+                message.push_str(
+                    " (statement timeout: STATEMENT_TIMEOUT_MS or the invocation deadline)",
+                );
+            }
+            ErrorInfo {
+                code: Some(code),
+                statement,
+                ..ErrorInfo::new(kind, message)
+            }
+        }
+        None => {
+            let chain = chain(e);
+            let message = if chain.contains("unexpected message") {
+                format!("{chain}: the server answered with a COPY data stream or another reply a scheduled job cannot take (COPY ... TO STDOUT / FROM STDIN is not supported)")
+            } else if e.is_closed() || chain.contains("closed") {
+                format!("{chain}: the connection to the database was lost (restart, failover or network); the statement's outcome is unknown unless TRANSACTION=true")
+            } else {
+                chain
+            };
+            ErrorInfo {
+                statement,
+                ..ErrorInfo::new(ErrorKind::Connect, message)
+            }
+        }
+    }
+}
