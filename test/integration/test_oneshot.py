@@ -187,11 +187,29 @@ def test_missing_secret_id_is_a_configuration_error(binary, base_env):
     ({"SQL_FILE": "x.sql"}, "SQL and SQL_FILE are both set"),
     ({"STATEMENT_TIMEOUT": "5"}, "did you mean STATEMENT_TIMEOUT_MS"),
     ({"PGPASSWORD": "x"}, "PGPASSWORD is not supported"),
+    # The contract's ranges (lambda/functions/src/contract.rs), the same that terraform plan enforces.
+    ({"STATEMENT_TIMEOUT_MS": "3000000000"}, "STATEMENT_TIMEOUT_MS has an invalid value \"3000000000\": expected a whole number of milliseconds from 1 to 2147483647"),
+    ({"MAX_CONTINUATIONS": "1001"}, "MAX_CONTINUATIONS has an invalid value \"1001\": expected a whole number from 0 to 1000"),
+    # The rotation program's variable on a job: the handler picks the program, not the variable.
+    ({"ROTATION_STRATEGY": "single-user"}, "ROTATION_STRATEGY is not supported by pg-cron-job: it configures the `rotation` program, but this function's handler is `job`"),
 ])
 def test_bad_configuration_names_the_variable(binary, base_env, bad, needle):
     r = run_oneshot(binary, dict(base_env, SQL="SELECT 1", **bad))
     assert r.code == 2, r
     assert needle in r.stderr
+
+
+def test_the_handler_picks_the_program(binary, base_env):
+    """`_HANDLER` (the function's handler setting) chooses the program; an unknown one is refused
+    before anything runs, naming the valid handlers."""
+    job = run_oneshot(binary, dict(base_env, SQL="SELECT 1", _HANDLER="job"))
+    assert job.code == 0 and job.report["status"] == "succeeded", job
+    old = run_oneshot(binary, dict(base_env, SQL="SELECT 1", _HANDLER="bootstrap"))
+    assert old.code == 2, old
+    assert 'the function\'s handler is "bootstrap"' in old.stderr and "`rotation`" in old.stderr, old
+    rotation = run_oneshot(binary, dict(base_env, _HANDLER="rotation", ROTATION_STRATEGY="single-user"))
+    assert rotation.code == 2, rotation
+    assert "it configures the `job` program, but this function's handler is `rotation`" in rotation.stderr, rotation
 
 
 def test_malformed_secret_names_the_missing_field(binary, base_env, moto, secret):
