@@ -59,7 +59,7 @@ ZIGBUILD = CARGO_TARGET_DIR=$(call LAMBDA_TARGET_DIR,$(ARCH)) cargo-zigbuild
 # The timing-sensitive suites run one at a time even under `make -j` (the builds still run beside).
 SUITE_LOCK = flock -w 3600 $(ROOT)/.build/.suite.lock
 
-.PHONY: layout arm64-emulator help venv rust-target ca-bundle ca-bundle-test build build-all build-x86_64 build-arm64 test check-arch lint unit integration faults import-test tf-check tf-test checkov e2e e2e-arm64 demo bench clean
+.PHONY: layout arm64-emulator schedule-test help venv rust-target ca-bundle ca-bundle-test build build-all build-x86_64 build-arm64 test check-arch lint unit integration faults import-test tf-check tf-test checkov e2e e2e-arm64 demo bench clean
 
 help:
 	@echo "make build [ARCH=x86_64|arm64] [RDS_CA_BUNDLE=path] [SQL_DIR=dir]  build the Lambda package"
@@ -169,6 +169,12 @@ faults: check-arch build
 import-test: check-arch build
 	PG_CRON_JOB_CLI=$(ROOT)/.build/x86_64/bin/pg-cron-job TF_PLUGIN_DIR="$(TF_PLUGIN_DIR)" $(SUITE_LOCK) $(PY) -m pytest -q test/import
 
+# The schedule evaluator (lambda/schedule, what the watchdog and `pg-cron-job schedule next` use)
+# against an independent implementation from the Scheduler documentation, across time zones and
+# daylight-saving changes.
+schedule-test: check-arch build
+	PG_CRON_JOB_CLI=$(ROOT)/.build/x86_64/bin/pg-cron-job $(PY) -m pytest -q test/schedule
+
 tf-check:
 	TF_PLUGIN_DIR="$(TF_PLUGIN_DIR)" test/tf-check.sh
 
@@ -227,7 +233,7 @@ ca-bundle-test: check-arch build
 # directory, runs the Terraform checks beside them and the test suites as soon as the x86_64
 # package is ready (the timing-sensitive suites one at a time). ARM64=0 leaves out arm64.
 ARM64 ?= 1
-test: venv build $(if $(filter 1,$(ARM64)),e2e-arm64,) lint tf-check tf-test checkov unit layout integration faults import-test e2e ca-bundle-test
+test: venv build $(if $(filter 1,$(ARM64)),e2e-arm64,) lint tf-check tf-test checkov unit layout integration faults import-test schedule-test e2e ca-bundle-test
 	@echo "all checks passed"
 
 demo: venv

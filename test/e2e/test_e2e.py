@@ -255,9 +255,12 @@ def test_purge_job_runs_and_failures_reach_the_runtime(applied, moto, pg, packag
         result = json.loads(err["errorMessage"])
         assert result["status"] == "failed" and result["error"]["code"] == "42P01"
         assert secret["password"] not in api.logs()
-        # The line the per-job success metric is built from (job and status fields, upper-case level).
+        # The line the per-job metrics come from: the success metric filter (job and status fields,
+        # upper-case level) and the Embedded Metric Format document (Runs, Succeeded, dimension Job).
         finished = [json.loads(l) for l in api.logs().splitlines() if '"job finished"' in l]
         assert finished and finished[0]["job"] == PURGE and finished[0]["level"] == "INFO", finished
+        assert finished[0]["Job"] == PURGE and finished[0]["Runs"] == 1 and finished[0]["Succeeded"] == 1, finished
+        assert finished[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Job"]], finished
     finally:
         api.stop()
         shutil.rmtree(package_dir, ignore_errors=True)

@@ -4,7 +4,9 @@
 - cron(minutes hours day-of-month month day-of-week year); fields take `*`, values, ranges `a-b`,
   lists `a,b`, increments `a/n` (a, a+n, ... up to the field's maximum) and `a-b/n`;
 - day-of-week 1-7 with SUN=1; one of day-of-month and day-of-week is `?` (the other decides);
-  `L` in day-of-month is the last day of the month;
+  `L` in day-of-month is the last day of the month, `nW` the weekday nearest day n (within the
+  month), `LW` the last weekday; in day-of-week `L` is the last day of the week (SAT), `nL` the
+  last day n of the month and `n#k` the k-th day n of the month;
 - in a time zone, "when the time shifts forward in Spring, your schedule invocation gets skipped
   if the cron expression falls on a non-existent date and time. When the time shifts back in the
   Fall, your schedule runs only once and doesn't repeat its invocation" (the first pass).
@@ -70,18 +72,69 @@ class Cron:
         self.hours = sorted(parse_field("hours", hours))
         self.months = parse_field("month", month)
         self.years = parse_field("year", year)
-        self.last_day = dom == "L"
-        self.dom = None if dom in ("?", "L") else parse_field("dom", dom)
-        self.dow = None if dow == "?" else parse_field("dow", dow)
+        self.dom_kind, self.dom = self._dom(dom.upper())
+        self.dow_kind, self.dow = self._dow(dow.upper())
+
+    @staticmethod
+    def _dom(text):
+        if text == "?":
+            return "any", None
+        if text == "L":
+            return "last", None
+        if text == "LW":
+            return "last_weekday", None
+        if text.endswith("W"):
+            return "nearest_weekday", _value("dom", text[:-1])
+        return "set", parse_field("dom", text)
+
+    @staticmethod
+    def _dow(text):
+        if text == "?":
+            return "any", None
+        if text == "L":
+            return "set", {7}
+        if text.endswith("L"):
+            return "last_of", _value("dow", text[:-1])
+        if "#" in text:
+            day, k = text.split("#")
+            return "nth", (_value("dow", day), int(k))
+        return "set", parse_field("dow", text)
+
+    @staticmethod
+    def _weekday(d: date) -> int:
+        return (d.isoweekday() % 7) + 1  # SUN=1 ... SAT=7
+
+    @staticmethod
+    def _nearest_weekday(year, month, target):
+        """Quartz's W: the Monday-Friday nearest `target`, never leaving the month."""
+        last = calendar.monthrange(year, month)[1]
+        target = min(target, last)
+        d = date(year, month, target)
+        if d.weekday() == 5:  # Saturday
+            return target - 1 if target > 1 else target + 2
+        if d.weekday() == 6:  # Sunday
+            return target + 1 if target < last else target - 2
+        return target
 
     def day_matches(self, d: date) -> bool:
         if d.month not in self.months or d.year not in self.years:
             return False
-        if self.dow is not None:
-            return (d.isoweekday() % 7) + 1 in self.dow  # SUN=1 ... SAT=7
-        if self.last_day:
-            return d.day == calendar.monthrange(d.year, d.month)[1]
-        return d.day in self.dom
+        last = calendar.monthrange(d.year, d.month)[1]
+        if self.dom_kind == "set":
+            return d.day in self.dom
+        if self.dom_kind == "last":
+            return d.day == last
+        if self.dom_kind == "last_weekday":
+            return d.day == self._nearest_weekday(d.year, d.month, last)
+        if self.dom_kind == "nearest_weekday":
+            return d.day == self._nearest_weekday(d.year, d.month, self.dom)
+        wd = self._weekday(d)
+        if self.dow_kind == "set":
+            return wd in self.dow
+        if self.dow_kind == "last_of":
+            return wd == self.dow and d.day + 7 > last
+        day, k = self.dow
+        return wd == day and (d.day - 1) // 7 + 1 == k
 
     def fire_times(self, start: datetime, tz, count: int, until_year: int = 2200):
         """The next `count` fire instants (aware, UTC) strictly after `start`."""

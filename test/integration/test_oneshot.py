@@ -1,5 +1,6 @@
 """The real runner binary in one-shot mode against a real TLS PostgreSQL 15 and a real AWS API
 server (moto) holding the secret. Every test also checks that no password leaks."""
+import json
 import subprocess
 import threading
 import time
@@ -226,6 +227,58 @@ def test_missing_secret_is_a_clear_failure(binary, base_env):
     assert r.code == 1, r
     assert r.report["error"]["kind"] == "secret"
     assert "does-not-exist" in r.report["error"]["message"]
+
+
+DISCONNECT_NOISE = ("could not receive data from client", "unexpected EOF on client connection")
+
+
+def test_runs_say_goodbye_to_the_server(binary, base_env, pg):
+    """A run ends its session with a Terminate message, as psql does: the server logs no
+    "connection reset" for it (on RDS that line would land in the DBA's log for every run)."""
+    def noise():
+        return sum(pg.log_text.count(n) for n in DISCONNECT_NOISE)
+
+    before = noise()
+    for sql in ["SELECT 1", "SELECT * FROM no_such_table"]:
+        r = run_oneshot(binary, dict(base_env, SQL=sql))
+        assert r.code in (0, 1), r
+    time.sleep(0.5)  # the server writes its log asynchronously
+    assert noise() == before, pg.log_text[-2000:]
+
+
+def job_finished_lines(stderr):
+    return [json.loads(line) for line in stderr.splitlines() if '"job finished"' in line]
+
+
+@pytest.mark.parametrize("case", ["succeeded", "failed_sql", "failed_secret", "failed_config"])
+def test_every_run_writes_one_job_finished_line_with_its_metrics(binary, base_env, case):
+    """Every run, whatever phase it ends in, writes one "job finished" line that is an Embedded
+    Metric Format document (namespace PgCronJob, dimension Job): the run metrics CloudWatch Logs
+    extracts, timestamped with the run's start."""
+    env = dict(base_env, SQL="SELECT 1")
+    if case == "failed_sql":
+        env["SQL"] = "SELECT * FROM no_such_table"
+    elif case == "failed_secret":
+        env["DB_SECRET_ID"] = "does-not-exist"
+    elif case == "failed_config":
+        env["STATEMENT_TIMEOUT_MS"] = "0"
+    before = time.time()
+    r = run_oneshot(binary, env)
+    lines = job_finished_lines(r.stderr)
+    assert len(lines) == 1, r.stderr
+    line = lines[0]
+    emf = line["_aws"]["CloudWatchMetrics"][0]
+    assert emf["Namespace"] == "PgCronJob" and emf["Dimensions"] == [["Job"]]
+    names = {m["Name"] for m in emf["Metrics"]}
+    assert names == {"Runs", "Succeeded", "Failed", "Skipped", "Partial", "DurationMs", "RowsAffected"}
+    assert all(isinstance(line[n], int) for n in names), line
+    assert line["Job"] == env["JOB_NAME"] and line["Runs"] == 1
+    succeeded = case == "succeeded"
+    assert (line["Succeeded"], line["Failed"]) == ((1, 0) if succeeded else (0, 1)), line
+    assert line["status"] == r.report["status"]
+    assert before - 1 <= line["_aws"]["Timestamp"] / 1000 <= time.time() + 1
+    if not succeeded:
+        assert line["error_kind"] == r.report["error"]["kind"], line
 
 
 def test_event_argument_id_is_reported(binary, base_env):

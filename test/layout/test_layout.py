@@ -9,7 +9,8 @@ import subprocess
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-CRATES = {"core": "pg_cron_job_core", "functions": "pg_cron_job_lambda", "cli": "pg_cron_job_cli"}
+CRATES = {"core": "pg_cron_job_core", "schedule": "pg_cron_job_schedule", "functions": "pg_cron_job_lambda",
+          "cli": "pg_cron_job_cli"}
 
 
 def cargo_tree(package: str) -> list[str]:
@@ -28,8 +29,9 @@ def test_cli_has_no_aws_sdk():
     assert aws == [], f"the workstation CLI pulls in {aws}"
 
 
-def test_core_has_no_aws_sdk():
-    deps = cargo_tree("pg-cron-job-core")
+@pytest.mark.parametrize("package", ["pg-cron-job-core", "pg-cron-job-schedule"])
+def test_shared_crates_have_no_aws_sdk(package):
+    deps = cargo_tree(package)
     assert [d for d in deps if d.startswith("aws-")] == []
 
 

@@ -49,15 +49,22 @@ pub struct ConnectParams<'a> {
     pub budget: Duration,
 }
 
-/// An open session; dropping it closes the connection.
+/// How long [`Session::close`] waits for the server to take the goodbye.
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
+
+/// An open session. [`Session::close`] says goodbye (a Terminate message, as psql does, so the
+/// server logs no "connection reset"); dropping it cuts the connection.
 pub struct Session {
     client: Client,
-    connection: tokio::task::JoinHandle<()>,
+    /// `None` once [`Session::close`] took it.
+    connection: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for Session {
     fn drop(&mut self) {
-        self.connection.abort();
+        if let Some(connection) = self.connection.take() {
+            connection.abort();
+        }
     }
 }
 
@@ -112,7 +119,10 @@ where
             warn!(error = %e, "database connection ended with an error");
         }
     });
-    Ok(Session { client, connection })
+    Ok(Session {
+        client,
+        connection: Some(connection),
+    })
 }
 
 /// Waits for `fut` until `limit` (no limit when `None`).
@@ -130,6 +140,22 @@ async fn bounded<T>(
 }
 
 impl Session {
+    /// Ends the session cleanly: dropping the client makes the connection send Terminate and
+    /// close; waits for that at most [`CLOSE_WAIT`] and never past `limit`, then cuts the
+    /// connection.
+    pub async fn close(mut self, limit: Option<Instant>) {
+        let connection = self.connection.take();
+        drop(self);
+        let wait = limit.map_or(CLOSE_WAIT, |l| {
+            CLOSE_WAIT.min(l.saturating_duration_since(Instant::now()))
+        });
+        if let Some(mut connection) = connection {
+            if tokio::time::timeout(wait, &mut connection).await.is_err() {
+                connection.abort();
+            }
+        }
+    }
+
     /// Runs `sql` (one or more statements) with the simple query protocol, as psql does;
     /// returns the rows affected or returned, counted from the command tags. Rows are dropped
     /// as they arrive, so memory does not grow with the result.

@@ -67,3 +67,60 @@ pub fn sql_error(e: &PgError, statement: Option<usize>) -> ErrorInfo {
         }
     }
 }
+
+/// Where a failed connection was going, for [`connect_error`].
+pub struct ConnectTarget<'a> {
+    pub host: &'a str,
+    pub port: u16,
+    pub ssl_mode: crate::tls::SslMode,
+    pub root_cert: Option<&'a std::path::Path>,
+    /// The connect budget that ran out, for "no answer" failures.
+    pub budget: std::time::Duration,
+    /// What to check when the server refuses the login (SQLSTATE class 28).
+    pub auth_hint: &'a str,
+}
+
+/// A failed connection attempt explained: a refused login (`auth`, with SQLSTATE), a TLS
+/// handshake or certificate problem (`tls`, which check failed), or the network (`connect`).
+pub fn connect_error(e: &DbFailure, target: &ConnectTarget<'_>) -> ErrorInfo {
+    let (host, port) = (target.host, target.port);
+    let e = match e {
+        DbFailure::NoAnswer => {
+            return ErrorInfo::new(
+                ErrorKind::Connect,
+                format!(
+                    "no answer from {host}:{port} within {} ms while connecting (check the network path, the security groups and PGCONNECT_TIMEOUT)",
+                    target.budget.as_millis()
+                ),
+            )
+        }
+        DbFailure::Pg(e) => e,
+    };
+    if let Some(db) = e.as_db_error() {
+        let code = db.code().code();
+        let kind = if code.starts_with("28") {
+            ErrorKind::Auth
+        } else {
+            ErrorKind::Connect
+        };
+        let mut message = format!("{}: {}", db.severity(), db.message());
+        if kind == ErrorKind::Auth && !target.auth_hint.is_empty() {
+            message.push_str(&format!(" ({})", target.auth_hint));
+        }
+        return ErrorInfo {
+            code: Some(code.into()),
+            ..ErrorInfo::new(kind, message)
+        };
+    }
+    let chain = chain(e);
+    if crate::error_text::has_source::<native_tls::Error>(e) {
+        return ErrorInfo::new(
+            ErrorKind::Tls,
+            crate::tls::explain_handshake_error(&chain, target.ssl_mode, host, target.root_cert),
+        );
+    }
+    ErrorInfo::new(
+        ErrorKind::Connect,
+        format!("cannot connect to {host}:{port}: {chain} (check PGHOST/PGPORT, the security groups and PGCONNECT_TIMEOUT)"),
+    )
+}

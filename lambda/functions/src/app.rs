@@ -15,12 +15,12 @@ use tracing::{info, warn};
 use crate::aws::{sdk_config, AWS_CONNECT_TIMEOUT, AWS_OPERATION_TIMEOUT};
 use crate::config::{AuthMode, Config, ConfigError};
 use crate::event::InvocationEvent;
-use crate::iam;
 use crate::job::{self, Target};
 use crate::rds::{self, DbRef, EndpointKind, Resolved};
 use crate::report::{now_rfc3339, ErrorInfo, ErrorKind, Report};
 use crate::run::RunContext;
 use crate::secret::{self, DbSecret};
+use crate::{iam, metrics};
 use pg_cron_job_core::tls;
 
 /// Between the hard deadline and Lambda's own, to return the result (at most half of
@@ -98,7 +98,22 @@ impl App {
     }
 
     /// Runs the job once for `event`; `function_arn` enables continuations in Lambda mode.
+    /// Every run, whatever phase it ends in, writes one "job finished" line (with its metrics).
     pub async fn run(
+        self: &Arc<Self>,
+        event: &InvocationEvent,
+        limits: Limits,
+        function_arn: Option<&str>,
+    ) -> Report {
+        let report = self.run_job(event, limits, function_arn).await;
+        eprintln!(
+            "{}",
+            metrics::job_finished(&report, &self.config.metrics_namespace)
+        );
+        report
+    }
+
+    async fn run_job(
         self: &Arc<Self>,
         event: &InvocationEvent,
         limits: Limits,

@@ -385,6 +385,11 @@ pub const EXPORT_MANIFEST: Var = Var {
         "Write `<key>.manifest.json` after the object.",
     )
 };
+pub const METRICS_NAMESPACE: Var = text(
+    "METRICS_NAMESPACE",
+    "`PgCronJob`",
+    "CloudWatch namespace of the run metrics in the \"job finished\" line (Embedded Metric Format: `Runs`, `Succeeded`, `Failed`, `Skipped`, `Partial`, `DurationMs`, `RowsAffected`, dimension `Job`).",
+);
 pub const RUST_LOG: Var = both(text(
     "RUST_LOG",
     "`info`",
@@ -431,6 +436,7 @@ pub const VARIABLES: &[Var] = &[
     EXPORT_KMS_KEY_ID,
     EXPORT_BUCKET_OWNER,
     EXPORT_MANIFEST,
+    METRICS_NAMESPACE,
     ROTATION_STRATEGY,
     RUST_LOG,
 ];

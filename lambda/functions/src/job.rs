@@ -4,7 +4,6 @@
 use std::time::{Duration, Instant};
 
 use postgres_native_tls::MakeTlsConnector;
-use tokio_postgres::Error as PgError;
 use tracing::{debug, info, warn};
 
 use crate::config::Config;
@@ -15,10 +14,8 @@ use crate::report::{millis, ErrorInfo, ErrorKind, Report, Status, StepResult};
 use crate::run::{RunContext, BOOKKEEPING_TIMEOUT};
 use crate::secret::DbSecret;
 use pg_cron_job_core::db::{self, ConnectParams, DbFailure, Session};
-use pg_cron_job_core::error_text::{chain, has_source};
-use pg_cron_job_core::pg_error::failure;
+use pg_cron_job_core::pg_error::{connect_error, failure, ConnectTarget};
 use pg_cron_job_core::sql::Item;
-use pg_cron_job_core::tls::explain_handshake_error;
 
 /// Below this much time left before the deadline no statement is started.
 pub const MIN_STATEMENT_BUDGET: Duration = Duration::from_millis(200);
@@ -133,17 +130,18 @@ pub async fn run(
                 last_progress: Instant::now(),
             };
             runner.run(&mut report).await;
+            // A session the server still answers says goodbye (no "connection reset" in the
+            // server's log); one that stopped answering is cut.
+            let usable = report.error.as_ref().is_none_or(|e| e.reported_by_server());
+            if usable {
+                session
+                    .close(Some(ctx.hard_limit(Duration::from_secs(1))))
+                    .await;
+            }
         }
     }
     report.finish(ctx.started, &[&target.password]);
-    let error = report
-        .error
-        .as_ref()
-        .map(|e| e.message.as_str())
-        .unwrap_or("");
-    info!(job = %report.job, run_id = %report.run_id, status = report.status.as_str(),
-          statements = report.statements, rows_affected = report.rows_affected,
-          duration_ms = report.duration_ms, error, "job finished");
+    // The caller writes the "job finished" line (crate::metrics), once per run.
     report
 }
 
@@ -197,43 +195,18 @@ async fn connect(
                 ),
             ))
         }
-        Err(DbFailure::Pg(e)) => Err(classify_connect_error(&e, config, target)),
+        Err(e) => Err(connect_error(
+            &e,
+            &ConnectTarget {
+                host: &target.host,
+                port: target.port,
+                ssl_mode: config.ssl_mode,
+                root_cert: config.ssl_root_cert.as_deref(),
+                budget,
+                auth_hint: "check the secret's username/password, or the role's IAM grant for AUTH_MODE=iam",
+            },
+        )),
     }
-}
-
-fn classify_connect_error(e: &PgError, config: &Config, target: &Target) -> ErrorInfo {
-    if let Some(db) = e.as_db_error() {
-        let code = db.code().code();
-        let kind = if code.starts_with("28") {
-            ErrorKind::Auth
-        } else {
-            ErrorKind::Connect
-        };
-        let mut message = format!("{}: {}", db.severity(), db.message());
-        if kind == ErrorKind::Auth {
-            message.push_str(" (check the secret's username/password, or the role's IAM grant for AUTH_MODE=iam)");
-        }
-        return ErrorInfo {
-            code: Some(code.into()),
-            ..ErrorInfo::new(kind, message)
-        };
-    }
-    let chain = chain(e);
-    if has_source::<native_tls::Error>(e) {
-        return ErrorInfo::new(
-            ErrorKind::Tls,
-            explain_handshake_error(
-                &chain,
-                config.ssl_mode,
-                &target.host,
-                config.ssl_root_cert.as_deref(),
-            ),
-        );
-    }
-    ErrorInfo::new(
-        ErrorKind::Connect,
-        format!("cannot connect to {}:{}: {chain} (check PGHOST/PGPORT, the security groups and PGCONNECT_TIMEOUT)", target.host, target.port),
-    )
 }
 
 /// Executes the job on an open session.

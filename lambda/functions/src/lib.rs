@@ -18,6 +18,7 @@ pub mod export;
 pub mod history;
 pub mod iam;
 pub mod job;
+pub mod metrics;
 pub mod program;
 pub mod rds;
 pub mod report;

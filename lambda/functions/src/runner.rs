@@ -22,6 +22,16 @@ pub async fn main(lambda: bool) -> ExitCode {
     }
 }
 
+/// The "job finished" line of a run that could not start for its configuration (the app writes
+/// it for every other run).
+fn finished(report: &Report) {
+    let namespace = std::env::var("METRICS_NAMESPACE")
+        .ok()
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| crate::metrics::DEFAULT_NAMESPACE.to_string());
+    eprintln!("{}", crate::metrics::job_finished(report, &namespace));
+}
+
 fn job_name_from_env() -> String {
     std::env::var("JOB_NAME")
         .or_else(|_| std::env::var("AWS_LAMBDA_FUNCTION_NAME"))
@@ -34,7 +44,9 @@ async fn run_once() -> ExitCode {
         Ok(app) => app,
         Err(e) => {
             eprintln!("pg-cron-job: configuration error: {e}");
-            println!("{}", e.report(&job_name_from_env()).to_json());
+            let report = e.report(&job_name_from_env());
+            finished(&report);
+            println!("{}", report.to_json());
             return ExitCode::from(2);
         }
     };
@@ -126,7 +138,11 @@ async fn handle(
     let (payload, context) = event.into_parts();
     let app = match app {
         Ok(app) => app,
-        Err(e) => return Err(JobFailed(Box::new(e.report(&job_name_from_env())))),
+        Err(e) => {
+            let report = e.report(&job_name_from_env());
+            finished(&report);
+            return Err(JobFailed(Box::new(report)));
+        }
     };
     let invocation = InvocationEvent::from_value(&payload);
     tracing::info!(request_id = %context.request_id, event_id = invocation.id.as_deref().unwrap_or(""), "invocation received");

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use pg_cron_job_core::pg_error::{connect_error, ConnectTarget};
+
 use super::cron;
 use super::job_sql::{check_sql, job_sql, slug};
 use super::model::{is_time_zone, Import, ImportError, Job, Refused};
@@ -366,26 +368,21 @@ async fn read_database_async() -> Result<(Vec<Row>, Option<String>, String), Imp
     let session = pg_cron_job_core::db::connect(&params, tls.as_ref())
         .await
         .map_err(|e| {
-            let mut detail = describe(&e);
-            if let pg_cron_job_core::db::DbFailure::Pg(pg) = &e {
-                if pg.as_db_error().is_none() && detail.contains("TLS") {
-                    let mut chain = String::new();
-                    let mut source = std::error::Error::source(pg);
-                    while let Some(s) = source {
-                        chain.push_str(&s.to_string());
-                        chain.push_str("; ");
-                        source = s.source();
-                    }
-                    detail = pg_cron_job_core::tls::explain_handshake_error(
-                        chain.trim_end_matches("; "),
-                        mode,
-                        &host,
-                        root.as_deref(),
-                    );
-                }
-            }
+            let why = connect_error(
+                &e,
+                &ConnectTarget {
+                    host: &host,
+                    port,
+                    ssl_mode: mode,
+                    root_cert: root.as_deref(),
+                    budget: Duration::from_secs(30),
+                    auth_hint: "check PGUSER and PGPASSWORD",
+                },
+            );
+            let code = why.code.map(|c| format!("{c}: ")).unwrap_or_default();
             ImportError::Database(format!(
-                "cannot connect to {host}:{port}/{dbname} as {user}: {detail}"
+                "cannot connect to {host}:{port}/{dbname} as {user}: {code}{}",
+                why.message
             ))
         })?;
     // to_jsonb keeps whatever columns this pg_cron version has (jobname came in 1.3).
@@ -395,28 +392,28 @@ async fn read_database_async() -> Result<(Vec<Row>, Option<String>, String), Imp
             None,
         )
         .await
-        .map_err(|e| ImportError::Database(describe(&e)))?
+        .map_err(|e| ImportError::Database(describe(e)))?
         .unwrap_or_else(|| "[]".into());
     let rows: Vec<Row> = serde_json::from_str(&json)
         .map_err(|e| ImportError::Database(format!("unexpected cron.job rows: {e}")))?;
     let zone = session
         .scalar("SELECT current_setting('cron.timezone', true)", None)
         .await
-        .map_err(|e| ImportError::Database(describe(&e)))?
+        .map_err(|e| ImportError::Database(describe(e)))?
         .filter(|z| !z.is_empty());
+    session.close(None).await;
     if rows.is_empty() {
         return Err(ImportError::Database("cron.job is empty".into()));
     }
     Ok((rows, zone, format!("cron.job in {dbname} on {host}:{port}")))
 }
 
-fn describe(e: &pg_cron_job_core::db::DbFailure) -> String {
-    match e {
-        pg_cron_job_core::db::DbFailure::Pg(e) => match e.as_db_error() {
-            Some(db) => format!("{}: {}", db.code().code(), db.message()),
-            None => e.to_string(),
-        },
-        pg_cron_job_core::db::DbFailure::NoAnswer => "no answer within 30 s".into(),
+/// A failed query on cron.job, with its SQLSTATE (the translation every program shares).
+fn describe(e: pg_cron_job_core::db::DbFailure) -> String {
+    let why = pg_cron_job_core::pg_error::failure(e, None, "read cron.job");
+    match why.code {
+        Some(code) => format!("{code}: {}", why.message),
+        None => why.message,
     }
 }
 

@@ -55,6 +55,8 @@ pub struct Config {
     pub read_only: bool,
     /// Export settings and the query (without `;`) when `EXPORT_S3_URI` is set.
     pub export: Option<(ExportConfig, String)>,
+    /// CloudWatch namespace of the run metrics (`METRICS_NAMESPACE`).
+    pub metrics_namespace: String,
 }
 
 impl Config {
@@ -81,6 +83,9 @@ impl Config {
             Some(e) => Some((e, export_statement(&script, &modes)?)),
         };
         Ok(Config {
+            metrics_namespace: env
+                .text(&contract::METRICS_NAMESPACE)
+                .unwrap_or_else(|| crate::metrics::DEFAULT_NAMESPACE.to_string()),
             export,
             rds: database.rds,
             read_only: database.read_only,

@@ -17,7 +17,8 @@ use super::protocol::{
 use crate::aws::explain_aws;
 use crate::secret::DbSecret;
 use pg_cron_job_core::db::{self, ConnectParams, DbFailure, Session};
-use pg_cron_job_core::error_text::{chain, has_source};
+use pg_cron_job_core::error_text::chain;
+use pg_cron_job_core::pg_error::{connect_error, ConnectTarget};
 
 /// Longest wait for one Secrets Manager call (its own timeouts and retries apply within).
 const AWS_CALL_LIMIT: Duration = crate::aws::AWS_OPERATION_TIMEOUT;
@@ -196,6 +197,7 @@ impl Rotator {
         );
         self.sql(cx, &session, &sql, "ALTER ROLE ... PASSWORD")
             .await?;
+        session.close(cx.deadline).await;
         Ok("changed the user's password (SCRAM-SHA-256 verifier)")
     }
 
@@ -282,6 +284,7 @@ impl Rotator {
         sql.push_str(" COMMIT;");
         self.sql(cx, &session, &sql, "CREATE ROLE ... / GRANT")
             .await?;
+        session.close(cx.deadline).await;
         info!(role = %user, base = %base, memberships = roles.len(), "created the alternate user");
         Ok("created the alternate user with the user's privileges and memberships")
     }
@@ -295,6 +298,7 @@ impl Rotator {
             ))
         })?;
         self.sql(cx, &session, "SELECT 1", "SELECT 1").await?;
+        session.close(cx.deadline).await;
         Ok("AWSPENDING logs in and runs a query")
     }
 
@@ -484,23 +488,22 @@ impl Rotator {
                 warn!(user = %creds.username, host = %host, "login refused");
                 Ok(None)
             }
-            Err(DbFailure::NoAnswer) => Err(cx.fail(format!(
-                "no answer from {host}:{port} within {} ms while connecting (check the function's network path and security groups, and PGCONNECT_TIMEOUT)",
-                budget.as_millis()
+            Err(e) => Err(cx.fail(format!(
+                "as {:?}: {}",
+                creds.username,
+                connect_error(
+                    &e,
+                    &ConnectTarget {
+                        host: &host,
+                        port,
+                        ssl_mode: self.config.ssl_mode,
+                        root_cert: self.config.ssl_root_cert.as_deref(),
+                        budget,
+                        auth_hint: "",
+                    },
+                )
+                .message
             ))),
-            Err(DbFailure::Pg(e)) => {
-                let detail = chain(&e);
-                Err(cx.fail(if has_source::<native_tls::Error>(&e) {
-                    pg_cron_job_core::tls::explain_handshake_error(
-                        &detail,
-                        self.config.ssl_mode,
-                        &host,
-                        self.config.ssl_root_cert.as_deref(),
-                    )
-                } else {
-                    format!("cannot connect to {host}:{port} as {:?}: {detail}", creds.username)
-                }))
-            }
         }
     }
 
