@@ -63,6 +63,8 @@ pub struct Cron {
     dow: DayOfWeek,
     /// Years as a sorted list (1970-2199 do not fit 64 bits).
     years: Vec<i16>,
+    /// Every (hour, minute) of a day the schedule runs at, in order.
+    times: Vec<(i8, i8)>,
 }
 
 struct Field {
@@ -223,13 +225,23 @@ impl Cron {
         let mut years: Vec<i16> = YEAR.values(year)?.into_iter().map(|y| y as i16).collect();
         years.sort_unstable();
         years.dedup();
+        let (minutes, hours) = (MINUTES.bits(minutes)?, HOURS.bits(hours)?);
+        let times = (0..24i8)
+            .filter(|h| hours.has(i32::from(*h)))
+            .flat_map(|h| {
+                (0..60i8)
+                    .filter(move |m| minutes.has(i32::from(*m)))
+                    .map(move |m| (h, m))
+            })
+            .collect();
         Ok(Cron {
-            minutes: MINUTES.bits(minutes)?,
-            hours: HOURS.bits(hours)?,
+            minutes,
+            hours,
             dom,
             months: MONTH.bits(month)?,
             dow,
             years,
+            times,
         })
     }
 
@@ -266,15 +278,10 @@ impl Cron {
         }
     }
 
-    /// The hours and minutes of a day the schedule runs at, in order.
-    pub fn times(&self) -> impl Iterator<Item = (i8, i8)> + '_ {
-        (0..24i8)
-            .filter(|h| self.hours.has(i32::from(*h)))
-            .flat_map(move |h| {
-                (0..60i8)
-                    .filter(|m| self.minutes.has(i32::from(*m)))
-                    .map(move |m| (h, m))
-            })
+    /// The hours and minutes of a day the schedule runs at, in order, from `from` on.
+    pub fn times_from(&self, from: (i8, i8)) -> &[(i8, i8)] {
+        let i = self.times.partition_point(|t| *t < from);
+        &self.times[i..]
     }
 }
 
@@ -359,7 +366,8 @@ mod tests {
     #[test]
     fn fields_and_their_errors() {
         let c = Cron::parse("0/15 8-18/2 ? * MON-FRI *").unwrap();
-        assert_eq!(c.times().count(), 6 * 4);
+        assert_eq!(c.times_from((0, 0)).len(), 6 * 4);
+        assert_eq!(c.times_from((18, 1)), &[(18, 15), (18, 30), (18, 45)]);
         assert!(c.on_day(date(2026, 12, 4)), "a Friday");
         assert!(!c.on_day(date(2026, 12, 5)), "a Saturday");
         for (bad, needle) in [

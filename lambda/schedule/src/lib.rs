@@ -19,6 +19,7 @@
 
 mod cron;
 mod error;
+pub mod watch;
 
 pub use cron::Cron;
 pub use error::ScheduleError;
@@ -176,6 +177,9 @@ impl Schedule {
     fn next_cron(&self, cron: &Cron, after: Timestamp) -> Option<Timestamp> {
         let local = self.zone.to_datetime(after);
         let mut day = local.date();
+        // On the first day, times before `after`'s local time are all earlier than `after`
+        // (a repeated local time maps to its first, earlier occurrence).
+        let mut from = (local.hour(), local.minute());
         loop {
             let year = day.year();
             if year > cron::LAST_YEAR {
@@ -184,10 +188,11 @@ impl Schedule {
             if !cron.in_year(year) {
                 let next = cron.next_year(year)?;
                 day = Date::new(next, 1, 1).ok()?;
+                from = (0, 0);
                 continue;
             }
             if cron.on_day(day) {
-                for (h, m) in cron.times() {
+                for &(h, m) in cron.times_from(from) {
                     if let Some(t) = self.instant(day.at(h, m, 0, 0)) {
                         if t > after {
                             return Some(t);
@@ -195,6 +200,7 @@ impl Schedule {
                     }
                 }
             }
+            from = (0, 0);
             day = day.tomorrow().ok()?;
         }
     }
