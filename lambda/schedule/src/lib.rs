@@ -18,6 +18,7 @@
 //! ```
 
 mod cron;
+pub mod dst;
 mod error;
 pub mod watch;
 

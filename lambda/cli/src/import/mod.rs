@@ -101,6 +101,8 @@ struct Args {
     module_source: String,
     name: Option<String>,
     force: bool,
+    /// Daylight-saving notes cover the 12 months from this date (default: today).
+    as_of: Option<jiff::civil::Date>,
 }
 
 fn parse_args(args: &[String]) -> Result<Args, ImportError> {
@@ -129,6 +131,7 @@ fn parse_args(args: &[String]) -> Result<Args, ImportError> {
         module_source: DEFAULT_MODULE_SOURCE.into(),
         name: None,
         force: false,
+        as_of: None,
     };
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -154,6 +157,12 @@ fn parse_args(args: &[String]) -> Result<Args, ImportError> {
             "--split-or" => parsed.split_or = true,
             "--from-database" => parsed.from_database = true,
             "--force" => parsed.force = true,
+            "--as-of" => {
+                let v = value()?;
+                parsed.as_of = Some(v.parse().map_err(|_| {
+                    ImportError::Usage(format!("--as-of {v:?}: a date yyyy-mm-dd"))
+                })?);
+            }
             f if f.starts_with('-') && f != "-" => {
                 return Err(ImportError::Usage(format!("unknown option {f}")))
             }
@@ -241,6 +250,10 @@ fn run(args: &[String]) -> Result<String, ImportError> {
             .into()
         }),
         command: format!("pg-cron-job import {}", args.join(" ")),
+        as_of: a
+            .as_of
+            .and_then(|d| d.to_zoned_datetime(jiff::tz::TimeZone::UTC).ok())
+            .map_or_else(jiff::Timestamp::now, |z| z.timestamp()),
     };
     terraform::write(&import, &output)
 }

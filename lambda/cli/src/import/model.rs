@@ -10,7 +10,7 @@ use super::cron::Schedule;
 /// The import command's usage, shown with every usage error.
 pub const USAGE: &str = "usage:
   pg-cron-job import crontab FILE [--timezone ZONE] [--out DIR] [--scripts-root DIR] [--system]
-                                  [--split-or] [--module-source SRC] [--name NAME] [--force]
+                                  [--split-or] [--module-source SRC] [--name NAME] [--force] [--as-of DATE]
   pg-cron-job import pg-cron (FILE | --from-database) [--timezone ZONE] [--out DIR]
                                   [--split-or] [--module-source SRC] [--name NAME] [--force]
   pg-cron-job import schedule [--pg-cron] [--split-or] [EXPR...]
@@ -20,7 +20,9 @@ cron.job and cron.timezone with PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, 
 PGSSLROOTCERT. --split-or emits two schedules for an entry restricting both day-of-month and
 day-of-week (cron runs it when either matches) instead of refusing it. --system reads the
 /etc/crontab format (a user field after the schedule). The output directory (default
-./pg_cron_jobs) gets main.tf, sql/ and REPORT.md; an existing main.tf is kept unless --force.";
+./pg_cron_jobs) gets main.tf, sql/ and REPORT.md; an existing main.tf is kept unless --force.
+REPORT.md names each job whose start Scheduler skips or runs once when the clocks change, in
+the 12 months from --as-of (default today).";
 
 /// A problem with the command line, the input or the output directory.
 #[derive(Debug, Error)]
@@ -109,6 +111,8 @@ pub struct Output {
     pub name: String,
     /// The command line, for the header of main.tf and the report.
     pub command: String,
+    /// Daylight-saving notes cover the 12 months from this instant.
+    pub as_of: jiff::Timestamp,
 }
 
 /// IANA names, from the module's own list (modules/pg_cron_job/timezones.tf) so that the

@@ -280,6 +280,34 @@ fn main_tf(import: &Import, output: &Output, entries: &[Entry], default_zone: &s
     tf
 }
 
+/// Which starts of `expression` in `zone` the clock changes of the 12 months from `as_of` skip
+/// or run once, as one line ("skipped on 2027-03-28 at 02:30; runs once on 2027-10-31 at
+/// 02:30"); `None` when none.
+fn dst_note(expression: &str, zone: &str, as_of: jiff::Timestamp) -> Option<String> {
+    use pg_cron_job_schedule::dst::Effect;
+    let schedule = pg_cron_job_schedule::Schedule::parse(expression, zone).ok()?;
+    let until = as_of
+        .checked_add(jiff::SignedDuration::from_hours(24 * 365))
+        .ok()?;
+    let parts: Vec<String> = schedule
+        .dst_effects(as_of, until)
+        .iter()
+        .map(|e| {
+            let times: Vec<String> = e
+                .times
+                .iter()
+                .map(|(h, m)| format!("{h:02}:{m:02}"))
+                .collect();
+            let what = match e.effect {
+                Effect::Skipped => "skipped",
+                Effect::RunsOnce => "runs once",
+            };
+            format!("{what} on {} at {}", e.date, times.join(", "))
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
 fn report(import: &Import, output: &Output, entries: &[Entry]) -> String {
     let mut r = String::new();
     let converted: Vec<&Job> = import.jobs.iter().filter(|j| j.human.is_empty()).collect();
@@ -319,11 +347,18 @@ fn report(import: &Import, output: &Output, entries: &[Entry]) -> String {
         let _ = writeln!(r, "- Credentials: the old jobs logged in as {} with passwords from `.pgpass`, `PGPASSWORD` or the server's trust rules. Nothing is copied: store each login's password in Secrets Manager (RDS secret format).{}", users.join(", "),
             if import.users.len() > 1 { " The jobs use more than one login: give each job whose user is not the one in `secret_arn` its own `secret_arn` (or `create_secret = true`), because `database_user` only overrides the user name, not the password." } else { "" });
     }
-    if entries
+    let dst: Vec<(String, String)> = entries
         .iter()
-        .any(|e| !is_utc(&e.job.timezone) && e.expression.starts_with("cron("))
-    {
-        let _ = writeln!(r, "- Daylight saving time: Scheduler skips a local time that does not exist on the night clocks go forward (cron ran such a job at the jump) and runs a repeated local time once on the night they go back (cron ran hourly-or-faster jobs in both passes). Jobs scheduled between 00:00 and 04:00 local time are the ones to check.");
+        .filter(|e| !is_utc(&e.job.timezone))
+        .filter_map(|e| {
+            dst_note(&e.expression, &e.job.timezone, output.as_of).map(|n| (e.key.clone(), n))
+        })
+        .collect();
+    if !dst.is_empty() {
+        let _ = writeln!(r, "- Daylight saving time: Scheduler skips a start whose local time does not exist on the night the clocks go forward (cron ran such a job at the jump) and runs a repeated local time once on the night they go back (cron ran hourly-or-faster jobs in both passes). In the 12 months from {}:", output.as_of.strftime("%Y-%m-%d"));
+        for (key, note) in &dst {
+            let _ = writeln!(r, "  - `{key}`: {note}");
+        }
     }
     r.push('\n');
 
@@ -398,6 +433,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn dst_notes_name_the_dates() {
+        let as_of = "2026-12-02T00:00:00Z".parse().unwrap();
+        assert_eq!(
+            dst_note("cron(30 2 * * ? *)", "Europe/Rome", as_of).as_deref(),
+            Some("skipped on 2027-03-28 at 02:30; runs once on 2027-10-31 at 02:30")
+        );
+        assert_eq!(dst_note("cron(30 4 * * ? *)", "Europe/Rome", as_of), None);
+        assert_eq!(dst_note("rate(1 hour)", "Europe/Rome", as_of), None);
+    }
+
+    #[test]
     fn hcl_strings_are_escaped() {
         assert_eq!(hcl_string("a\"b\\c\nd"), "\"a\\\"b\\\\c\\nd\"");
         assert_eq!(hcl_string("${x} %{y} $z"), "\"$${x} %%{y} $z\"");
@@ -440,6 +486,7 @@ mod tests {
             module_source: "m".into(),
             name: "cron".into(),
             command: "c".into(),
+            as_of: "2026-12-02T00:00:00Z".parse().unwrap(),
         };
         write(&import, &output).unwrap();
         let tf = std::fs::read_to_string(dir.join("main.tf")).unwrap();
