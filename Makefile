@@ -177,6 +177,7 @@ schedule-test: check-arch build
 
 tf-check:
 	TF_PLUGIN_DIR="$(TF_PLUGIN_DIR)" test/tf-check.sh
+	python3 test/tf_provider6.py
 
 # terraform test (mocked provider) for every module, then the plan errors expect_failures cannot name.
 tf-test:

@@ -5,7 +5,7 @@ data "aws_caller_identity" "current" {}
 locals {
   create       = var.create
   partition    = data.aws_partition.current.partition
-  region       = data.aws_region.current.name
+  region       = data.aws_region.current.id
   account_id   = data.aws_caller_identity.current.account_id
   function_arn = "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${var.name}"
   job_name     = coalesce(var.job_name, var.name)

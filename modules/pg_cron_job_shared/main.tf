@@ -8,7 +8,7 @@ data "aws_caller_identity" "current" {}
 locals {
   create     = var.create
   partition  = data.aws_partition.current.partition
-  region     = data.aws_region.current.name
+  region     = data.aws_region.current.id
   account_id = data.aws_caller_identity.current.account_id
 
   function_arns = [for n in var.function_names : "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${n}"]

@@ -1,7 +1,7 @@
 # Mock AWS defaults shared by every test file of this module (loaded through
 # `mock_provider "aws" { source = "./tests/mocks" }`; the test file sets override_during = plan).
 mock_data "aws_region" {
-  defaults = { name = "eu-south-1" }
+  defaults = { id = "eu-south-1", name = "eu-south-1" }
 }
 mock_data "aws_caller_identity" {
   defaults = { account_id = "123456789012" }

@@ -2,7 +2,7 @@
 # through `mock_provider "aws" { source = "./tests/mocks" }`, a path relative to the module
 # directory `terraform test` runs in; the test file sets override_during = plan).
 mock_data "aws_region" {
-  defaults = { name = "eu-south-1" }
+  defaults = { id = "eu-south-1", name = "eu-south-1" }
 }
 mock_data "aws_caller_identity" {
   defaults = { account_id = "123456789012" }
