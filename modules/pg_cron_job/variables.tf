@@ -487,7 +487,7 @@ variable "rotation" {
   validation {
     # Rotation schedules are rate(n hours|days) or cron(); at most every 4 hours:
     # https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotate-secrets_schedule.html
-    condition     = var.rotation == null || can(regex("^(rate\\([1-9][0-9]* (hour|hours|day|days)\\)|cron\\(.+\\))$", try(var.rotation.schedule, "")))
+    condition     = var.rotation == null || (can(regex("^(rate\\([1-9][0-9]* (hour|hours|day|days)\\)|cron\\(.+\\))$", try(var.rotation.schedule, ""))) && !can(regex("^rate\\([1-3] hours?\\)$", try(var.rotation.schedule, ""))))
     error_message = "rotation.schedule must be rate(<n> days), rate(<n> hours) (at least 4 hours) or cron(...), for example \"rate(30 days)\"."
   }
 
@@ -953,14 +953,16 @@ variable "maximum_event_age_seconds" {
 ################################################################################
 
 variable "log_retention_days" {
-  description = "CloudWatch Logs retention of the function's log group."
+  description = "CloudWatch Logs retention of the function's log group, in days (0: never expire)."
   type        = number
   default     = 30
   nullable    = false
 
   validation {
-    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
-    error_message = "log_retention_days must be a CloudWatch Logs retention value: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653."
+    # CloudWatch Logs' retention values; 0 keeps the events forever (the provider leaves the
+    # retention unset): https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html
+    condition     = contains([0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be 0 (never expire) or a CloudWatch Logs retention value: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653."
   }
 }
 
@@ -1006,6 +1008,13 @@ variable "alarm_emails" {
   type        = list(string)
   default     = []
   nullable    = false
+
+  # SNS e-mail endpoints are addresses; a malformed one fails Subscribe at apply:
+  # https://docs.aws.amazon.com/sns/latest/api/API_Subscribe.html
+  validation {
+    condition     = alltrue([for e in var.alarm_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s.]+$", e))])
+    error_message = "alarm_emails must be e-mail addresses (name@example.com); got ${join(", ", [for e in var.alarm_emails : jsonencode(e) if !can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s.]+$", e))])}."
+  }
 }
 
 locals {

@@ -222,6 +222,13 @@ variable "alarm_emails" {
   type        = list(string)
   default     = []
   nullable    = false
+
+  # SNS e-mail endpoints are addresses; a malformed one fails Subscribe at apply:
+  # https://docs.aws.amazon.com/sns/latest/api/API_Subscribe.html
+  validation {
+    condition     = alltrue([for e in var.alarm_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s.]+$", e))])
+    error_message = "alarm_emails must be e-mail addresses (name@example.com); got ${join(", ", [for e in var.alarm_emails : jsonencode(e) if !can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s.]+$", e))])}."
+  }
 }
 
 variable "alarm_topic_tags" {

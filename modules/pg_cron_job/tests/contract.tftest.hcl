@@ -97,3 +97,25 @@ run "contract_accepts_the_limits" {
     error_message = "The limits themselves are valid values."
   }
 }
+
+# SNS e-mail subscriptions need addresses; "dba@" fails Subscribe at apply.
+# https://docs.aws.amazon.com/sns/latest/api/API_Subscribe.html
+run "rejects_a_malformed_alarm_email" {
+  command = plan
+  variables {
+    alarm_emails = ["dba@example.com", "dba@"]
+  }
+  expect_failures = [var.alarm_emails]
+}
+
+# 0 keeps the function's logs forever (CloudWatch Logs' "never expire").
+run "accepts_log_retention_zero" {
+  command = plan
+  variables {
+    log_retention_days = 0
+  }
+  assert {
+    condition     = aws_cloudwatch_log_group.this[0].retention_in_days == 0
+    error_message = "log_retention_days = 0 means never expire."
+  }
+}

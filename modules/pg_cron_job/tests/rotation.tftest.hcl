@@ -361,3 +361,37 @@ run "rejects_rotation_together_with_rotation_lambda_arn" {
   }
   expect_failures = [var.rotation_lambda_arn]
 }
+
+# Secrets Manager rotates at most every four hours: a rate() under 4 hours fails at apply.
+# https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotate-secrets_schedule.html
+run "rejects_rotation_more_often_than_every_four_hours" {
+  command = plan
+  variables {
+    secret_arn      = null
+    create_secret   = true
+    secret_username = "purge_job"
+    database_host   = "db.example.internal"
+    rotation        = { schedule = "rate(2 hours)" }
+  }
+  expect_failures = [var.rotation]
+}
+
+run "accepts_rotation_every_four_hours" {
+  command = plan
+  variables {
+    secret_arn      = null
+    create_secret   = true
+    secret_username = "purge_job"
+    database_host   = "db.example.internal"
+    rotation        = { schedule = "rate(4 hours)" }
+  }
+  override_resource {
+    target          = aws_lambda_function.rotation
+    override_during = plan
+    values          = { arn = "arn:aws:lambda:eu-south-1:123456789012:function:purge-rotation" }
+  }
+  assert {
+    condition     = aws_secretsmanager_secret_rotation.this[0].rotation_rules[0].schedule_expression == "rate(4 hours)"
+    error_message = "Every four hours is Secrets Manager's shortest rotation schedule."
+  }
+}
