@@ -10,6 +10,12 @@ use thiserror::Error;
 use crate::contract::{self, Kind, Var, LAMBDA_VARIABLES};
 use crate::program::Program;
 
+/// Variables of every shell or container that look like ours (`USER` is two edits from
+/// `PGUSER`) but are not: never refused.
+const COMMON_VARIABLES: &[&str] = &[
+    "USER", "LOGNAME", "HOME", "SHELL", "HOSTNAME", "TERM", "LANG",
+];
+
 /// A variable that is set wrongly or should not be set.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum EnvError {
@@ -34,16 +40,14 @@ pub struct Env {
 impl Env {
     /// Checks `vars` for variables the program does not take and keeps the rest.
     pub fn new(vars: HashMap<String, String>, program: Program) -> Result<Self, EnvError> {
+        let vars: HashMap<String, String> = vars
+            .into_iter()
+            .filter(|(_, v)| !v.trim().is_empty())
+            .collect();
         for name in vars.keys() {
             check_known(name, program)?;
         }
-        Ok(Env {
-            program,
-            vars: vars
-                .into_iter()
-                .filter(|(_, v)| !v.trim().is_empty())
-                .collect(),
-        })
+        Ok(Env { program, vars })
     }
 
     fn raw(&self, var: &Var) -> Option<&str> {
@@ -140,7 +144,7 @@ impl Env {
 /// Refuses a variable that is ours but not this program's, a libpq variable we do not honour,
 /// a password in the environment, or a near-miss of one of ours.
 fn check_known(name: &str, program: Program) -> Result<(), EnvError> {
-    if LAMBDA_VARIABLES.contains(&name) {
+    if LAMBDA_VARIABLES.contains(&name) || COMMON_VARIABLES.contains(&name) {
         return Ok(());
     }
     let unsupported = |hint: String| EnvError::Unsupported {
@@ -279,6 +283,14 @@ mod tests {
             ("_HANDLER", "job")
         ])
         .is_ok());
+        assert!(
+            env(&[("USER", "ec2-user")]).is_ok(),
+            "USER is not a typo of PGUSER"
+        );
+        assert!(
+            env(&[("ROTATION_STRATEGY", " ")]).is_ok(),
+            "blank is unset, whatever the program"
+        );
         let rotation = Env::new(
             [("JOB_NAME".to_string(), "x".to_string())]
                 .into_iter()

@@ -32,6 +32,8 @@ impl Schedule {
         let Expression::Cron(cron) = &self.expression else {
             return Vec::new();
         };
+        let from = self.start.map_or(from, |s| from.max(s));
+        let to = self.end.map_or(to, |e| to.min(e));
         let mut out = Vec::new();
         for transition in self.zone.following(from) {
             let at = transition.timestamp();

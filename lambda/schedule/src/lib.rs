@@ -143,6 +143,7 @@ impl Schedule {
             // One step back from the next start after `at` would need an inverse evaluator;
             // a rate is arithmetic, cron and at are walked forward from `since`.
             Expression::Rate(every) => {
+                let at = self.end.map_or(at, |e| at.min(e));
                 let anchor = self.start.or(self.anchor).unwrap_or(since);
                 let next = next_rate(anchor, *every, at)?;
                 let last = next.checked_sub(*every).ok()?;
@@ -211,10 +212,11 @@ fn next_rate(anchor: Timestamp, every: SignedDuration, after: Timestamp) -> Opti
     if after < anchor {
         return Some(anchor);
     }
-    let every_s = every.as_secs();
-    let elapsed = after.as_second() - anchor.as_second();
+    let every_s = every.as_secs().max(1);
+    let elapsed = after.as_second().checked_sub(anchor.as_second())?;
     let n = elapsed / every_s + 1;
-    Timestamp::from_second(anchor.as_second() + n * every_s).ok()
+    let next = n.checked_mul(every_s)?.checked_add(anchor.as_second())?;
+    Timestamp::from_second(next).ok()
 }
 
 #[cfg(test)]
@@ -361,6 +363,17 @@ mod tests {
             s.last_at_or_before(ts("2026-01-01T00:00:00Z"), ts("2026-01-01T06:30:00Z")),
             Some(ts("2026-01-01T06:00:00Z"))
         );
+        // A rate() that ended: its last start, not nothing.
+        let mut r = Schedule::parse("rate(1 minute)", "UTC").unwrap();
+        r.start = Some(ts("2026-01-01T10:00:00Z"));
+        r.end = Some(ts("2026-01-01T10:05:00Z"));
+        assert_eq!(
+            r.last_at_or_before(ts("2026-01-01T00:00:00Z"), ts("2026-01-01T11:00:00Z")),
+            Some(ts("2026-01-01T10:05:00Z"))
+        );
+        // A huge rate() neither overflows nor panics: no start fits the time range.
+        let huge = Schedule::parse("rate(106751991167300 days)", "UTC").unwrap();
+        assert_eq!(huge.next_after(ts("2026-01-01T00:00:00Z")), None);
     }
 
     #[test]

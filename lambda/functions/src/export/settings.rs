@@ -52,6 +52,11 @@ pub struct ExportConfig {
 impl ExportConfig {
     /// `None` when `EXPORT_S3_URI` is not set (a plain job).
     pub fn parse(env: &Env) -> Result<Option<Self>, ExportConfigError> {
+        // Checked even without a URI, so a wrong value never waits for the day it matters.
+        let header = env.flag(&contract::EXPORT_HEADER)?;
+        let manifest = env.flag(&contract::EXPORT_MANIFEST)?;
+        let format = env.choice(&contract::EXPORT_FORMAT)?;
+        let compression = env.choice(&contract::EXPORT_COMPRESSION)?;
         let Some(uri) = env.text(&contract::EXPORT_S3_URI) else {
             return Ok(None);
         };
@@ -69,12 +74,12 @@ impl ExportConfig {
             return Err(ExportConfigError::Uri(uri));
         }
         check_placeholders(key)?;
-        let format = match env.choice(&contract::EXPORT_FORMAT)? {
+        let format = match format {
             Some("text") => ExportFormat::Text,
             Some("jsonl") => ExportFormat::Jsonl,
             _ => ExportFormat::Csv,
         };
-        let gzip = match env.choice(&contract::EXPORT_COMPRESSION)? {
+        let gzip = match compression {
             None => key.ends_with(".gz"),
             Some(c) => c == "gzip",
         };
@@ -82,11 +87,11 @@ impl ExportConfig {
             bucket: bucket.into(),
             key_template: key.into(),
             format,
-            header: env.flag(&contract::EXPORT_HEADER)? && format == ExportFormat::Csv,
+            header: header && format == ExportFormat::Csv,
             gzip,
             kms_key_id: env.text(&contract::EXPORT_KMS_KEY_ID),
             bucket_owner: env.text(&contract::EXPORT_BUCKET_OWNER),
-            manifest: env.flag(&contract::EXPORT_MANIFEST)?,
+            manifest,
         }))
     }
 
@@ -202,6 +207,11 @@ mod tests {
         ]))
         .unwrap_err();
         assert!(e.to_string().contains("EXPORT_FORMAT"));
+        let e = ExportConfig::parse(&env(&[("EXPORT_MANIFEST", "maybe")])).unwrap_err();
+        assert!(
+            e.to_string().contains("EXPORT_MANIFEST"),
+            "checked without a URI too: {e}"
+        );
     }
 
     #[test]

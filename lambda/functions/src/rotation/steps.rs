@@ -249,6 +249,7 @@ impl Rotator {
             let sql = format!("ALTER ROLE {} WITH LOGIN {password}", quote_ident(user));
             self.sql(cx, &session, &sql, "ALTER ROLE ... PASSWORD")
                 .await?;
+            session.close(cx.deadline).await;
             return Ok("changed the alternate user's password (SCRAM-SHA-256 verifier)");
         }
         // A new clone: the base user's privileges (GRANT base TO clone) and its memberships,
