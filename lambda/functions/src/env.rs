@@ -194,6 +194,19 @@ fn check_known(name: &str, program: Program) -> Result<(), EnvError> {
     }
 }
 
+/// The environment `pairs` for `program`, for the parsers' tests.
+#[cfg(test)]
+pub(crate) fn test_env(pairs: &[(&str, &str)], program: Program) -> Env {
+    let vars = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    match Env::new(vars, program) {
+        Ok(env) => env,
+        Err(e) => panic!("test environment refused: {e}"),
+    }
+}
+
 fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();

@@ -49,16 +49,7 @@ mod tests {
 
     #[test]
     fn defaults_and_the_root_bundle() {
-        let env = |pairs: &[(&str, &str)]| {
-            Env::new(
-                pairs
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
-                Program::Rotation,
-            )
-            .unwrap()
-        };
+        let env = |pairs: &[(&str, &str)]| crate::env::test_env(pairs, Program::Rotation);
         let c = Connection::parse(&env(&[("PGSSLMODE", "require")]), None).unwrap();
         assert_eq!(c.ssl_mode, SslMode::Require);
         assert_eq!(c.connect_timeout, Duration::from_secs(15));

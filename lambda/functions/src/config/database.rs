@@ -155,14 +155,7 @@ mod tests {
     use crate::program::Program;
 
     fn env(pairs: &[(&str, &str)]) -> Env {
-        Env::new(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            Program::Job,
-        )
-        .unwrap()
+        crate::env::test_env(pairs, Program::Job)
     }
 
     #[test]

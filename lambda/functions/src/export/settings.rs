@@ -151,14 +151,7 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Env {
-        Env::new(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            crate::program::Program::Job,
-        )
-        .unwrap()
+        crate::env::test_env(pairs, crate::program::Program::Job)
     }
 
     fn vars(uri: &str) -> Env {
