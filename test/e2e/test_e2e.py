@@ -17,9 +17,12 @@ import json
 import pathlib
 import shutil
 import subprocess
+import sys
 import time
 import uuid
 import zipfile
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -398,3 +401,87 @@ def test_twenty_jobs_resource_count(applied):
     # invoke permission and the rotation (6) on top of a plain job.
     assert per_job["purge-events"] == 17, per_job
     assert max(v for k, v in per_job.items() if k != "purge-events") <= 11 and max(added) <= 10, per_job
+
+
+# --- The watchdog ---------------------------------------------------------------------------
+
+WATCHDOG = f"{NAME}-watchdog"
+
+
+def put_run(cw, namespace: str, job: str, started: datetime):
+    """What CloudWatch Logs does with the runner's "job finished" line (Embedded Metric Format):
+    moto extracts no metrics from logs, so the test puts the line's `Runs` value itself, stamped
+    at the run's start as the line's `_aws.Timestamp` is."""
+    cw.put_metric_data(Namespace=namespace, MetricData=[{
+        "MetricName": "Runs", "Dimensions": [{"Name": "Job", "Value": job}],
+        "Timestamp": started, "Value": 1, "Unit": "Count"}])
+
+
+def test_watchdog_reports_every_job_of_the_fleet(applied, moto, package):
+    """The fleet's watchdog, as Lambda runs it (handler `watchdog`, its deployed environment),
+    reads the jobs' schedules from the emulated Scheduler and their runs from emulated
+    CloudWatch metrics. Right after apply every job is new (no page on the first deploy); a
+    preview two days later finds the purge job late exactly for the start that has no run, up
+    again once that run is there, and paused when the schedule is disabled in the console. The
+    expected start times come from the Python Scheduler evaluator of the import tests, not from
+    the Rust evaluator under test."""
+    sys.path.insert(0, str(ROOT / "test" / "import"))
+    from scheduler import Cron  # noqa: E402  (the import tests' independent evaluator)
+
+    lam, sched, cw = moto.client("lambda"), moto.client("scheduler"), moto.client("cloudwatch")
+    cfg = lam.get_function_configuration(FunctionName=WATCHDOG)
+    assert cfg["Handler"] == "watchdog" and not cfg.get("VpcConfig", {}).get("SubnetIds"), cfg
+    env = deployed_env(lam, WATCHDOG)
+    assert env["WATCH_FLEET"] == NAME, env
+    namespace = env.get("METRICS_NAMESPACE", "PgCronJob")
+    jobs = {n: deployed_env(lam, n)["JOB_NAME"] for n in (PURGE, EXPIRE, VACUUM, EXPORT)}
+    package_dir = unpack_package(package)
+    api = RuntimeApi()
+    try:
+        api.start_bootstrap(str(package_dir / "bootstrap"), {**env, **moto.env()}, function_name=WATCHDOG)
+        kind, body = api.invoke({})
+        assert kind == "response", f"{body}\n{api.logs()}"
+        states = {s["job"]: s for s in body["jobs"]}
+        assert set(states) == set(jobs.values()), body
+        assert {s["state"] for s in states.values()} == {"new"}, body
+        assert body["unchecked"] == [] and body["preview"] is False
+        # One EMF "job state" line per job, Late = 0: every late alarm starts OK.
+        lines = [json.loads(l) for l in api.logs().splitlines() if '"job state"' in l]
+        assert sorted(l["Job"] for l in lines) == sorted(jobs.values()), api.logs()
+        assert all(l["Late"] == 0 and l["_aws"]["CloudWatchMetrics"][0]["Namespace"] == namespace for l in lines)
+
+        purge = states[jobs[PURGE]]
+        since = datetime.fromisoformat(purge["since"].replace("Z", "+00:00"))
+        s1, s2 = Cron(purge["expression"]).fire_times(since, ZoneInfo(purge["timezone"]), 2)
+        allowance = timedelta(seconds=purge["allowance_seconds"])
+        put_run(cw, namespace, jobs[PURGE], s1 + timedelta(seconds=25))
+        at = (s2 + allowance + timedelta(minutes=6)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        kind, body = api.invoke({"at": at})
+        assert kind == "response", f"{body}\n{api.logs()}"
+        purge = {s["job"]: s for s in body["jobs"]}[jobs[PURGE]]
+        assert body["preview"] is True
+        assert purge["state"] == "late" and purge["missed"] == s2.strftime("%Y-%m-%dT%H:%M:%SZ"), purge
+        assert purge["late_seconds"] >= 6 * 60, purge
+        # The run of the second start (40 s into its minute): up, the run placed at its start.
+        put_run(cw, namespace, jobs[PURGE], s2 + timedelta(seconds=40))
+        kind, body = api.invoke({"at": at})
+        purge = {s["job"]: s for s in body["jobs"]}[jobs[PURGE]]
+        assert purge["state"] == "up" and purge["last_run"] == s2.strftime("%Y-%m-%dT%H:%M:%SZ"), purge
+        # A preview publishes nothing: still one state line per job.
+        assert len([l for l in api.logs().splitlines() if '"job state"' in l]) == len(jobs)
+
+        # Disabled in the console: paused, whatever is missing.
+        group = purge["schedule"].split("/")[0]
+        current = sched.get_schedule(GroupName=group, Name=PURGE)
+        keep = {k: current[k] for k in ("ScheduleExpression", "FlexibleTimeWindow", "Target") if k in current}
+        if current.get("ScheduleExpressionTimezone"):
+            keep["ScheduleExpressionTimezone"] = current["ScheduleExpressionTimezone"]
+        sched.update_schedule(GroupName=group, Name=PURGE, State="DISABLED", **keep)
+        try:
+            kind, body = api.invoke({"at": at})
+            assert {s["job"]: s for s in body["jobs"]}[jobs[PURGE]]["state"] == "paused", body
+        finally:
+            sched.update_schedule(GroupName=group, Name=PURGE, State="ENABLED", **keep)
+    finally:
+        api.stop()
+        shutil.rmtree(package_dir, ignore_errors=True)

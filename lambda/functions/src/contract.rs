@@ -48,6 +48,8 @@ pub struct Var {
 const JOB: &[Program] = &[Program::Job];
 const ROTATION: &[Program] = &[Program::Rotation];
 const BOTH: &[Program] = &[Program::Job, Program::Rotation];
+const WATCHDOG: &[Program] = &[Program::Watchdog];
+const ALL: &[Program] = &[Program::Job, Program::Rotation, Program::Watchdog];
 /// PostgreSQL's largest `statement_timeout` / `lock_timeout` (an int in milliseconds).
 pub const PG_MAX_MS: u64 = 2_147_483_647;
 
@@ -385,16 +387,52 @@ pub const EXPORT_MANIFEST: Var = Var {
         "Write `<key>.manifest.json` after the object.",
     )
 };
-pub const METRICS_NAMESPACE: Var = text(
-    "METRICS_NAMESPACE",
-    "`PgCronJob`",
-    "CloudWatch namespace of the run metrics in the \"job finished\" line (Embedded Metric Format: `Runs`, `Succeeded`, `Failed`, `Skipped`, `Partial`, `DurationMs`, `RowsAffected`, dimension `Job`).",
-);
-pub const RUST_LOG: Var = both(text(
+pub const METRICS_NAMESPACE: Var = Var {
+    programs: &[Program::Job, Program::Watchdog],
+    ..text(
+        "METRICS_NAMESPACE",
+        "`PgCronJob`",
+        "CloudWatch namespace of the run metrics in the \"job finished\" line (Embedded Metric Format: `Runs`, `Succeeded`, `Failed`, `Skipped`, `Partial`, `DurationMs`, `RowsAffected`, dimension `Job`); the watchdog reads `Runs` there and publishes `Late` and `LateSeconds` beside them.",
+    )
+};
+pub const WATCH_FLEET: Var = Var {
+    programs: WATCHDOG,
+    ..text(
+        "WATCH_FLEET",
+        "required",
+        "The fleet the watchdog checks: every schedule whose target input has `watch.fleet` equal to it.",
+    )
+};
+pub const WATCH_SCHEDULE_GROUPS: Var = Var {
+    programs: WATCHDOG,
+    ..text(
+        "WATCH_SCHEDULE_GROUPS",
+        "`default`",
+        "Comma-separated EventBridge Scheduler groups that hold the fleet's schedules.",
+    )
+};
+pub const WATCH_PERIOD_SECONDS: Var = Var {
+    kind: Kind::Int {
+        min: 60,
+        max: 3_600,
+        default: Some(300),
+        unit: "seconds",
+    },
+    programs: WATCHDOG,
+    ..text(
+        "WATCH_PERIOD_SECONDS",
+        "",
+        "How often the watchdog runs (its own schedule's rate): each check judges the starts due since the previous one.",
+    )
+};
+pub const RUST_LOG: Var = Var {
+    programs: ALL,
+    ..text(
     "RUST_LOG",
     "`info`",
     "Log filter (the module sets it from `log_level`, with Lambda's `application_log_level` at its most verbose level).",
-));
+    )
+};
 
 /// Every variable of the contract, in the README's order.
 pub const VARIABLES: &[Var] = &[
@@ -438,6 +476,9 @@ pub const VARIABLES: &[Var] = &[
     EXPORT_MANIFEST,
     METRICS_NAMESPACE,
     ROTATION_STRATEGY,
+    WATCH_FLEET,
+    WATCH_SCHEDULE_GROUPS,
+    WATCH_PERIOD_SECONDS,
     RUST_LOG,
 ];
 
@@ -539,6 +580,8 @@ pub fn readme_table() -> String {
         let who = match v.programs {
             [Program::Rotation] => "Rotation function only. ",
             [Program::Job, Program::Rotation] => "Jobs and the rotation function. ",
+            [Program::Watchdog] => "Watchdog only. ",
+            [Program::Job, Program::Watchdog] => "Jobs and the watchdog. ",
             _ => "",
         };
         out.push_str(&format!(
@@ -726,9 +769,11 @@ mod tests {
     fn the_module_sets_only_declared_variables() {
         let main = repo_file("modules/pg_cron_job/main.tf");
         let rotation = repo_file("modules/pg_cron_job/rotation.tf");
+        let watchdog = repo_file("modules/pg_cron_job_shared/watchdog.tf");
         for (file, block_start, program) in [
             (&main, "managed_environment = {", Program::Job),
             (&rotation, "rotation_environment = {", Program::Rotation),
+            (&watchdog, "watchdog_environment = {", Program::Watchdog),
         ] {
             let start = file.find(block_start).expect(block_start);
             let end = start

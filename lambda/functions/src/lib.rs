@@ -3,7 +3,8 @@
 //!
 //! - `job` ([`runner`]): [`app`] holds the cold-start state and runs [`job`] once per
 //!   invocation, with [`history`], [`export`] and the RDS lookup ([`rds`]);
-//! - `rotation` ([`rotation`]): Secrets Manager's rotation protocol for the job's secret.
+//! - `rotation` ([`rotation`]): Secrets Manager's rotation protocol for the job's secret;
+//! - `watchdog` ([`watchdog`]): whether every job of the fleet started when its schedule said.
 //!
 //! Configuration comes only from the environment, declared once in [`contract`] and read through
 //! [`env`]; what every program shares without AWS lives in `pg_cron_job_core`.
@@ -26,3 +27,4 @@ pub mod rotation;
 pub mod run;
 pub mod runner;
 pub mod secret;
+pub mod watchdog;

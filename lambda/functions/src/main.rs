@@ -1,5 +1,5 @@
 //! `bootstrap`, the Lambda package's one executable: the function's handler setting (Lambda's
-//! `_HANDLER`) picks the program, `job` or `rotation`. With `AWS_LAMBDA_RUNTIME_API` set the
+//! `_HANDLER`) picks the program, `job`, `rotation` or `watchdog`. With `AWS_LAMBDA_RUNTIME_API` set the
 //! program serves the Lambda Runtime API; otherwise it runs once (one-shot mode, for tests and
 //! operators) and exits 0 (done), 1 (failed) or 2 (bad configuration or argument).
 
@@ -10,7 +10,7 @@
 use std::process::ExitCode;
 
 use pg_cron_job_lambda::program::Program;
-use pg_cron_job_lambda::{rotation, runner};
+use pg_cron_job_lambda::{rotation, runner, watchdog};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -46,5 +46,6 @@ fn main() -> ExitCode {
     match program {
         Program::Job => runtime.block_on(runner::main(lambda)),
         Program::Rotation => runtime.block_on(rotation::main(lambda)),
+        Program::Watchdog => runtime.block_on(watchdog::main(lambda)),
     }
 }

@@ -66,6 +66,42 @@ pub fn job_finished(report: &Report, namespace: &str) -> String {
     line.to_string()
 }
 
+/// The watchdog's metrics, per job and check: `Late` (1 while a start has no run, else 0) and
+/// `LateSeconds` (how long past its allowance the missed start is), same namespace and
+/// dimension as the runs.
+pub const WATCHDOG_METRICS: &[(&str, &str)] = &[("Late", "Count"), ("LateSeconds", "Seconds")];
+
+/// The watchdog's "job state" line for one job (EMF; one JSON object, no newline), stamped at
+/// the check; `state` is the job's entry of the check's result.
+pub fn job_state(state: &Value, namespace: &str, checked_ms: i64) -> String {
+    let late = u8::from(state["state"] == "late");
+    let metrics: Vec<Value> = WATCHDOG_METRICS
+        .iter()
+        .map(|(name, unit)| json!({"Name": name, "Unit": unit}))
+        .collect();
+    let mut line = json!({
+        "level": if late == 1 { "WARN" } else { "INFO" },
+        "message": "job state",
+        "_aws": {
+            "Timestamp": checked_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": namespace,
+                "Dimensions": [["Job"]],
+                "Metrics": metrics,
+            }],
+        },
+        "Job": state["job"],
+        "Late": late,
+        "LateSeconds": state["late_seconds"].as_i64().unwrap_or(0),
+    });
+    if let (Some(line), Some(fields)) = (line.as_object_mut(), state.as_object()) {
+        for (k, v) in fields {
+            line.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
+    line.to_string()
+}
+
 /// Milliseconds since the epoch of an RFC 3339 time (0 if it cannot be read).
 fn started_millis(rfc3339: &str) -> i64 {
     time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
@@ -77,6 +113,28 @@ fn started_millis(rfc3339: &str) -> i64 {
 mod tests {
     use super::*;
     use pg_cron_job_core::outcome::{ErrorInfo, ErrorKind};
+
+    #[test]
+    fn one_emf_document_per_job_state() {
+        let state =
+            json!({"job": "purge", "state": "late", "late_seconds": 420, "schedule": "default/p"});
+        let v: Value = serde_json::from_str(&job_state(&state, "PgCronJob", 1_000)).unwrap();
+        assert_eq!(
+            v["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["Job"]])
+        );
+        assert_eq!(
+            (v["Late"].as_u64(), v["LateSeconds"].as_u64()),
+            (Some(1), Some(420))
+        );
+        assert_eq!(
+            (v["Job"].as_str(), v["schedule"].as_str()),
+            (Some("purge"), Some("default/p"))
+        );
+        let up = json!({"job": "purge", "state": "up", "late_seconds": 0});
+        let v: Value = serde_json::from_str(&job_state(&up, "PgCronJob", 1_000)).unwrap();
+        assert_eq!(v["Late"], 0);
+    }
 
     #[test]
     fn one_emf_document_per_run() {

@@ -10,14 +10,20 @@ pub enum Program {
     Job,
     /// `rotation`: Secrets Manager's rotation protocol for the job's secret.
     Rotation,
+    /// `watchdog`: checks that every job of the fleet started when its schedule said.
+    Watchdog,
 }
 
 /// Every handler name, as the module sets it.
-pub const HANDLERS: &[(&str, Program)] = &[("job", Program::Job), ("rotation", Program::Rotation)];
+pub const HANDLERS: &[(&str, Program)] = &[
+    ("job", Program::Job),
+    ("rotation", Program::Rotation),
+    ("watchdog", Program::Watchdog),
+];
 
 /// `_HANDLER` names no program of this package.
 #[derive(Debug, Error, PartialEq, Eq)]
-#[error("the function's handler is {0:?}, which is no program of this package: set the function's handler (Lambda's _HANDLER) to `job` (run a job) or `rotation` (rotate the job's secret)")]
+#[error("the function's handler is {0:?}, which is no program of this package: set the function's handler (Lambda's _HANDLER) to `job` (run a job), `rotation` (rotate the job's secret) or `watchdog` (check the fleet's schedules)")]
 pub struct UnknownHandler(pub String);
 
 impl Program {
@@ -58,5 +64,10 @@ mod tests {
         assert!(e.to_string().contains("\"bootstrap\""), "{e}");
         assert!(e.to_string().contains("`rotation`"), "{e}");
         assert_eq!(Program::Rotation.handler(), "rotation");
+        assert_eq!(
+            Program::from_handler(Some("watchdog")),
+            Ok(Program::Watchdog)
+        );
+        assert!(e.to_string().contains("`watchdog`"), "{e}");
     }
 }

@@ -15,10 +15,15 @@
 //! run, and stays late until a run starts after the latest judged start. Nothing is expected
 //! before `since` (the schedule's creation, last change or last enabling): a new or re-enabled
 //! schedule never pages before its first expected start.
+//!
+//! A `rate()` without a start date is counted by Scheduler from a moment its API does not give
+//! (the creation or an update): for it the watchdog follows the runs, as a healthchecks.io
+//! simple check does: the next start is due a rate after the latest run, and the job is late
+//! when that start's allowance has passed without a run.
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::Schedule;
+use crate::{Expression, Schedule};
 
 /// Scheduler's precision: a target is invoked within the minute of its start time.
 pub const START_PRECISION: SignedDuration = SignedDuration::from_secs(60);
@@ -38,6 +43,19 @@ pub struct Watched {
     /// The function's timeout: how long after its start a run's evidence may appear.
     pub timeout: SignedDuration,
 }
+
+/// Runs as CloudWatch returns them: how many runs started within one metric period (a minute
+/// for the last 15 days, 5 minutes up to 63 days, an hour beyond; CloudWatch keeps no finer
+/// time of an older run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bucket {
+    pub start: Timestamp,
+    pub length: SignedDuration,
+    pub runs: u32,
+}
+
+/// At most this many runs are taken from one bucket (a schedule starts at most once a minute).
+const MAX_RUNS_PER_BUCKET: u32 = 60;
 
 /// The state of one job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,9 +109,21 @@ impl Watched {
         self.start_window() + self.timeout
     }
 
+    /// A `rate()` without a start date: judged from the latest run (see the module's notes).
+    pub fn follows_runs(&self) -> Option<SignedDuration> {
+        match self.schedule.expression {
+            Expression::Rate(every) if self.schedule.start.is_none() => Some(every),
+            _ => None,
+        }
+    }
+
     /// The runs' start times the watchdog needs for a verdict at `now` (checking every
     /// `period`): those at or after this instant.
     pub fn evidence_from(&self, now: Timestamp, period: SignedDuration) -> Timestamp {
+        if let Some(every) = self.follows_runs() {
+            let back = (every + self.allowance() + period + START_PRECISION) * 2;
+            return sub(now, back).max(self.since);
+        }
         let cutoff = sub(now, self.allowance());
         let from = match self.latest_start(cutoff) {
             Some(t) => t.min(sub(cutoff, period + START_PRECISION)),
@@ -173,6 +203,86 @@ impl Watched {
             late_by: SignedDuration::ZERO,
             next,
         }
+    }
+
+    /// The verdict at `now` from the runs as CloudWatch counts them (see [`Bucket`]), and the
+    /// latest run's start as far as it is known.
+    pub fn judge(
+        &self,
+        now: Timestamp,
+        period: SignedDuration,
+        buckets: &[Bucket],
+    ) -> (Verdict, Option<Timestamp>) {
+        if let Some(every) = self.follows_runs() {
+            return self.judge_by_latest_run(now, every, buckets);
+        }
+        let runs = self.runs_from_buckets(buckets);
+        (self.verdict(now, period, &runs), runs.iter().max().copied())
+    }
+
+    /// A rate counted from the latest run: its next start is due a rate after the end of the
+    /// period the run started in (the run started within it), or after `since` without a run.
+    fn judge_by_latest_run(
+        &self,
+        now: Timestamp,
+        every: SignedDuration,
+        buckets: &[Bucket],
+    ) -> (Verdict, Option<Timestamp>) {
+        let latest = buckets
+            .iter()
+            .filter(|b| b.runs > 0 && b.start + b.length > self.since && b.start <= now)
+            .max_by_key(|b| b.start);
+        let base = latest.map_or(self.since, |b| {
+            (b.start + b.length - SignedDuration::from_nanos(1)).min(now)
+        });
+        let due = base + every;
+        let mut verdict = Verdict {
+            state: State::Up,
+            expected: latest.map(|_| base),
+            missed: None,
+            late_by: SignedDuration::ZERO,
+            next: Some(due),
+        };
+        let ended = self.schedule.end.is_some_and(|e| due > e);
+        if !self.enabled {
+            verdict.state = State::Paused;
+        } else if due + self.allowance() < now && !ended {
+            verdict.state = State::Late;
+            verdict.missed = Some(due);
+            verdict.late_by = now.duration_since(due) - self.allowance();
+        } else if ended {
+            verdict.state = State::Ended;
+            verdict.next = None;
+        } else if latest.is_none() {
+            verdict.state = State::New;
+        }
+        if verdict.next.is_some_and(|n| n <= now) {
+            verdict.next = self.schedule.next_after(now);
+        }
+        (verdict, latest.map(|b| b.start))
+    }
+
+    /// Start times for runs known only by their period: a run of a bucket is placed at the
+    /// latest expected start within the bucket (a run does not start before its start time),
+    /// else at the bucket's start, so a run is never judged earlier than it was.
+    pub fn runs_from_buckets(&self, buckets: &[Bucket]) -> Vec<Timestamp> {
+        let mut runs = Vec::new();
+        for b in buckets {
+            if b.runs == 0 {
+                continue;
+            }
+            let end = b.start + b.length - SignedDuration::from_nanos(1);
+            let from = sub(b.start, self.start_window());
+            let at = match self.schedule.last_at_or_before(from, end) {
+                Some(s) if s > b.start => s,
+                _ => b.start,
+            };
+            runs.extend(std::iter::repeat_n(
+                at,
+                b.runs.min(MAX_RUNS_PER_BUCKET) as usize,
+            ));
+        }
+        runs
     }
 
     /// For each start (in order), whether a run belongs to it: each run goes to the latest
@@ -327,6 +437,77 @@ mod tests {
             v.state,
             State::Late,
             "a one-time start that never ran still pages"
+        );
+    }
+
+    #[test]
+    fn runs_known_by_their_period_are_not_judged_early() {
+        // Monthly at 02:33 UTC; the run started 02:33:20, kept by CloudWatch in the 5-minute
+        // (then hourly) period that begins 02:30 (an hour: 02:00), before the start itself.
+        let mut w = daily();
+        w.schedule = Schedule::parse("cron(33 2 1 * ? *)", "UTC").unwrap();
+        w.since = ts("2026-10-01T00:00:00Z");
+        for minutes in [5, 60] {
+            let length = SignedDuration::from_mins(minutes);
+            let bucket_start = if minutes == 5 {
+                ts("2026-11-01T02:30:00Z")
+            } else {
+                ts("2026-11-01T02:00:00Z")
+            };
+            let runs = w.runs_from_buckets(&[Bucket {
+                start: bucket_start,
+                length,
+                runs: 1,
+            }]);
+            assert_eq!(runs, vec![ts("2026-11-01T02:33:00Z")]);
+            let v = w.verdict(ts("2026-11-20T00:00:00Z"), PERIOD, &runs);
+            assert_eq!(v.state, State::Up, "{minutes}-minute period: {v:?}");
+            // Taken at the period's start, the same run would page.
+            let v = w.verdict(ts("2026-11-20T00:00:00Z"), PERIOD, &[bucket_start]);
+            assert_eq!(v.state, State::Late);
+        }
+        // Empty and crowded periods.
+        let b = |runs| Bucket {
+            start: ts("2026-11-01T02:33:00Z"),
+            length: SignedDuration::from_mins(1),
+            runs,
+        };
+        assert!(w.runs_from_buckets(&[b(0)]).is_empty());
+        assert_eq!(w.runs_from_buckets(&[b(2)]).len(), 2);
+        assert_eq!(w.runs_from_buckets(&[b(1_000_000)]).len(), 60);
+    }
+
+    #[test]
+    fn a_rate_without_start_date_follows_its_runs() {
+        let mut w = daily();
+        w.schedule = Schedule::parse("rate(1 hour)", "UTC").unwrap();
+        w.since = ts("2026-12-01T10:00:00Z");
+        let minute = |t: &str| Bucket {
+            start: ts(t),
+            length: SignedDuration::from_mins(1),
+            runs: 1,
+        };
+        // No run yet: new until an hour plus the allowance (16 min) has passed.
+        let (v, _) = w.judge(ts("2026-12-01T11:15:00Z"), PERIOD, &[]);
+        assert_eq!(v.state, State::New);
+        let (v, _) = w.judge(ts("2026-12-01T11:17:00Z"), PERIOD, &[]);
+        assert_eq!(
+            (v.state, v.missed),
+            (State::Late, Some(ts("2026-12-01T11:00:00Z")))
+        );
+        // Runs whatever the phase Scheduler chose (here 10:37): up while they keep coming.
+        let runs = [minute("2026-12-01T10:37:00Z"), minute("2026-12-01T11:37:00Z")];
+        let (v, last) = w.judge(ts("2026-12-01T12:50:00Z"), PERIOD, &runs);
+        assert_eq!((v.state, last), (State::Up, Some(ts("2026-12-01T11:37:00Z"))));
+        // The 12:37 run never came: late once 12:38 + 16 min has passed.
+        let (v, _) = w.judge(ts("2026-12-01T12:53:00Z"), PERIOD, &runs);
+        assert_eq!(v.state, State::Up);
+        let (v, _) = w.judge(ts("2026-12-01T12:55:00Z"), PERIOD, &runs);
+        assert_eq!(v.state, State::Late, "{v:?}");
+        w.enabled = false;
+        assert_eq!(
+            w.judge(ts("2026-12-01T12:55:00Z"), PERIOD, &runs).0.state,
+            State::Paused
         );
     }
 }

@@ -6,7 +6,7 @@
 //! README's "Alarms" table reports them): `cargo test -p pg-cron-job-schedule -- --nocapture`.
 
 use jiff::{SignedDuration, Timestamp};
-use pg_cron_job_schedule::watch::{State, Watched};
+use pg_cron_job_schedule::watch::{Bucket, State, Watched};
 use pg_cron_job_schedule::Schedule;
 
 const PERIOD: SignedDuration = SignedDuration::from_mins(5);
@@ -119,6 +119,10 @@ const CORPUS: &[Case] = &[
     },
 ];
 
+fn minute(t: Timestamp) -> Timestamp {
+    Timestamp::from_second(t.as_second().div_euclid(60) * 60).unwrap()
+}
+
 fn ts(s: &str) -> Timestamp {
     s.parse().expect("timestamp")
 }
@@ -179,16 +183,25 @@ fn late_checks(
     let mut tick = from;
     while tick <= until {
         let now = tick + rng.secs(59);
-        let evidence_from = w.evidence_from(now, PERIOD);
+        // What GetMetricData returns: the runs' starts counted per whole minute (CloudWatch
+        // keeps no finer time), from the minute of evidence_from (it rounds start times down).
+        let evidence_from = minute(w.evidence_from(now, PERIOD));
         // Runs are in start order: only those that started between evidence_from and now.
         let lo = runs.partition_point(|r| r.start < evidence_from);
         let hi = runs.partition_point(|r| r.start <= now);
-        let seen: Vec<Timestamp> = runs[lo..hi]
-            .iter()
-            .filter(|r| r.seen <= now)
-            .map(|r| r.start)
-            .collect();
-        let v = w.verdict(now, PERIOD, &seen);
+        let mut buckets: Vec<Bucket> = Vec::new();
+        for r in runs[lo..hi].iter().filter(|r| r.seen <= now) {
+            let start = minute(r.start);
+            match buckets.last_mut() {
+                Some(b) if b.start == start => b.runs += 1,
+                _ => buckets.push(Bucket {
+                    start,
+                    length: SignedDuration::from_mins(1),
+                    runs: 1,
+                }),
+            }
+        }
+        let (v, _) = w.judge(now, PERIOD, &buckets);
         if v.state == State::Late {
             late.push(now);
         }
@@ -234,15 +247,27 @@ fn a_year_of_checks_pages_for_every_missed_run_and_only_then() {
             .collect();
         for &k in &picks {
             let mut kept = runs.clone();
-            kept.remove(k);
             let missed = starts[k];
+            // A rate without a start date is judged from the latest run (as healthchecks.io's
+            // simple checks): the job stops; it pages a rate plus the allowance after the end of
+            // the latest run's minute. Any other schedule: one run is missing.
+            let latest_limit = match w.follows_runs() {
+                Some(every) => {
+                    kept.truncate(k);
+                    minute(runs[k - 1].start) + every + w.allowance() + SignedDuration::from_mins(1)
+                }
+                None => {
+                    kept.remove(k);
+                    missed + w.allowance()
+                }
+            };
             let from = missed - SignedDuration::from_hours(1);
-            let until = missed + w.allowance() + SignedDuration::from_hours(2);
+            let until = latest_limit + SignedDuration::from_hours(2);
             let late = late_checks(&w, from, until, &kept, &mut rng);
             let first = late.first().copied();
             assert!(
                 first.is_some_and(|t| t >= missed + w.allowance()
-                    && t <= missed + w.allowance() + PERIOD + SignedDuration::from_mins(2)),
+                    && t <= latest_limit + PERIOD + SignedDuration::from_mins(2)),
                 "{} in {}: the missed start {missed} paged at {first:?} (allowance {:?})",
                 case.expression,
                 case.zone,
@@ -252,7 +277,7 @@ fn a_year_of_checks_pages_for_every_missed_run_and_only_then() {
         }
     }
     println!(
-        "simulation: {} schedules, {total_starts} expected starts in 2026, {total_checks} checks every 5 min: 0 false pages; {removed} removed runs, each paged within allowance + 5 min",
+        "simulation: {} schedules, {total_starts} expected starts in 2026, {total_checks} checks every 5 min, runs counted per minute as CloudWatch keeps them: 0 false pages; {removed} removed runs (for a rate without start date: the job stopped), each paged within allowance + 5 min (rate: of its due time after the latest run)",
         CORPUS.len()
     );
 }
