@@ -124,6 +124,60 @@ def test_unreachable_secrets_manager_is_explained_without_debug_dumps(binary, ba
     assert took < 20
 
 
+class CannedAwsServer:
+    """An HTTP server on 127.0.0.1 that answers every request with one canned response (an AWS
+    error, a throttle, a proxy's HTML page), counting the requests."""
+
+    def __init__(self, status: int, body: str, content_type: str = "application/x-amz-json-1.1"):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        server = self
+        self.requests = 0
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):
+                server.requests += 1
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                data = body.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.mark.parametrize("status,body,content_type,needle", [
+    (500, '{"__type":"InternalServiceError","message":"boom"}', "application/x-amz-json-1.1", "a failure on Secrets Manager's side"),
+    (400, '{"__type":"ThrottlingException","message":"Rate exceeded"}', "application/x-amz-json-1.1", "limiting this account's request rate"),
+    (200, "<html><body>Please log in to the proxy</body></html>", "text/html", "cannot be read"),
+])
+def test_secrets_manager_failures_that_are_not_permissions_get_no_iam_hint(binary, base_env, status, body, content_type, needle):
+    """Only an access-denied answer says what the role needs; a 5xx, throttling or a proxy's
+    page says what really happened."""
+    server = CannedAwsServer(status, body, content_type)
+    try:
+        r, took = timed(binary, dict(base_env, AWS_ENDPOINT_URL=f"http://127.0.0.1:{server.port}", SQL="SELECT 1"))
+    finally:
+        server.stop()
+    assert r.code == 1 and r.report["error"]["kind"] == "secret", r
+    msg = r.report["error"]["message"]
+    assert needle in msg, msg
+    assert "role needs" not in msg and "needs secretsmanager" not in msg, msg
+    assert took < 30
+    # The "job finished" line is written for a secret-phase failure too.
+    assert '"job finished"' in r.stderr, r.stderr
+
+
 def test_secret_that_is_json_but_not_an_object(binary, base_env, moto, secret):
     moto.client("secretsmanager").put_secret_value(SecretId=secret["id"], SecretString='["x"]')
     r = run_oneshot(binary, dict(base_env, SQL="SELECT 1"))
@@ -352,5 +406,31 @@ def test_psql_script_sends_what_psql_sends(binary, base_env, moto, tmp_path):
         assert r.report["statements"] == len(ours)
         # The harness's CREATE ROLE is logged; nothing the runner sent may carry the password.
         assert not [line for line in log.splitlines() if line.startswith("runner|") and password in line]
+    finally:
+        cluster.stop()
+
+
+def test_byte_order_mark_and_unterminated_comment_as_psql(binary, base_env, moto, tmp_path):
+    """A file saved with a UTF-8 byte-order mark and ending inside a /* comment: the runner sends
+    the statements psql sends (the mark skipped, the unterminated comment sent and refused by the
+    server) and fails as psql does."""
+    cluster = PostgresCluster(extra_conf={"log_statement": "'all'", "log_line_prefix": "'%a|'"}).start()
+    try:
+        env, password = own_env(base_env, moto, cluster)
+        user = json.loads(moto.client("secretsmanager").get_secret_value(SecretId=env["DB_SECRET_ID"])["SecretString"])["username"]
+        script = tmp_path / "bom.sql"
+        script.write_bytes("\ufeffSELECT 1 AS first;\nSELECT 2 AS second;\n/* never closed\n".encode())
+        psql_env = dict(os.environ, PGPASSWORD=password, PGSSLMODE="verify-full", PGSSLROOTCERT=str(cluster.ca.path),
+                        PGAPPNAME="psqlref")
+        out = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", cluster.host, "-p", str(cluster.port),
+                              "-U", user, "-d", "postgres", "-f", str(script)],
+                             env=psql_env, capture_output=True, text=True, timeout=60)
+        r = run_oneshot(binary, dict(env, SQL_FILE=str(script), PGAPPNAME="runner", ALLOW_OVERLAP="true"))
+        log = cluster.log_text
+        own = ("client_connection_check_interval", "pg_is_in_recovery()")
+        ours = [s for s in logged_statements(log, "runner") if not any(o in s for o in own)]
+        theirs = logged_statements(log, "psqlref")
+        assert ours == theirs and len(theirs) >= 2, (ours, theirs, out.stderr)
+        assert (out.returncode != 0) == (r.code != 0), (out, r)
     finally:
         cluster.stop()

@@ -56,6 +56,20 @@ def test_interrupted_runs_are_marked_and_old_rows_trimmed(binary, base_env, pg, 
     assert pg.psql(f"SELECT count(*) FROM {history} WHERE run_id = 'ancient'") == "0"
 
 
+def test_a_terminated_backend_leaves_its_real_error_in_history(binary, base_env, pg, secret, tmp_path):
+    """The backend is terminated at statement 2 (an operator's pg_terminate_backend, a failover):
+    the run fails with 57P01 and its history row says so, recorded from a new session, instead
+    of staying `running` until the next run calls it interrupted."""
+    history = "hist_" + uuid.uuid4().hex[:6] + ".runs"
+    script = tmp_path / "terminated.sql"
+    script.write_text("SELECT 1;\nSELECT pg_terminate_backend(pg_backend_pid());\nSELECT 3;\n")
+    r = run_oneshot(binary, dict(base_env, SQL_FILE=str(script), HISTORY_TABLE=history))
+    assert r.code == 1 and r.report["error"]["code"] == "57P01", r
+    row = pg.psql(f"SELECT status || ':' || error_code || ':' || statements FROM {history} WHERE run_id = '{r.report['run_id']}'")
+    assert row == "failed:57P01:" + str(r.report["statements"]), row
+    assert not r.report.get("warnings"), r.report
+
+
 def test_repeat_until_zero_purges_in_batches(binary, base_env, pg, secret):
     table = owned_table(pg, secret, 2500)
     sql = f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE created_at < now() - interval '90 days' LIMIT 1000)"

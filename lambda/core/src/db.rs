@@ -140,6 +140,11 @@ async fn bounded<T>(
 }
 
 impl Session {
+    /// Whether the connection is gone (the server closed it or terminated the backend).
+    pub fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
     /// Ends the session cleanly: dropping the client makes the connection send Terminate and
     /// close; waits for that at most [`CLOSE_WAIT`] and never past `limit`, then cuts the
     /// connection.

@@ -57,6 +57,23 @@ impl Script {
         if u32::try_from(source.len()).is_err() {
             return Err(ScriptError::TooLarge);
         }
+        // psql skips a UTF-8 byte-order mark at the start of a file.
+        let source = match source.strip_prefix('\u{feff}') {
+            Some(rest) => rest.to_string(),
+            None => source,
+        };
+        // A NUL byte cannot be part of a query (the protocol's strings end at it): refused
+        // before anything runs, with its line.
+        if let Some(at) = source.bytes().position(|c| c == 0) {
+            let line = 1 + source.as_bytes()[..at]
+                .iter()
+                .filter(|&&c| c == b'\n')
+                .count();
+            return Err(ScriptError::Invalid {
+                line: u32::try_from(line).unwrap_or(u32::MAX),
+                message: "a NUL byte (\\0): PostgreSQL cannot receive it in a query; is this a text file?".into(),
+            });
+        }
         let items = Lexer::new(source.as_bytes()).run()?;
         let statements = items
             .iter()
@@ -359,7 +376,7 @@ impl<'a> Lexer<'a> {
                 };
                 self.items.push(Item::Echo { line, text });
             }
-            "timing" | "pset" | "x" | "a" | "t" | "f" | "C" | "H" | "T" | "encoding" => {}
+            "timing" | "pset" | "x" | "a" | "t" | "f" | "C" | "H" | "T" => {}
             "r" | "reset" => {
                 self.pieces.clear();
                 self.piece_start = None;
@@ -478,6 +495,20 @@ impl<'a> Lexer<'a> {
                 })?;
                 self.items.push(Item::OnErrorStop(on));
             }
+            "ON_ERROR_ROLLBACK" if !matches!(value.to_ascii_lowercase().as_str(), "off" | "false" | "0" | "no") => {
+                return Err(ScriptError::Unsupported {
+                    line,
+                    command: format!("set ON_ERROR_ROLLBACK {value}"),
+                    why: "the runner does not wrap statements in savepoints; catch the error in SQL (a DO block with EXCEPTION, or a procedure) where the transaction must go on",
+                })
+            }
+            "FETCH_COUNT" if value.trim().parse::<i64>().is_ok_and(|n| n > 0) => {
+                return Err(ScriptError::Unsupported {
+                    line,
+                    command: format!("set FETCH_COUNT {value}"),
+                    why: "the runner reads rows as they arrive and keeps none (memory stays bounded without a cursor); remove it",
+                })
+            }
             "AUTOCOMMIT" if parse_psql_bool(&value) == Some(false) => {
                 return Err(ScriptError::Unsupported {
                     line,
@@ -549,12 +580,14 @@ fn refusal(command: &str) -> &'static str {
         "gset" | "gexec" | "gx" | "gdesc" | "crosstabview" => "the runner does not keep query results; compute the value in SQL (a CTE, a DO block or a function) instead",
         "copy" => "client-side files do not exist in a scheduled job; use server-side COPY (aws_s3 extension) or an export job",
         "i" | "ir" | "include" | "include_relative" => "a scheduled job runs one file; paste the included file's content into this script",
-        "!" | "setenv" | "cd" | "getenv" => "there is no shell in a scheduled job",
+        "!" | "cd" => "there is no shell in a scheduled job",
+        "setenv" | "getenv" => "the job's environment is its function's configuration, not a place for script variables; set the value with \\set",
+        "encoding" => "the runner talks UTF-8 to the server; convert in SQL (convert_to, convert_from) instead",
         "c" | "connect" => "a job connects to one database; split the script into one job per database",
         "if" | "elif" | "else" | "endif" => "conditionals are not supported; use a DO block with IF ... THEN",
         "o" | "out" | "w" | "write" => "query output is not written to files by a scheduled job",
         "prompt" | "password" => "a scheduled job cannot ask for input",
-        _ => "supported are \\set, \\unset, \\echo, \\qecho, \\warn, \\g, \\;, \\r, \\q, and \\timing, \\pset, \\x, \\a, \\t, \\f (accepted and ignored)",
+        _ => "supported are \\set, \\unset, \\echo, \\qecho, \\warn, \\g, \\;, \\r, \\q, and \\timing, \\pset, \\x, \\a, \\t, \\f, \\C, \\H, \\T (output settings: accepted and ignored)",
     }
 }
 
@@ -644,7 +677,11 @@ fn is_copy_with_client(words: &[String], body: &[u8]) -> bool {
     }
     leading_words(body, usize::MAX)
         .windows(2)
-        .any(|w| (w[0] == "TO" && w[1] == "STDOUT") || (w[0] == "FROM" && w[1] == "STDIN"))
+        // PostgreSQL takes STDIN and STDOUT for either direction (`COPY t FROM STDOUT` reads
+        // from the client too).
+        .any(|w| {
+            matches!(w[0].as_str(), "TO" | "FROM") && matches!(w[1].as_str(), "STDOUT" | "STDIN")
+        })
 }
 
 /// `SET [SESSION|LOCAL] standard_conforming_strings TO|= on|off`, `RESET` of it or `RESET ALL` /
@@ -678,6 +715,10 @@ fn only_comments(b: &[u8]) -> bool {
             }
         } else if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
             i = skip_block_comment(b, i);
+            // An unterminated comment is sent, as psql sends it (the server refuses it).
+            if !b[..i].ends_with(b"*/") {
+                return false;
+            }
         } else {
             return false;
         }
@@ -881,6 +922,36 @@ mod tests {
         assert!(m.starts_with("line 3: COPY"), "{m}");
         assert!(refused("\\set AUTOCOMMIT off").contains("TRANSACTION=true"));
         assert!(Script::parse("COPY t TO '/tmp/x.csv';".into()).is_ok());
+    }
+
+    #[test]
+    fn psql_constructs_are_honoured_or_refused_never_ignored() {
+        // psql skips a byte-order mark; the server never sees it.
+        assert_eq!(split("\u{feff}SELECT 1;\n"), vec!["SELECT 1;"]);
+        // NUL bytes are refused before anything runs, with their line.
+        let m = refused("SELECT 1;\nSELECT 2;\nSELECT '\0';");
+        assert!(m.starts_with("line 3:") && m.contains("NUL"), "{m}");
+        // An unterminated comment is sent, as psql sends it (the server refuses it).
+        assert_eq!(
+            split("SELECT 1;\n/* never closed\n"),
+            vec!["SELECT 1;", "/* never closed"]
+        );
+        // COPY ... FROM STDOUT is COPY from the client, as PostgreSQL reads it.
+        assert!(refused("COPY t FROM STDOUT;").contains("COPY"));
+        assert!(refused("COPY (SELECT 1) TO STDIN;").contains("COPY"));
+        // Settings psql would honour differently are refused, not ignored.
+        assert!(refused("\\set ON_ERROR_ROLLBACK on").contains("savepoints"));
+        assert!(refused("\\set ON_ERROR_ROLLBACK interactive").contains("savepoints"));
+        assert!(Script::parse("\\set ON_ERROR_ROLLBACK off\nSELECT 1;".into()).is_ok());
+        assert!(refused("\\set FETCH_COUNT 100").contains("FETCH_COUNT"));
+        assert!(Script::parse("\\set FETCH_COUNT 0\nSELECT 1;".into()).is_ok());
+        assert!(refused("\\encoding LATIN1").contains("UTF-8"));
+        assert!(refused("\\getenv home HOME").contains("\\set"));
+        let m = refused("\\lo_import x");
+        for listed in ["\\C", "\\H", "\\T", "\\g"] {
+            assert!(m.contains(listed), "{listed} missing from: {m}");
+        }
+        assert!(!m.contains("encoding"), "{m}");
     }
 
     #[test]

@@ -26,6 +26,8 @@ use pg_cron_job_core::tls;
 /// Between the hard deadline and Lambda's own, to return the result (at most half of
 /// `DEADLINE_MARGIN_MS`).
 const REPORT_GUARD: Duration = Duration::from_millis(1_000);
+/// The least time a run needs after the margin: a secret fetch, a connection, a statement.
+const MIN_RUN_TIME: Duration = Duration::from_millis(1_000);
 
 /// Everything that is set up once and reused across invocations.
 pub struct App {
@@ -150,6 +152,26 @@ impl App {
                 &ctx.started_at,
             )
         };
+
+        // A function timeout within the margin leaves the run no time at all: say so, rather
+        // than let the first call fail as an unreachable service.
+        if let Some(left) = limits
+            .lambda_deadline
+            .and_then(|d| d.duration_since(SystemTime::now()).ok())
+        {
+            let margin = Duration::from_millis(self.config.deadline_margin_ms);
+            if left <= margin + MIN_RUN_TIME {
+                return fail(ErrorInfo::new(
+                    ErrorKind::Config,
+                    format!(
+                        "the invocation has {} ms before Lambda's deadline, which DEADLINE_MARGIN_MS ({} ms, kept to report the result) leaves no time to run in: raise the function's timeout (the module's `timeout`, in seconds) to at least {} s, or lower DEADLINE_MARGIN_MS",
+                        left.as_millis(),
+                        margin.as_millis(),
+                        (margin + MIN_RUN_TIME).as_secs() + 2
+                    ),
+                ));
+            }
+        }
 
         // At most one retry for each: a rotated secret (login refused with the cached one), a
         // moved endpoint (connect failure with a cached location), a failover (reached a reader).

@@ -6,6 +6,7 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use pg_cron_job_core::error_text::chain;
 
@@ -33,12 +34,26 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
         .await
 }
 
+/// Error codes AWS uses for throttling.
+fn is_throttling(code: &str) -> bool {
+    matches!(
+        code,
+        "ThrottlingException"
+            | "Throttling"
+            | "ThrottledException"
+            | "TooManyRequestsException"
+            | "RequestLimitExceeded"
+            | "SlowDown"
+            | "RequestThrottled"
+            | "ProvisionedThroughputExceededException"
+    )
+}
+
 /// What went wrong calling `service`, and what to check; `access` says which resource and
 /// permission the call needs.
-pub fn explain_aws<E, R>(e: &SdkError<E, R>, service: &str, access: &str) -> String
+pub fn explain_aws<E>(e: &SdkError<E, HttpResponse>, service: &str, access: &str) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + 'static,
 {
     let network = format!(
         "check the route from the function to {service}: a VPC interface endpoint (its security group must admit the function's) or a NAT gateway, and AWS_ENDPOINT_URL if set"
@@ -60,6 +75,17 @@ where
             let detail = std::error::Error::source(e).map(chain).unwrap_or_default();
             format!("cannot reach {service}: {what}: {detail} ({network})")
         }
+        SdkError::ServiceError(s) if s.err().code().is_none() => {
+            let raw = s.raw();
+            let content_type = raw
+                .headers()
+                .get("content-type")
+                .unwrap_or("no content type");
+            format!(
+                "{service} sent a response that cannot be read: HTTP {} ({content_type}) without an AWS error code; a proxy or another service may be answering ({network})",
+                raw.status().as_u16()
+            )
+        }
         SdkError::ServiceError(s) => {
             let err = s.err();
             let code = err.code().unwrap_or("error");
@@ -72,7 +98,14 @@ where
                 "DecryptionFailure" | "KMSAccessDeniedException" => {
                     "the role needs kms:Decrypt on the key that encrypts it".to_string()
                 }
-                _ => format!("it needs {access}"),
+                _ if is_throttling(code) => format!(
+                    "{service} is limiting this account's request rate; the call was tried {AWS_MAX_ATTEMPTS} times with backoff (not a permission problem)"
+                ),
+                _ if s.raw().status().is_server_error() => format!(
+                    "HTTP {}: a failure on {service}'s side, tried {AWS_MAX_ATTEMPTS} times (not a permission problem; an endpoint that is not {service} answers like this too: check AWS_ENDPOINT_URL and proxies)",
+                    s.raw().status().as_u16()
+                ),
+                _ => format!("the request was for {access}"),
             };
             format!("{service} refused the request: {code}: {message} ({hint})")
         }

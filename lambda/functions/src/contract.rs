@@ -124,7 +124,7 @@ pub const SQL_SHA256: Var = text(
 pub const JOB_NAME: Var = text(
     "JOB_NAME",
     "`AWS_LAMBDA_FUNCTION_NAME`, else `pg-cron-job`",
-    "Name in results, logs, history and the overlap lock.",
+    "Name in results, logs, metrics (`Job`), history and the overlap lock; at most 255 characters.",
 );
 pub const DB_CLUSTER_IDENTIFIER: Var = text(
     "DB_CLUSTER_IDENTIFIER",

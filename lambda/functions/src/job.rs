@@ -123,6 +123,8 @@ pub async fn run(
         Ok(session) => {
             let mut runner = Runner {
                 session: &session,
+                tls,
+                target,
                 config,
                 ctx,
                 s3,
@@ -209,6 +211,9 @@ async fn connect(
 /// Executes the job on an open session.
 struct Runner<'a> {
     session: &'a Session,
+    /// To reach the database again when the session died (to record the result).
+    tls: Option<&'a MakeTlsConnector>,
+    target: &'a Target,
     config: &'a Config,
     ctx: &'a RunContext,
     s3: Option<&'a aws_sdk_s3::Client>,
@@ -290,7 +295,18 @@ impl Runner<'_> {
             }
         }
         if let Some(h) = &history {
-            if let Err(e) = h.finish(session, ctx, report).await {
+            let mut recorded = h.finish(session, ctx, report).await;
+            if recorded.is_err() && session.is_closed() {
+                // The backend is gone (terminated, the server restarted): record the result,
+                // the real error with it, from a new session.
+                if let Ok(fresh) = connect(config, self.tls, self.target, ctx).await {
+                    recorded = h.finish(&fresh, ctx, report).await;
+                    fresh
+                        .close(Some(ctx.hard_limit(Duration::from_secs(1))))
+                        .await;
+                }
+            }
+            if let Err(e) = recorded {
                 warn!(error = %e.message, "the run's result could not be recorded in the history table; the next run repairs its row");
                 report.warnings.push(e.message);
             }

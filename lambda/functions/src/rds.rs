@@ -83,15 +83,16 @@ fn limit_error(what: &str) -> ErrorInfo {
 }
 
 /// One RDS API call, given up at `limit`; a failure says what the call needed (`access`).
-async fn bounded<T, E, R>(
-    call: impl Future<Output = Result<T, SdkError<E, R>>>,
+async fn bounded<T, E>(
+    call: impl Future<
+        Output = Result<T, SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>>,
+    >,
     limit: Instant,
     what: &str,
     access: &str,
 ) -> Result<T, ErrorInfo>
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + 'static,
 {
     tokio::time::timeout_at(limit.into(), call)
         .await

@@ -496,9 +496,15 @@ mod tests {
             (State::Late, Some(ts("2026-12-01T11:00:00Z")))
         );
         // Runs whatever the phase Scheduler chose (here 10:37): up while they keep coming.
-        let runs = [minute("2026-12-01T10:37:00Z"), minute("2026-12-01T11:37:00Z")];
+        let runs = [
+            minute("2026-12-01T10:37:00Z"),
+            minute("2026-12-01T11:37:00Z"),
+        ];
         let (v, last) = w.judge(ts("2026-12-01T12:50:00Z"), PERIOD, &runs);
-        assert_eq!((v.state, last), (State::Up, Some(ts("2026-12-01T11:37:00Z"))));
+        assert_eq!(
+            (v.state, last),
+            (State::Up, Some(ts("2026-12-01T11:37:00Z")))
+        );
         // The 12:37 run never came: late once 12:38 + 16 min has passed.
         let (v, _) = w.judge(ts("2026-12-01T12:53:00Z"), PERIOD, &runs);
         assert_eq!(v.state, State::Up);

@@ -59,6 +59,28 @@ pub struct Config {
     pub metrics_namespace: String,
 }
 
+/// Longest job name: it is the metrics' `Job` dimension (CloudWatch allows 1,024 characters),
+/// a history column under a B-tree index (entries of at most about 2,700 bytes) and part of the
+/// overlap lock's key; the module's `job_name` has the same limit.
+pub const MAX_JOB_NAME_CHARS: usize = 255;
+
+fn check_job_name(name: &str) -> Result<(), ConfigError> {
+    let chars = name.chars().count();
+    if chars <= MAX_JOB_NAME_CHARS && !name.chars().any(char::is_control) {
+        return Ok(());
+    }
+    let shown: String = name.chars().take(40).collect();
+    Err(ConfigError::Invalid {
+        var: "JOB_NAME",
+        value: if chars > 40 {
+            format!("{shown}... ({chars} characters)")
+        } else {
+            name.to_string()
+        },
+        expected: "at most 255 characters, none of them control characters (the job's name in logs, metrics and history)",
+    })
+}
+
 impl Config {
     /// Reads and validates the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -72,6 +94,7 @@ impl Config {
             .text(&contract::JOB_NAME)
             .or_else(|| env.lambda("AWS_LAMBDA_FUNCTION_NAME"))
             .unwrap_or_else(|| "pg-cron-job".to_string());
+        check_job_name(&job_name)?;
         let task_root = env.lambda("LAMBDA_TASK_ROOT").map(PathBuf::from);
         let database = Database::parse(&env)?;
         let script = script::parse(&env, task_root.as_deref())?;
@@ -218,6 +241,21 @@ mod tests {
         assert_eq!(c.script.statements().collect::<Vec<_>>(), vec!["SELECT 1"]);
         assert_eq!(c.connect_timeout, Duration::from_secs(15));
         assert!(c.history.is_none());
+    }
+
+    #[test]
+    fn job_names_have_a_length_limit() {
+        let long = "j".repeat(10_000);
+        let e = err(base(&[("JOB_NAME", long.as_str())]));
+        assert!(
+            e.contains("JOB_NAME") && e.contains("10000 characters") && e.contains("at most 255"),
+            "{e}"
+        );
+        assert!(e.len() < 400, "the message repeats the whole name: {e}");
+        let e = err(base(&[("JOB_NAME", "a\nb")]));
+        assert!(e.contains("control characters"), "{e}");
+        let ok = "j".repeat(255);
+        assert!(Config::from_vars(base(&[("JOB_NAME", ok.as_str())])).is_ok());
     }
 
     #[test]

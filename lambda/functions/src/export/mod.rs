@@ -474,13 +474,15 @@ fn copy_error(e: DbFailure) -> ErrorInfo {
     }
 }
 
-fn s3_error<E, R>(
-    e: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+fn s3_error<E>(
+    e: &aws_smithy_runtime_api::client::result::SdkError<
+        E,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >,
     what: &str,
 ) -> ErrorInfo
 where
     E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + 'static,
 {
     ErrorInfo::new(
         ErrorKind::Export,

@@ -419,17 +419,22 @@ impl Rotator {
     }
 
     /// One Secrets Manager call, bounded by the step's limit.
-    async fn aws<T, E, R>(
+    async fn aws<T, E>(
         &self,
         cx: &Ctx<'_>,
         call: impl std::future::Future<
-            Output = Result<T, aws_smithy_runtime_api::client::result::SdkError<E, R>>,
+            Output = Result<
+                T,
+                aws_smithy_runtime_api::client::result::SdkError<
+                    E,
+                    aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+                >,
+            >,
         >,
         access: &str,
     ) -> Result<T, RotationError>
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug + 'static,
     {
         match tokio::time::timeout_at(cx.limit(AWS_CALL_LIMIT).into(), call).await {
             Err(_) => Err(cx.fail(no_answer())),
