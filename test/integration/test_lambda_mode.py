@@ -77,3 +77,19 @@ def test_statement_timeout_is_bounded_by_the_invocation_deadline(binary, base_en
     result = json.loads(body["errorMessage"])
     assert result["error"]["code"] == "57014", result
     assert elapsed < 4, f"PostgreSQL must cancel before the deadline, took {elapsed:.1f}s"
+
+
+def test_a_timeout_within_the_deadline_margin_says_so(binary, base_env, runtime, secret):
+    """Lambda's default 3 s timeout against the default 3 s DEADLINE_MARGIN_MS: no time to run.
+    The run says that, instead of failing its first call as an unreachable Secrets Manager."""
+    runtime.start_bootstrap(binary, dict(base_env, SQL="SELECT 1"))
+    kind, body = runtime.invoke({}, timeout_s=3)
+    assert kind == "error", body
+    result = json.loads(body["errorMessage"])
+    assert result["error"]["kind"] == "config", result
+    msg = result["error"]["message"]
+    assert "DEADLINE_MARGIN_MS (3000 ms" in msg and "raise the function's timeout" in msg, msg
+    assert "Secrets Manager" not in msg and result["duration_ms"] < 1000, result
+    # With time to run, the same function works.
+    kind, body = runtime.invoke({}, timeout_s=10)
+    assert kind == "response" and body["status"] == "succeeded", body
