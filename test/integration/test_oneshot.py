@@ -1,6 +1,7 @@
 """The real runner binary in one-shot mode against a real TLS PostgreSQL 15 and a real AWS API
 server (moto) holding the secret. Every test also checks that no password leaks."""
 import json
+import os
 import subprocess
 import threading
 import time
@@ -286,3 +287,23 @@ def test_event_argument_id_is_reported(binary, base_env):
     assert r.code == 0, r
     assert r.report["event_id"] == "manual-42"
     assert "cannot change what runs" in r.stderr
+
+
+def test_start_up_files_are_read_with_a_bound(binary, base_env, tmp_path):
+    """SQL_FILE and PGSSLROOTCERT must be regular files of bounded size: /dev/zero, a FIFO (which
+    would block) or a directory end at once with exit 2, naming the variable and the file."""
+    fifo = tmp_path / "script.fifo"
+    os.mkfifo(fifo)
+    for var, path in [("SQL_FILE", "/dev/zero"), ("SQL_FILE", str(fifo)), ("SQL_FILE", str(tmp_path)),
+                      ("PGSSLROOTCERT", "/dev/zero")]:
+        env = dict(base_env, **{var: path})
+        if var == "PGSSLROOTCERT":
+            env["SQL"] = "SELECT 1"
+            env.pop("SQL_FILE", None)
+        else:
+            env.pop("SQL", None)
+        started = time.monotonic()
+        r = run_oneshot(binary, env, timeout=20)
+        assert r.code == 2, (var, path, r)
+        assert path in r.stderr and "not a regular file" in r.stderr, (var, path, r)
+        assert time.monotonic() - started < 5

@@ -8,6 +8,7 @@
 pub mod db;
 pub mod digest;
 pub mod error_text;
+pub mod file;
 pub mod libpq;
 pub mod outcome;
 pub mod pg_error;

@@ -97,9 +97,12 @@ pub fn connector(
     Ok(Some(MakeTlsConnector::new(builder.build()?)))
 }
 
+/// A CA bundle's largest size (Amazon's global bundle is about 180 kB).
+const MAX_BUNDLE_BYTES: u64 = 16 * 1024 * 1024;
+
 /// Reads every certificate of a PEM bundle (the RDS bundle holds one per region).
 fn load_bundle(path: &Path) -> Result<Vec<Certificate>, TlsError> {
-    let text = std::fs::read_to_string(path).map_err(|source| TlsError::Read {
+    let text = crate::file::read_text(path, MAX_BUNDLE_BYTES).map_err(|source| TlsError::Read {
         path: path.to_path_buf(),
         source,
     })?;

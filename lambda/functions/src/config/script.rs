@@ -39,7 +39,7 @@ pub fn parse(env: &Env, task_root: Option<&Path>) -> Result<Script, ConfigError>
         (Some(sql), None) => parse_text("SQL".into(), sql),
         (None, Some(file)) => {
             let path: PathBuf = resolve_path(&file, task_root);
-            let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::SqlFile {
+            let text = pg_cron_job_core::file::read_text(&path, MAX_SQL_FILE_BYTES).map_err(|source| ConfigError::SqlFile {
                 path: path.clone(),
                 source,
             })?;
@@ -57,6 +57,9 @@ pub fn parse(env: &Env, task_root: Option<&Path>) -> Result<Script, ConfigError>
         }
     }
 }
+
+/// The largest SQL file (the script is held in memory once; 200,000 statements are 22 MB).
+pub const MAX_SQL_FILE_BYTES: u64 = 256 * 1024 * 1024;
 
 fn parse_text(source_name: String, text: String) -> Result<Script, ConfigError> {
     let script = Script::parse(text).map_err(|source| ConfigError::Script {
