@@ -434,3 +434,123 @@ def test_byte_order_mark_and_unterminated_comment_as_psql(binary, base_env, moto
         assert (out.returncode != 0) == (r.code != 0), (out, r)
     finally:
         cluster.stop()
+
+
+# --- hostile PostgreSQL peers -------------------------------------------------------------------
+
+def run_measured(binary, env, timeout):
+    """Runs the binary in one-shot mode; returns (CompletedProcess, its own peak RSS in kB), read
+    with wait4 for that child alone."""
+    import tempfile
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        child = subprocess.Popen([binary], env={"PATH": os.environ["PATH"], **env}, stdout=out, stderr=err)
+        deadline = time.monotonic() + timeout
+        while True:
+            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                child.kill()
+                pid, status, usage = os.wait4(child.pid, 0)
+                break
+            time.sleep(0.02)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        proc = subprocess.CompletedProcess([binary], child.returncode, out.read().decode(errors="replace"),
+                                           err.read().decode(errors="replace"))
+    return proc, usage.ru_maxrss
+
+
+class HostilePostgres:
+    """A TLS server on 127.0.0.1 that speaks PostgreSQL's start-up (SSLRequest, TLS with a
+    certificate of the test CA, AuthenticationOk) and then misbehaves as `behaviour` says."""
+
+    def __init__(self, ca, directory, behaviour: str):
+        import ssl
+        cert, key = ca.issue(directory, "hostile", ips=["127.0.0.1"])
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(cert, key)
+        self.behaviour = behaviour
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.stopping = threading.Event()
+        self.sent = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @staticmethod
+    def message(ty: bytes, body: bytes) -> bytes:
+        return ty + (len(body) + 4).to_bytes(4, "big") + body
+
+    def _serve(self):
+        self.sock.settimeout(0.2)
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._session, args=(conn,), daemon=True).start()
+
+    def _session(self, conn):
+        try:
+            conn.settimeout(10)
+            conn.recv(8)  # SSLRequest
+            conn.sendall(b"S")
+            tls = self.context.wrap_socket(conn, server_side=True)
+            length = int.from_bytes(tls.recv(4), "big")
+            tls.recv(length - 4)  # the start-up packet
+            tls.sendall(self.message(b"R", (0).to_bytes(4, "big")))
+            notice = self.message(b"N", b"SNOTICE\x00Mhello\x00\x00")
+            if self.behaviour == "notices":
+                while not self.stopping.is_set():
+                    tls.sendall(notice * 100)
+                    self.sent += 100
+            elif self.behaviour == "huge_error":
+                tls.sendall(b"E" + (1 << 30).to_bytes(4, "big") + b"SERROR\x00M")
+                while not self.stopping.is_set():
+                    tls.sendall(b"x" * 65536)
+                    self.sent += 65536
+            elif self.behaviour == "huge_row":
+                tls.sendall(self.message(b"Z", b"I"))
+                tls.recv(65536)  # the first query
+                tls.sendall(self.message(b"T", (1).to_bytes(2, "big") + b"v\x00" + bytes(18)))
+                tls.sendall(b"D" + (100 * 1024 * 1024).to_bytes(4, "big") + (1).to_bytes(2, "big"))
+                while not self.stopping.is_set():
+                    tls.sendall(b"x" * 65536)
+                    self.sent += 65536
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def stop(self):
+        self.stopping.set()
+        self.sock.close()
+
+
+@pytest.mark.parametrize("behaviour,needle", [
+    ("notices", "flooded the session with more than 1000 notices"),
+    ("huge_error", "1073741824-byte ErrorResponse message"),
+    ("huge_row", "DataRow message, more than the 33554432 bytes"),
+])
+def test_a_hostile_server_cannot_grow_memory(binary, base_env, pg, tmp_path, behaviour, needle):
+    """A peer that floods notices before the session is ready, announces a 1 GiB error or a
+    100 MB row to a 128 MB function: the run ends at once with a JSON result that says what the
+    peer did (not "no answer"), with memory bounded (peak RSS measured)."""
+    server = HostilePostgres(pg.ca, tmp_path, behaviour)
+    try:
+        env = dict(base_env, PGHOST="127.0.0.1", PGPORT=str(server.port), SQL="SELECT 1",
+                   AWS_LAMBDA_FUNCTION_MEMORY_SIZE="128", PGCONNECT_TIMEOUT="10")
+        started = time.monotonic()
+        proc, rss_kb = run_measured(binary, env, timeout=60)
+        took = time.monotonic() - started
+    finally:
+        server.stop()
+    r = RunResult(proc)
+    assert r.code == 1 and r.report is not None, r
+    msg = r.report["error"]["message"]
+    assert needle in msg and "no answer" not in msg, msg
+    assert rss_kb < 100 * 1024, f"peak RSS {rss_kb / 1024:.0f} MB"
+    assert took < 10, f"took {took:.1f}s"

@@ -3,6 +3,7 @@
 //! and authentication; statement results are counted from command tags while rows are
 //! discarded as they arrive; every call takes a limit after which the session gives up.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{pin_mut, StreamExt};
@@ -11,6 +12,8 @@ use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage, Socket};
 use tracing::warn;
+
+use crate::bounded::{BoundedTls, Limits, Violation};
 
 /// TCP keepalive: idle time before probing, probe interval, probes before giving up. A dead
 /// peer (half-open connection) is noticed within about 30 s even mid-statement.
@@ -47,6 +50,8 @@ pub struct ConnectParams<'a> {
     pub hostaddr: Option<std::net::IpAddr>,
     /// Budget for the whole connection: TCP, TLS, start-up and authentication.
     pub budget: Duration,
+    /// What the server may send (see [`crate::bounded`]).
+    pub limits: Limits,
 }
 
 /// How long [`Session::close`] waits for the server to take the goodbye.
@@ -56,6 +61,8 @@ const CLOSE_WAIT: Duration = Duration::from_secs(1);
 /// server logs no "connection reset"); dropping it cuts the connection.
 pub struct Session {
     client: Client,
+    /// The first bound the server broke, if any.
+    violation: Violation,
     /// `None` once [`Session::close`] took it.
     connection: Option<tokio::task::JoinHandle<()>>,
 }
@@ -89,14 +96,16 @@ pub async fn connect(
     if let Some(addr) = params.hostaddr {
         pg.hostaddr(addr);
     }
+    let violation = Violation::default();
     match tls {
         Some(tls) => {
             pg.ssl_mode(tokio_postgres::config::SslMode::Require);
-            connect_with(pg, tls.clone(), params.budget).await
+            let bounded = BoundedTls::new(tls.clone(), params.limits, Arc::clone(&violation));
+            connect_with(pg, bounded, params.budget, violation).await
         }
         None => {
             pg.ssl_mode(tokio_postgres::config::SslMode::Disable);
-            connect_with(pg, NoTls, params.budget).await
+            connect_with(pg, NoTls, params.budget, violation).await
         }
     }
 }
@@ -105,6 +114,7 @@ async fn connect_with<T>(
     pg: tokio_postgres::Config,
     tls: T,
     budget: Duration,
+    violation: Violation,
 ) -> Result<Session, DbFailure>
 where
     T: MakeTlsConnect<Socket> + Send + 'static,
@@ -121,6 +131,7 @@ where
     });
     Ok(Session {
         client,
+        violation,
         connection: Some(connection),
     })
 }
@@ -140,6 +151,11 @@ async fn bounded<T>(
 }
 
 impl Session {
+    /// The bound the server broke (the session was ended for it), if any.
+    pub fn violation(&self) -> Option<String> {
+        self.violation.lock().ok().and_then(|v| v.clone())
+    }
+
     /// Whether the connection is gone (the server closed it or terminated the backend).
     pub fn is_closed(&self) -> bool {
         self.client.is_closed()

@@ -5,6 +5,7 @@
 //! Dependencies point one way: `outcome` and `error_text` are leaves; `pg_error` uses `db`,
 //! which uses neither of the others.
 
+pub mod bounded;
 pub mod db;
 pub mod digest;
 pub mod error_text;

@@ -132,6 +132,11 @@ pub async fn run(
                 last_progress: Instant::now(),
             };
             runner.run(&mut report).await;
+            // The server broke a bound (a huge message, a flood): that is the failure, whatever
+            // the statement saw of the connection ending.
+            if let (Some(why), Some(info)) = (session.violation(), report.error.as_mut()) {
+                info.message = format!("{why}; the session was ended");
+            }
             // Say goodbye (no "connection reset" in the server's log): at most 1 s and never past
             // the hard deadline, so a server that stopped answering is cut at once.
             session
@@ -171,6 +176,7 @@ async fn connect(
         application_name: &config.app_name,
         hostaddr: target.hostaddr,
         budget,
+        limits: pg_cron_job_core::bounded::Limits::of_this_function(),
     };
     match db::connect(&params, tls).await {
         Ok(session) => {

@@ -364,6 +364,7 @@ async fn read_database_async() -> Result<(Vec<Row>, Option<String>, String), Imp
         application_name: "pg-cron-job import",
         hostaddr: None,
         budget: Duration::from_secs(30),
+        limits: pg_cron_job_core::bounded::Limits::for_memory(None),
     };
     let session = pg_cron_job_core::db::connect(&params, tls.as_ref())
         .await

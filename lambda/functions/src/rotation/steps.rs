@@ -484,6 +484,7 @@ impl Rotator {
             application_name: &self.config.app_name,
             hostaddr: None,
             budget,
+            limits: pg_cron_job_core::bounded::Limits::of_this_function(),
         };
         match db::connect(&params, self.tls.as_ref()).await {
             Ok(session) => Ok(Some(session)),
