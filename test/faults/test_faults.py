@@ -178,6 +178,50 @@ def test_secrets_manager_failures_that_are_not_permissions_get_no_iam_hint(binar
     assert '"job finished"' in r.stderr, r.stderr
 
 
+def test_an_endless_secrets_manager_body_is_cut_off(binary, base_env):
+    """Something posing as Secrets Manager answers 200 with a chunked body that never ends: the
+    call stops at 256 kB (a secret is at most 64 KB) and the run fails at once, memory bounded."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    stop = threading.Event()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *a):
+            pass
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-amz-json-1.1")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            chunk = b"x" * 65536
+            try:
+                head = b'{"SecretString":"'
+                self.wfile.write(b"%x\r\n" % len(head) + head + b"\r\n")
+                while not stop.is_set():
+                    self.wfile.write(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
+            except OSError:
+                pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        env = dict(base_env, AWS_ENDPOINT_URL=f"http://127.0.0.1:{httpd.server_address[1]}", SQL="SELECT 1")
+        started = time.monotonic()
+        proc, rss_kb = run_measured(binary, env, timeout=60)
+        took = time.monotonic() - started
+    finally:
+        stop.set()
+        httpd.shutdown()
+        httpd.server_close()
+    r = RunResult(proc)
+    assert r.code == 1 and r.report["error"]["kind"] == "secret", r
+    assert "larger than 262144 bytes" in r.report["error"]["message"], r.report["error"]["message"]
+    assert rss_kb < 100 * 1024 and took < 20, (rss_kb, took)
+
+
 def test_secret_that_is_json_but_not_an_object(binary, base_env, moto, secret):
     moto.client("secretsmanager").put_secret_value(SecretId=secret["id"], SecretString='["x"]')
     r = run_oneshot(binary, dict(base_env, SQL="SELECT 1"))

@@ -79,7 +79,7 @@ impl App {
         let config = Config::from_env()?;
         let tls = tls::connector(config.ssl_mode, config.ssl_root_cert.as_deref())?;
         let sdk = sdk_config().await;
-        let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+        let secrets = crate::aws::secrets_client(&sdk);
         let lambda = config
             .continue_on_deadline
             .then(|| aws_sdk_lambda::Client::new(&sdk));

@@ -34,6 +34,21 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
         .await
 }
 
+/// The Secrets Manager client, its responses capped (a secret is at most 64 KB; an endless
+/// body from something posing as Secrets Manager ends the call).
+pub fn secrets_client(sdk: &aws_config::SdkConfig) -> aws_sdk_secretsmanager::Client {
+    let config = aws_sdk_secretsmanager::config::Builder::from(sdk)
+        .interceptor(crate::capped_body::CapResponseBody {
+            limit: SECRETS_RESPONSE_BYTES,
+        })
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(config)
+}
+
+/// The largest Secrets Manager response read: a secret's value is at most 65,536 bytes, JSON
+/// escaping can double it, plus the response's other fields.
+pub const SECRETS_RESPONSE_BYTES: usize = 256 * 1024;
+
 /// Error codes AWS uses for throttling.
 fn is_throttling(code: &str) -> bool {
     matches!(
@@ -110,7 +125,8 @@ where
             format!("{service} refused the request: {code}: {message} ({hint})")
         }
         SdkError::ResponseError(_) => format!(
-            "{service} sent a response that cannot be read ({network}; a proxy or another service may be answering)"
+            "{service} sent a response that cannot be read: {} ({network}; a proxy or another service may be answering)",
+            std::error::Error::source(e).map(chain).unwrap_or_default()
         ),
         SdkError::ConstructionFailure(_) => format!(
             "cannot build the request to {service}: {} (are AWS credentials and AWS_REGION available?)",

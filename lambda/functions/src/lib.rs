@@ -11,6 +11,7 @@
 
 pub mod app;
 pub mod aws;
+pub mod capped_body;
 pub mod config;
 pub mod contract;
 pub mod env;

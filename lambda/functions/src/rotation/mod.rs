@@ -30,11 +30,7 @@ async fn rotator_from_env() -> Result<Rotator, RotationError> {
     let tls = pg_cron_job_core::tls::connector(config.ssl_mode, config.ssl_root_cert.as_deref())
         .map_err(|e| RotationError::Config(e.to_string()))?;
     let sdk = crate::aws::sdk_config().await;
-    Ok(Rotator::new(
-        config,
-        tls,
-        aws_sdk_secretsmanager::Client::new(&sdk),
-    ))
+    Ok(Rotator::new(config, tls, crate::aws::secrets_client(&sdk)))
 }
 
 /// Entry point of the `rotation` program: Lambda mode when `lambda` (the Runtime API is

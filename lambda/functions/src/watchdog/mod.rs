@@ -41,10 +41,19 @@ impl Watchdog {
     pub async fn from_env() -> Result<Self, WatchdogError> {
         let config = WatchdogConfig::from_vars(std::env::vars().collect())?;
         let sdk = crate::aws::sdk_config().await;
+        let cap = || crate::capped_body::CapResponseBody {
+            limit: crate::capped_body::WATCHDOG_RESPONSE_BYTES,
+        };
+        let scheduler = aws_sdk_scheduler::config::Builder::from(&sdk)
+            .interceptor(cap())
+            .build();
+        let cloudwatch = aws_sdk_cloudwatch::config::Builder::from(&sdk)
+            .interceptor(cap())
+            .build();
         Ok(Watchdog {
             config,
-            scheduler: aws_sdk_scheduler::Client::new(&sdk),
-            cloudwatch: aws_sdk_cloudwatch::Client::new(&sdk),
+            scheduler: aws_sdk_scheduler::Client::from_conf(scheduler),
+            cloudwatch: aws_sdk_cloudwatch::Client::from_conf(cloudwatch),
         })
     }
 
