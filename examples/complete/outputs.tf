@@ -37,3 +37,18 @@ output "exports_bucket" {
   description = "Bucket the extraction job writes to (under events/)."
   value       = aws_s3_bucket.exports.bucket
 }
+
+output "watchdog_function_name" {
+  description = "The fleet's watchdog: `aws lambda invoke --function-name <this> out.json` shows every job's state."
+  value       = module.jobs.watchdog_function_name
+}
+
+output "dashboard_name" {
+  description = "The fleet's CloudWatch dashboard."
+  value       = module.jobs.dashboard_name
+}
+
+output "pending_alarm_subscriptions" {
+  description = "alarm_emails that have not confirmed their subscription yet (they receive nothing; SNS deletes them after 48 hours)."
+  value       = module.jobs.pending_alarm_subscriptions
+}

@@ -104,6 +104,10 @@ module "shared" {
   alarm_topic_arn                           = var.alarm_topic_arn
   alarm_emails                              = var.alarm_emails
   function_names                            = [var.name]
+  package_path                              = var.package_path
+  architecture                              = var.architecture
+  watched_schedule_groups                   = [var.schedule_group_name]
+  log_retention_days                        = var.log_retention_days
   tags                                      = var.tags
 }
 

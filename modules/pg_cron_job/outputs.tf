@@ -53,14 +53,14 @@ output "failed_alarm_arn" {
   value       = try(aws_cloudwatch_metric_alarm.failed[0].arn, null)
 }
 
-output "not_succeeded_alarm_arn" {
-  description = "ARN of the alarm on no finished run within the expected interval (null when there is none)."
-  value       = try(aws_cloudwatch_metric_alarm.not_succeeded[0].arn, null)
+output "late_alarm_name" {
+  description = "Name of the late alarm (null without a watchdog)."
+  value       = try(aws_cloudwatch_metric_alarm.late[0].alarm_name, null)
 }
 
-output "expected_interval_seconds" {
-  description = "Interval the not-succeeded alarm watches (given or derived from the schedule; null: no such alarm)."
-  value       = local.expected_interval
+output "late_alarm_arn" {
+  description = "ARN of the alarm on a start without a run (from the fleet's watchdog; null without one)."
+  value       = try(aws_cloudwatch_metric_alarm.late[0].arn, null)
 }
 
 output "security_group_id" {

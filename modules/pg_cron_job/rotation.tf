@@ -194,3 +194,24 @@ resource "aws_lambda_permission" "rotation" {
   source_arn     = local.secret_arn
   source_account = local.account_id
 }
+
+# A rotation step failed: Secrets Manager marks the rotation failed and retries it later, while
+# the secret keeps its current password (AWSPENDING is left for the retry); jobs keep running
+# until the database is told otherwise. The function's errors are the failed steps.
+resource "aws_cloudwatch_metric_alarm" "rotation_errors" {
+  count               = local.rotation_enabled ? 1 : 0
+  alarm_name          = "${var.name}-rotation-failed"
+  alarm_description   = "pg_cron_job ${local.job_name}: a rotation step of the job's secret failed (see the rotation function's log); Secrets Manager retries it"
+  namespace           = "AWS/Lambda"
+  metric_name         = "Errors"
+  dimensions          = { FunctionName = aws_lambda_function.rotation[0].function_name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = merge(var.tags, var.alarm_tags)
+}

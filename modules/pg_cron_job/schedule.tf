@@ -24,11 +24,19 @@ resource "aws_scheduler_schedule" "this" {
     arn      = aws_lambda_function.this[0].arn
     role_arn = local.shared.scheduler_role_arn
     # Scheduler fills these in per run; the runner logs the id and uses it against duplicates.
+    # `watch` is for the fleet's watchdog (the runner ignores it): which fleet, the job's name
+    # (its metrics' Job dimension), its grace time and the function's timeout.
     input = jsonencode({
       id             = "<aws.scheduler.execution-id>"
       scheduled_time = "<aws.scheduler.scheduled-time>"
       schedule_arn   = "<aws.scheduler.schedule-arn>"
       attempt        = "<aws.scheduler.attempt-number>"
+      watch = {
+        fleet           = try(local.shared.fleet_name, var.name)
+        job             = local.job_name
+        grace_seconds   = var.grace_minutes * 60
+        timeout_seconds = var.timeout
+      }
     })
 
     retry_policy {

@@ -31,6 +31,8 @@ variable "shared" {
     kms_key_arn        = optional(string)
     kms_encrypted      = optional(bool) # known at plan time even when kms_key_arn is not
     alarm_topic_arn    = optional(string)
+    fleet_name         = optional(string)      # the watchdog's WATCH_FLEET
+    watchdog           = optional(bool, false) # the fleet has a watchdog: the job gets a late alarm
   })
   default = null
 }
@@ -76,8 +78,10 @@ variable "timeout" {
   nullable    = false
 
   validation {
-    condition     = var.timeout >= 1 && var.timeout <= 900
-    error_message = "timeout must be between 1 and 900 seconds (Lambda's limit); for longer purges use repeat_until_zero with continue_on_deadline."
+    # The runner keeps DEADLINE_MARGIN_MS (3 s) before Lambda's deadline to report the result and
+    # needs about a second to run anything: below 5 s every run would fail at once.
+    condition     = var.timeout >= 5 && var.timeout <= 900 && floor(var.timeout) == var.timeout
+    error_message = "timeout must be a whole number of seconds from 5 to 900: Lambda allows at most 900, and the runner keeps 3 s (DEADLINE_MARGIN_MS) before the deadline to report; for longer purges use repeat_until_zero with continue_on_deadline."
   }
 }
 
@@ -332,16 +336,15 @@ variable "log_level" {
   }
 }
 
-variable "expected_interval_seconds" {
-  description = "The \"not succeeded\" alarm fires when no run succeeded (or reported a failure) within this many seconds. null: derived from schedule_expression (rate(), every n minutes/hours, daily, weekly cron); 0: no such alarm. At most 604800 (CloudWatch alarms look back at most 7 days)."
+variable "grace_minutes" {
+  description = "How much later than Scheduler's window (60 s + the flexible window) a run may still start before the watchdog calls the job late; the function's timeout is added for the run's evidence to appear."
   type        = number
-  default     = null
+  default     = 5
+  nullable    = false
 
   validation {
-    # Period x evaluation periods of a CloudWatch alarm may not exceed 7 days:
-    # https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
-    condition     = var.expected_interval_seconds == null || try(var.expected_interval_seconds == 0 || (var.expected_interval_seconds >= 60 && var.expected_interval_seconds <= 604800), false)
-    error_message = "expected_interval_seconds must be 0 (no alarm) or 60-604800 (CloudWatch alarms look back at most 7 days); leave it null to derive it from the schedule."
+    condition     = var.grace_minutes >= 0 && var.grace_minutes <= 1440 && floor(var.grace_minutes) == var.grace_minutes
+    error_message = "grace_minutes must be a whole number of minutes from 0 to 1440."
   }
 }
 

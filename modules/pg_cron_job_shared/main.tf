@@ -1,6 +1,7 @@
 # The part of a pg_cron_job fleet that exists once per VPC and database: the jobs' security group
 # (one rule on the database's group for every job), the Secrets Manager endpoint, the KMS key,
-# the alarm topic, the failures queue and the role EventBridge Scheduler uses to start the jobs.
+# the alarm topic, the failures queue and the role EventBridge Scheduler uses to start the jobs;
+# the watchdog, the fleet's alarms and its dashboard are in watchdog.tf.
 data "aws_partition" "current" {}
 data "aws_region" "current" {}
 data "aws_caller_identity" "current" {}
@@ -16,6 +17,10 @@ locals {
   kms_key_arn     = var.create_kms_key ? try(aws_kms_key.this[0].arn, null) : var.kms_key_arn
   encrypted       = var.create_kms_key || var.kms_key_arn != null
   alarm_topic_arn = var.create_alarm_topic ? try(aws_sns_topic.alarms[0].arn, null) : var.alarm_topic_arn
+  alarm_actions   = local.alarm_topic_arn == null ? [] : [local.alarm_topic_arn]
+
+  # What the scheduler role may invoke: the jobs and the watchdog.
+  invoked_arns = concat(local.function_arns, var.create_watchdog ? [local.watchdog_arn] : [])
 
   https_egress_cidr_blocks = var.https_egress_cidr_blocks != null ? var.https_egress_cidr_blocks : (
     var.secretsmanager_endpoint == "none" ? ["0.0.0.0/0"] : []
@@ -285,11 +290,11 @@ data "aws_iam_policy_document" "scheduler" {
   count = local.create ? 1 : 0
 
   dynamic "statement" {
-    for_each = length(local.function_arns) > 0 ? [1] : []
+    for_each = length(local.invoked_arns) > 0 ? [1] : []
     content {
       sid       = "InvokeJobs"
       actions   = ["lambda:InvokeFunction"]
-      resources = local.function_arns
+      resources = local.invoked_arns
     }
   }
 

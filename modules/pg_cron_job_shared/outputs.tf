@@ -92,5 +92,41 @@ output "job_inputs" {
     kms_key_arn        = local.kms_key_arn
     kms_encrypted      = local.encrypted
     alarm_topic_arn    = local.alarm_topic_arn
+    fleet_name         = var.name
+    watchdog           = var.create_watchdog
   } : null
+}
+
+output "watchdog_function_name" {
+  description = "Name of the fleet's watchdog function (invoke it to see every job's state; `{\"at\": \"<RFC 3339>\"}` previews)."
+  value       = try(aws_lambda_function.watchdog[0].function_name, null)
+}
+
+output "watchdog_function_arn" {
+  description = "ARN of the fleet's watchdog function."
+  value       = try(aws_lambda_function.watchdog[0].arn, null)
+}
+
+output "watchdog_schedule_arn" {
+  description = "ARN of the watchdog's schedule."
+  value       = try(aws_scheduler_schedule.watchdog[0].arn, null)
+}
+
+output "alarm_names" {
+  description = "The fleet's own alarms: watchdog errors and not running, failures queue (each job has its failed and late alarms)."
+  value = compact([
+    try(aws_cloudwatch_metric_alarm.watchdog_errors[0].alarm_name, ""),
+    try(aws_cloudwatch_metric_alarm.watchdog_not_running[0].alarm_name, ""),
+    try(aws_cloudwatch_metric_alarm.failures_queue[0].alarm_name, ""),
+  ])
+}
+
+output "dashboard_name" {
+  description = "Name of the fleet's CloudWatch dashboard."
+  value       = try(aws_cloudwatch_dashboard.this[0].dashboard_name, null)
+}
+
+output "pending_alarm_subscriptions" {
+  description = "alarm_emails whose subscription is not confirmed yet: SNS sends them nothing, and deletes an unconfirmed subscription after 48 hours (apply again to send a new confirmation)."
+  value       = sort([for e, s in aws_sns_topic_subscription.email : e if s.pending_confirmation])
 }

@@ -274,3 +274,121 @@ variable "scheduler_role_tags" {
   default     = {}
   nullable    = false
 }
+
+################################################################################
+# Watchdog, fleet alarms and dashboard (watchdog.tf)
+################################################################################
+
+variable "create_watchdog" {
+  description = "Create the fleet's watchdog (`<name>-watchdog`), which checks every period that each job started when its schedule said, and the jobs' late alarms read. false: no watchdog and no late alarms."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "package_path" {
+  description = "The fleet's Lambda package (`make build`'s .build/<arch>/pg-cron-job.zip): the watchdog runs from it (handler `watchdog`). Required with create_watchdog."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.package_path == null || try(endswith(var.package_path, ".zip"), false)
+    error_message = "package_path must point at the .zip that `make build` produces (for example .build/x86_64/pg-cron-job.zip)."
+  }
+
+  validation {
+    condition     = !var.create || !var.create_watchdog || var.package_path != null
+    error_message = "The watchdog runs from the fleet's package: set package_path (the jobs map module passes its own), or create_watchdog = false."
+  }
+}
+
+variable "architecture" {
+  description = "Instruction set of package_path: x86_64 (default) or arm64."
+  type        = string
+  default     = "x86_64"
+  nullable    = false
+
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.architecture)
+    error_message = "architecture must be \"x86_64\" or \"arm64\" and match the ARCH the package was built for."
+  }
+}
+
+variable "watchdog_schedule_expression" {
+  description = "How often the watchdog checks: rate(N minutes), N from 1 to 60 (a late run pages within its allowance plus this period)."
+  type        = string
+  default     = "rate(5 minutes)"
+  nullable    = false
+
+  validation {
+    # Scheduler's rate unit is singular for 1 and plural otherwise:
+    # https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html#rate-based
+    condition     = can(regex("^rate\\((1 minute|([2-9]|[1-5][0-9]|60) minutes)\\)$", var.watchdog_schedule_expression))
+    error_message = "watchdog_schedule_expression must be rate(1 minute) or rate(N minutes) with N from 2 to 60 (the watchdog's period); got ${jsonencode(var.watchdog_schedule_expression)}."
+  }
+}
+
+variable "watchdog_schedule_group_name" {
+  description = "Scheduler group of the watchdog's own schedule."
+  type        = string
+  default     = "default"
+  nullable    = false
+}
+
+variable "watched_schedule_groups" {
+  description = "Scheduler groups holding the fleet's schedules (the jobs map module passes its jobs' groups)."
+  type        = list(string)
+  default     = ["default"]
+  nullable    = false
+
+  validation {
+    # Group names: https://docs.aws.amazon.com/scheduler/latest/APIReference/API_CreateScheduleGroup.html
+    condition     = length(var.watched_schedule_groups) >= 1 && length(var.watched_schedule_groups) <= 20 && alltrue([for g in var.watched_schedule_groups : can(regex("^[0-9a-zA-Z._-]{1,64}$", g))])
+    error_message = "watched_schedule_groups must name 1 to 20 Scheduler groups (1-64 letters, digits, '.', '-', '_')."
+  }
+}
+
+variable "watchdog_timeout" {
+  description = "The watchdog function's timeout in seconds."
+  type        = number
+  default     = 60
+  nullable    = false
+
+  validation {
+    condition     = var.watchdog_timeout >= 10 && var.watchdog_timeout <= 900 && floor(var.watchdog_timeout) == var.watchdog_timeout
+    error_message = "watchdog_timeout must be a whole number of seconds from 10 to 900 (Lambda's limit)."
+  }
+}
+
+variable "watchdog_memory_size" {
+  description = "The watchdog function's memory in MB."
+  type        = number
+  default     = 256
+  nullable    = false
+
+  validation {
+    # https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html
+    condition     = var.watchdog_memory_size >= 128 && var.watchdog_memory_size <= 10240 && floor(var.watchdog_memory_size) == var.watchdog_memory_size
+    error_message = "watchdog_memory_size must be 128-10240 MB (Lambda's range)."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the watchdog's log group (0: never expire)."
+  type        = number
+  default     = 30
+  nullable    = false
+
+  validation {
+    # https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html
+    condition     = contains([0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be one of CloudWatch Logs' values: 0 (never), 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
+  }
+}
+
+variable "create_dashboard" {
+  description = "Create the fleet's CloudWatch dashboard `<name>`: runs by status, duration, lateness per job, the failures queue and the watchdog."
+  type        = bool
+  default     = true
+  nullable    = false
+}

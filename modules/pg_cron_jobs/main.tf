@@ -4,6 +4,11 @@
 # module's own default.
 locals {
   function_names = { for k, j in var.jobs : k => try(j.name, null) != null ? j.name : "${var.name}-${k}" }
+  # The Scheduler groups of the jobs' schedules: the watchdog lists them.
+  schedule_groups = distinct([for k, j in var.jobs : coalesce(try(j.schedule_group_name, null), try(var.defaults.schedule_group_name, null), "default")])
+  # The fleet's package and architecture (the watchdog's), as the jobs default to them.
+  package_path = coalesce(try(var.defaults.package_path, null), var.package_path)
+  architecture = coalesce(try(var.defaults.architecture, null), "x86_64")
 }
 
 module "shared" {
@@ -28,6 +33,13 @@ module "shared" {
   alarm_topic_arn                           = var.alarm_topic_arn
   alarm_emails                              = var.alarm_emails
   function_names                            = values(local.function_names)
+  create_watchdog                           = var.create_watchdog
+  package_path                              = local.package_path
+  architecture                              = local.architecture
+  watchdog_schedule_expression              = var.watchdog_schedule_expression
+  watched_schedule_groups                   = length(local.schedule_groups) > 0 ? local.schedule_groups : ["default"]
+  log_retention_days                        = coalesce(try(var.defaults.log_retention_days, null), 30)
+  create_dashboard                          = var.create_dashboard
   tags                                      = var.tags
 }
 
@@ -68,7 +80,7 @@ module "job" {
   continue_on_deadline           = try(each.value.continue_on_deadline, null) != null ? each.value.continue_on_deadline : try(var.defaults.continue_on_deadline, null)
   max_continuations              = try(each.value.max_continuations, null) != null ? each.value.max_continuations : try(var.defaults.max_continuations, null)
   log_level                      = try(each.value.log_level, null) != null ? each.value.log_level : try(var.defaults.log_level, null)
-  expected_interval_seconds      = try(each.value.expected_interval_seconds, null) != null ? each.value.expected_interval_seconds : try(var.defaults.expected_interval_seconds, null)
+  grace_minutes                  = try(each.value.grace_minutes, null) != null ? each.value.grace_minutes : try(var.defaults.grace_minutes, null)
   memory_size                    = try(each.value.memory_size, null) != null ? each.value.memory_size : try(var.defaults.memory_size, null)
   timeout                        = try(each.value.timeout, null) != null ? each.value.timeout : try(var.defaults.timeout, null)
   reserved_concurrent_executions = try(each.value.reserved_concurrent_executions, null) != null ? each.value.reserved_concurrent_executions : try(var.defaults.reserved_concurrent_executions, null)

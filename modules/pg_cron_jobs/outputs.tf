@@ -1,23 +1,23 @@
 output "jobs" {
-  description = "Per job key: function_name, function_arn, role_name, role_arn, log_group_name, log_group_arn, schedule_name, schedule_arn, secret_arn, sql_sha256, failed_alarm_arn, not_succeeded_alarm_arn, expected_interval_seconds, environment, export_s3_uri, rotation_function_arn."
+  description = "Per job key: function_name, function_arn, role_name, role_arn, log_group_name, log_group_arn, schedule_name, schedule_arn, secret_arn, sql_sha256, failed_alarm_arn, late_alarm_name, late_alarm_arn, environment, export_s3_uri, rotation_function_arn."
   value = {
     for k, j in module.job : k => {
-      function_name             = j.function_name
-      function_arn              = j.function_arn
-      role_name                 = j.role_name
-      role_arn                  = j.role_arn
-      log_group_name            = j.log_group_name
-      log_group_arn             = j.log_group_arn
-      schedule_name             = j.schedule_name
-      schedule_arn              = j.schedule_arn
-      secret_arn                = j.secret_arn
-      sql_sha256                = j.sql_sha256
-      failed_alarm_arn          = j.failed_alarm_arn
-      not_succeeded_alarm_arn   = j.not_succeeded_alarm_arn
-      expected_interval_seconds = j.expected_interval_seconds
-      environment               = j.environment
-      export_s3_uri             = j.export_s3_uri
-      rotation_function_arn     = j.rotation_function_arn
+      function_name         = j.function_name
+      function_arn          = j.function_arn
+      role_name             = j.role_name
+      role_arn              = j.role_arn
+      log_group_name        = j.log_group_name
+      log_group_arn         = j.log_group_arn
+      schedule_name         = j.schedule_name
+      schedule_arn          = j.schedule_arn
+      secret_arn            = j.secret_arn
+      sql_sha256            = j.sql_sha256
+      failed_alarm_arn      = j.failed_alarm_arn
+      late_alarm_name       = j.late_alarm_name
+      late_alarm_arn        = j.late_alarm_arn
+      environment           = j.environment
+      export_s3_uri         = j.export_s3_uri
+      rotation_function_arn = j.rotation_function_arn
     }
   }
 }
@@ -75,4 +75,24 @@ output "scheduler_role_name" {
 output "s3_gateway_endpoint_id" {
   description = "The created S3 gateway endpoint (null unless create_s3_gateway_endpoint)."
   value       = module.shared.s3_gateway_endpoint_id
+}
+
+output "watchdog_function_name" {
+  description = "The fleet's watchdog: invoke it to see every job's state (`{\"at\": \"<RFC 3339>\"}` previews)."
+  value       = module.shared.watchdog_function_name
+}
+
+output "alarm_names" {
+  description = "The fleet's own alarms (watchdog errors and not running, failures queue)."
+  value       = module.shared.alarm_names
+}
+
+output "dashboard_name" {
+  description = "The fleet's CloudWatch dashboard."
+  value       = module.shared.dashboard_name
+}
+
+output "pending_alarm_subscriptions" {
+  description = "alarm_emails not confirmed yet: they receive nothing, and SNS deletes an unconfirmed subscription after 48 hours."
+  value       = module.shared.pending_alarm_subscriptions
 }

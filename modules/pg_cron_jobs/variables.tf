@@ -113,7 +113,7 @@ locals {
     "continue_on_deadline",
     "max_continuations",
     "log_level",
-    "expected_interval_seconds",
+    "grace_minutes",
     "environment",
     "memory_size",
     "timeout",
@@ -261,4 +261,29 @@ variable "alarm_emails" {
     condition     = alltrue([for e in var.alarm_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s.]+$", e))])
     error_message = "alarm_emails must be e-mail addresses (name@example.com); got ${join(", ", [for e in var.alarm_emails : jsonencode(e) if !can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s.]+$", e))])}."
   }
+}
+
+################################################################################
+# Watchdog and dashboard (the shared layer's)
+################################################################################
+
+variable "create_watchdog" {
+  description = "Create the fleet's watchdog (`<name>-watchdog`) and each job's late alarm: a start without a run pages, whatever the schedule."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "watchdog_schedule_expression" {
+  description = "How often the watchdog checks: rate(N minutes), N from 1 to 60."
+  type        = string
+  default     = "rate(5 minutes)"
+  nullable    = false
+}
+
+variable "create_dashboard" {
+  description = "Create the fleet's CloudWatch dashboard `<name>`."
+  type        = bool
+  default     = true
+  nullable    = false
 }

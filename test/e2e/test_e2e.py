@@ -149,19 +149,23 @@ def test_apply_creates_one_shared_layer_and_three_jobs(applied, moto, package):
     key_policy = json.loads(moto.client("kms").get_key_policy(KeyId=key_id, PolicyName="default")["Policy"])
     assert any(s.get("Principal", {}).get("Service") == "cloudwatch.amazonaws.com" for s in key_policy["Statement"])
 
-    # Each job's alarms watch that job only.
+    # Each job's alarms watch that job only; the fleet's own alarms watch the watchdog and the
+    # failures queue; the rotated job's rotation function has its error alarm.
     alarms = moto.client("cloudwatch").describe_alarms(AlarmNamePrefix=NAME)["MetricAlarms"]
-    assert {a["AlarmName"] for a in alarms} == {f"{n}-{kind}" for n in fns for kind in ("failed", "not-succeeded")}
+    per_job = {f"{n}-{kind}" for n in fns for kind in ("failed", "late")}
+    fleet = {f"{NAME}-watchdog-errors", f"{NAME}-watchdog-not-running", f"{NAME}-failures-queue", f"{PURGE}-rotation-failed"}
+    assert {a["AlarmName"] for a in alarms} == per_job | fleet
     for a in alarms:
         assert a["OKActions"] == a["AlarmActions"] == [outputs["alarm_topic_arn"]["value"]]
-        # Every metric the alarm watches carries the job's dimension (FunctionName or Job).
-        job = a["AlarmName"].removesuffix("-not-succeeded").removesuffix("-failed")
-        if a["AlarmName"].endswith("-failed"):
-            dimensions = [a["Dimensions"]]
-        else:
-            dimensions = [m["MetricStat"]["Metric"]["Dimensions"] for m in a["Metrics"] if "MetricStat" in m]
-            assert len(dimensions) == 2, a
-        assert all(d and all(x["Name"] in ("FunctionName", "Job") and x["Value"] == job for x in d) for d in dimensions), (a["AlarmName"], dimensions)
+        if a["AlarmName"] not in per_job:
+            continue
+        job = a["AlarmName"].removesuffix("-late").removesuffix("-failed")
+        want = {"Name": "FunctionName", "Value": job} if a["AlarmName"].endswith("-failed") else {"Name": "Job", "Value": envs[job]["JOB_NAME"]}
+        assert a["Dimensions"] == [want], (a["AlarmName"], a["Dimensions"])
+        if a["AlarmName"].endswith("-late"):
+            assert (a["Namespace"], a["MetricName"], a["TreatMissingData"]) == ("PgCronJob", "Late", "ignore"), a
+    not_running = next(a for a in alarms if a["AlarmName"] == f"{NAME}-watchdog-not-running")
+    assert not_running["InsufficientDataActions"] == [outputs["alarm_topic_arn"]["value"]], not_running
 
     # The extraction job: its EXPORT_* variables, and a role that may write under events/ only
     # (moto does not enforce IAM: the exact grant is asserted by the module's terraform test too).
@@ -397,10 +401,16 @@ def test_twenty_jobs_resource_count(applied):
     added = [per_job[k] for k in per_job if k.startswith("analyze-")]
     print(f"21 jobs: {shared} shared resources; per job {sorted(set(per_job.values()))} "
           f"(purge-events with its secret and built-in rotation: {per_job['purge-events']}, a plain job: {added[0]})")
+    # A plain job: function, invoke config, log group, role, policy, schedule, failed and late
+    # alarms (8, whatever the schedule; 9 before the watchdog, 8 for the unwatched monthly ones).
     # The secret and its version (2) and the rotation function, its log group, role, policy,
-    # invoke permission and the rotation (6) on top of a plain job.
+    # invoke permission, the rotation and its error alarm (7) on top.
     assert per_job["purge-events"] == 17, per_job
-    assert max(v for k, v in per_job.items() if k != "purge-events") <= 11 and max(added) <= 10, per_job
+    assert set(added) == {8} and max(v for k, v in per_job.items() if k != "purge-events") <= 8, per_job
+    # The shared layer: 13 as before, the watchdog's function, log group, role, policy and
+    # schedule, its two alarms, the failures-queue alarm and the dashboard (9), the example's S3
+    # gateway endpoint and rule (2).
+    assert shared == 24, shared
 
 
 # --- The watchdog ---------------------------------------------------------------------------

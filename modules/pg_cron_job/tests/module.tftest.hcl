@@ -501,9 +501,10 @@ run "rejects_rotation_of_an_existing_secret" {
   expect_failures = [var.rotation_lambda_arn]
 }
 
-# --- Alarms: the job's dimension on every metric, one page per failure, alarms that clear -----
-# Log metric filters with dimensions may not set a default value:
-# https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_MetricTransformation.html
+# --- Alarms: one page per failed run, one per start without a run, whatever the schedule -------
+# The watchdog (modules/pg_cron_job_shared/watchdog.tf) writes Late with dimension Job; the alarm
+# keeps its state between checks (treat_missing_data "ignore"):
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html
 
 run "alarms_carry_the_job_dimension_and_clear" {
   command = plan
@@ -512,64 +513,77 @@ run "alarms_carry_the_job_dimension_and_clear" {
     error_message = "The failed alarm must watch this job's function only."
   }
   assert {
-    condition = alltrue([for q in aws_cloudwatch_metric_alarm.not_succeeded[0].metric_query : q.expression != null && q.expression != "" || (
-      length(q.metric) == 1 && (try(q.metric[0].dimensions["Job"], "") == "purge" || try(q.metric[0].dimensions["FunctionName"], "") == "purge")
-    )])
-    error_message = "Every metric of the not-succeeded alarm must carry this job's dimension."
+    condition = (aws_cloudwatch_metric_alarm.late[0].namespace == "PgCronJob" && aws_cloudwatch_metric_alarm.late[0].metric_name == "Late"
+      && aws_cloudwatch_metric_alarm.late[0].dimensions == tomap({ Job = "purge" }) && aws_cloudwatch_metric_alarm.late[0].statistic == "Maximum"
+      && aws_cloudwatch_metric_alarm.late[0].threshold == 1 && aws_cloudwatch_metric_alarm.late[0].comparison_operator == "GreaterThanOrEqualToThreshold"
+    && aws_cloudwatch_metric_alarm.late[0].treat_missing_data == "ignore")
+    error_message = "The late alarm reads the watchdog's Late metric of this job and keeps its state between checks."
   }
   assert {
-    condition     = aws_cloudwatch_log_metric_filter.succeeded[0].metric_transformation[0].dimensions == tomap({ Job = "$.job" }) && aws_cloudwatch_log_metric_filter.succeeded[0].metric_transformation[0].default_value == null
-    error_message = "The success metric must carry the job (from the log line) and, having dimensions, no default value."
-  }
-  assert {
-    condition     = length(aws_cloudwatch_metric_alarm.failed[0].alarm_actions) == 1 && aws_cloudwatch_metric_alarm.failed[0].ok_actions == aws_cloudwatch_metric_alarm.failed[0].alarm_actions && aws_cloudwatch_metric_alarm.not_succeeded[0].ok_actions == aws_cloudwatch_metric_alarm.not_succeeded[0].alarm_actions
+    condition     = length(aws_cloudwatch_metric_alarm.failed[0].alarm_actions) == 1 && aws_cloudwatch_metric_alarm.failed[0].ok_actions == aws_cloudwatch_metric_alarm.failed[0].alarm_actions && aws_cloudwatch_metric_alarm.late[0].ok_actions == aws_cloudwatch_metric_alarm.late[0].alarm_actions
     error_message = "Alarms notify and clear (ok_actions) through the topic."
   }
   assert {
-    condition     = output.expected_interval_seconds == 86400 && aws_cloudwatch_metric_alarm.not_succeeded[0].evaluation_periods == 1 && aws_cloudwatch_metric_alarm.not_succeeded[0].treat_missing_data == "breaching"
-    error_message = "A daily cron expects a run per day; no data is a missed run."
-  }
-}
-
-run "interval_from_rate" {
-  command = plan
-  variables {
-    schedule_expression = "rate(15 minutes)"
+    condition = (jsondecode(aws_scheduler_schedule.this[0].target[0].input).watch == {
+      fleet = "purge", job = "purge", grace_seconds = 300, timeout_seconds = 300
+    })
+    error_message = "The schedule tells the watchdog its fleet, job, grace and timeout."
   }
   assert {
-    condition     = output.expected_interval_seconds == 900 && aws_cloudwatch_metric_alarm.not_succeeded[0].evaluation_periods == 2
-    error_message = "rate(15 minutes) expects a run every 900 s (two periods tolerate jitter)."
+    condition     = module.shared[0].watchdog_function_name == "purge-watchdog"
+    error_message = "A job on its own gets its own watchdog."
   }
 }
 
-run "weekly_cron_expects_a_run_per_week" {
+run "every_schedule_is_watched" {
   command = plan
   variables {
-    schedule_expression = "cron(0 4 ? * SUN *)"
+    schedule_expression = "cron(0 6 ? * MON-FRI *)"
+    grace_minutes       = 20
   }
   assert {
-    condition     = output.expected_interval_seconds == 604800 && aws_cloudwatch_metric_alarm.not_succeeded[0].evaluation_periods == 1 && alltrue([for q in aws_cloudwatch_metric_alarm.not_succeeded[0].metric_query : try(q.metric[0].period, 604800) == 604800])
-    error_message = "A weekly cron expects a run per week (one 7-day period, CloudWatch's longest)."
+    condition     = length(aws_cloudwatch_metric_alarm.late) == 1 && jsondecode(aws_scheduler_schedule.this[0].target[0].input).watch.grace_seconds == 1200
+    error_message = "Weekday mornings get a late alarm, with the job's grace time."
   }
 }
 
-run "no_interval_alarm_for_monthly_jobs" {
+run "monthly_last_day_and_one_time_schedules_are_watched" {
   command = plan
   variables {
-    schedule_expression = "cron(0 4 1 * ? *)"
+    schedule_expression = "cron(30 23 L * ? *)"
   }
   assert {
-    condition     = length(aws_cloudwatch_metric_alarm.not_succeeded) == 0
-    error_message = "CloudWatch cannot look back a month: monthly jobs get only the failed alarm."
+    condition     = length(aws_cloudwatch_metric_alarm.late) == 1
+    error_message = "The last day of the month gets a late alarm (the interval heuristics are gone)."
   }
 }
 
-run "rejects_interval_over_a_week" {
+run "paused_jobs_keep_their_late_alarm" {
   command = plan
   variables {
-    expected_interval_seconds = 2592000
+    schedule_enabled    = false
+    schedule_expression = "at(2027-01-01T03:00:00)"
   }
-  expect_failures = [var.expected_interval_seconds]
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.late) == 1 && aws_scheduler_schedule.this[0].state == "DISABLED"
+    error_message = "A paused job keeps its late alarm (the watchdog reports it paused: Late = 0)."
+  }
+}
+
+run "rejects_fractional_or_huge_grace" {
+  command = plan
+  variables {
+    grace_minutes = 2000
+  }
+  expect_failures = [var.grace_minutes]
+}
+
+run "rejects_a_timeout_within_the_deadline_margin" {
+  command = plan
+  variables {
+    timeout = 3
+  }
+  expect_failures = [var.timeout]
 }
 
 # --- KMS: who sends to the encrypted failures queue may use its key ----------------------------

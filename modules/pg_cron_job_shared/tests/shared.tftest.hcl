@@ -13,6 +13,8 @@ variables {
   secretsmanager_endpoint    = "create"
   function_names             = ["fleet-purge", "fleet-vacuum", "fleet-refresh"]
   alarm_emails               = ["dba@example.com"]
+  package_path               = "tests/fixtures/package.zip"
+  watched_schedule_groups    = ["default", "reports"]
 }
 
 run "alarm_topic_uses_a_key_cloudwatch_may_use" {
@@ -74,8 +76,9 @@ run "failures_queue_senders_may_use_its_key" {
       "arn:aws:lambda:eu-south-1:123456789012:function:fleet-purge",
       "arn:aws:lambda:eu-south-1:123456789012:function:fleet-vacuum",
       "arn:aws:lambda:eu-south-1:123456789012:function:fleet-refresh",
+      "arn:aws:lambda:eu-south-1:123456789012:function:fleet-watchdog",
     ])
-    error_message = "The scheduler role may invoke exactly the fleet's functions."
+    error_message = "The scheduler role may invoke exactly the fleet's functions and its watchdog."
   }
 }
 
@@ -287,4 +290,112 @@ run "rejects_s3_endpoint_without_route_tables" {
     create_s3_gateway_endpoint = true
   }
   expect_failures = [var.s3_gateway_route_table_ids]
+}
+
+# --- The watchdog: read-only, outside the VPC, watched itself -----------------------------------
+
+run "watchdog_reads_only_the_fleet_schedules_and_metrics" {
+  command = plan
+
+  # ListSchedules and GetMetricData have no resource types; GetSchedule's resource is
+  # schedule/<group>/<name>:
+  # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridgescheduler.html
+  # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html
+  assert {
+    condition = toset(flatten([for s in data.aws_iam_policy_document.watchdog[0].statement : s.actions])) == toset([
+      "logs:CreateLogStream", "logs:PutLogEvents", "scheduler:ListSchedules", "scheduler:GetSchedule", "cloudwatch:GetMetricData",
+    ])
+    error_message = "The watchdog may read schedules and metrics and write its own log, nothing else."
+  }
+  assert {
+    condition = one([for s in data.aws_iam_policy_document.watchdog[0].statement : s.resources if contains(s.actions, "scheduler:GetSchedule")]) == toset([
+      "arn:aws:scheduler:eu-south-1:123456789012:schedule/default/*", "arn:aws:scheduler:eu-south-1:123456789012:schedule/reports/*",
+    ])
+    error_message = "GetSchedule is limited to the watched groups."
+  }
+  assert {
+    condition     = aws_lambda_function.watchdog[0].handler == "watchdog" && length(aws_lambda_function.watchdog[0].vpc_config) == 0 && aws_lambda_function.watchdog[0].function_name == "fleet-watchdog"
+    error_message = "The watchdog is the package's watchdog program, outside the VPC."
+  }
+  assert {
+    condition = aws_lambda_function.watchdog[0].environment[0].variables == tomap({
+      WATCH_FLEET = "fleet", WATCH_SCHEDULE_GROUPS = "default,reports", WATCH_PERIOD_SECONDS = "300", METRICS_NAMESPACE = "PgCronJob", RUST_LOG = "info"
+    })
+    error_message = "The watchdog's environment is its contract (lambda/functions/src/contract.rs)."
+  }
+  assert {
+    condition     = aws_scheduler_schedule.watchdog[0].schedule_expression == "rate(5 minutes)" && jsondecode(aws_scheduler_schedule.watchdog[0].target[0].input) == {}
+    error_message = "The watchdog runs every 5 minutes with an empty event (it does not watch itself)."
+  }
+  assert {
+    condition     = contains(one([for s in data.aws_iam_policy_document.scheduler[0].statement : s.resources if s.sid == "InvokeJobs"]), "arn:aws:lambda:eu-south-1:123456789012:function:fleet-watchdog")
+    error_message = "The scheduler role may invoke the watchdog."
+  }
+}
+
+run "the_watcher_and_the_failures_queue_are_watched" {
+  command = plan
+
+  # A new alarm starts in INSUFFICIENT_DATA (no page at the first deploy); a watchdog that stopped
+  # leaves every datapoint missing, which with treat_missing_data = "missing" is INSUFFICIENT_DATA:
+  # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html
+  assert {
+    condition = (aws_cloudwatch_metric_alarm.watchdog_not_running[0].metric_name == "Invocations" && aws_cloudwatch_metric_alarm.watchdog_not_running[0].treat_missing_data == "missing"
+    && length(aws_cloudwatch_metric_alarm.watchdog_not_running[0].insufficient_data_actions) == 1 && aws_cloudwatch_metric_alarm.watchdog_not_running[0].evaluation_periods == 3)
+    error_message = "A watchdog that stops running pages (INSUFFICIENT_DATA), a new one does not."
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.watchdog_errors[0].metric_name == "Errors" && aws_cloudwatch_metric_alarm.watchdog_errors[0].dimensions == tomap({ FunctionName = "fleet-watchdog" })
+    error_message = "A failed check pages."
+  }
+  assert {
+    condition = (aws_cloudwatch_metric_alarm.failures_queue[0].namespace == "AWS/SQS" && aws_cloudwatch_metric_alarm.failures_queue[0].metric_name == "ApproximateNumberOfMessagesVisible"
+    && aws_cloudwatch_metric_alarm.failures_queue[0].comparison_operator == "GreaterThanThreshold" && aws_cloudwatch_metric_alarm.failures_queue[0].threshold == 0)
+    error_message = "Any record in the failures queue pages."
+  }
+  assert {
+    condition     = length(aws_cloudwatch_dashboard.this) == 1 && strcontains(aws_cloudwatch_dashboard.this[0].dashboard_body, "SEARCH('{PgCronJob,Job} MetricName=\\\"Late\\\"'")
+    error_message = "The dashboard finds every job's metrics with SEARCH."
+  }
+}
+
+run "a_long_fleet_name_fits_lambda_and_scheduler_limits" {
+  command = plan
+  variables {
+    name = "a-very-long-fleet-name-for-the-nightly-purges-of-events-012345"
+  }
+  # Function and schedule names: 1-64 characters.
+  # https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html
+  assert {
+    condition     = length(aws_lambda_function.watchdog[0].function_name) <= 64 && length(aws_scheduler_schedule.watchdog[0].name) <= 64
+    error_message = "The watchdog's names stay within 64 characters."
+  }
+}
+
+run "no_watchdog_when_turned_off" {
+  command = plan
+  variables {
+    create_watchdog = false
+    package_path    = null
+  }
+  assert {
+    condition     = length(aws_lambda_function.watchdog) == 0 && length(aws_cloudwatch_metric_alarm.watchdog_not_running) == 0 && output.job_inputs.watchdog == false
+    error_message = "create_watchdog = false creates no watchdog and tells the jobs (no late alarms)."
+  }
+}
+
+run "watchdog_needs_the_package" {
+  command = plan
+  variables {
+    package_path = null
+  }
+  expect_failures = [var.package_path]
+}
+
+run "rejects_a_watchdog_period_over_an_hour" {
+  command = plan
+  variables {
+    watchdog_schedule_expression = "rate(90 minutes)"
+  }
+  expect_failures = [var.watchdog_schedule_expression]
 }

@@ -80,8 +80,12 @@ run "names_defaults_and_overrides" {
     error_message = "SQL_SHA256 follows each job's SQL file."
   }
   assert {
-    condition     = output.jobs["refresh"].expected_interval_seconds == 3600 && output.jobs["purge"].expected_interval_seconds == 86400 && output.jobs["vacuum"].expected_interval_seconds == 604800
-    error_message = "Each job's expected interval comes from its own schedule."
+    condition     = { for k, j in output.jobs : k => j.late_alarm_name } == { purge = "fleet-purge-late", vacuum = "fleet-vacuum-late", refresh = "fleet-refresh-late" }
+    error_message = "Every job of the fleet has a late alarm, whatever its schedule."
+  }
+  assert {
+    condition     = module.shared.watchdog_function_name == "fleet-watchdog"
+    error_message = "The fleet has one watchdog."
   }
 }
 

@@ -1,0 +1,313 @@
+# The fleet's watchdog: the same package with handler "watchdog", outside the VPC (it calls only
+# the Scheduler and CloudWatch APIs), on its own rate schedule. Every check it reads the fleet's
+# schedules (those whose target input carries this fleet's `watch` object) and the jobs' Runs
+# metric, and writes per job `Late` / `LateSeconds` (Embedded Metric Format in its log) that each
+# job's late alarm reads. See the README's "Alarms".
+
+locals {
+  watchdog = local.create && var.create_watchdog
+  # Function and schedule names are at most 64 characters: a long fleet name is shortened with a
+  # hash of the whole name (unique per name).
+  watchdog_name       = length(var.name) <= 55 ? "${var.name}-watchdog" : "${substr(var.name, 0, 46)}-${substr(sha1(var.name), 0, 8)}-watchdog"
+  watchdog_arn        = "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${local.watchdog_name}"
+  watchdog_period     = try(tonumber(regex("^rate\\(([0-9]+) minutes?\\)$", var.watchdog_schedule_expression)[0]) * 60, 300)
+  metrics_namespace   = "PgCronJob"
+  watched_groups      = distinct(var.watched_schedule_groups)
+  watchdog_log_group  = "/aws/lambda/${local.watchdog_name}"
+  watchdog_alarm_name = local.watchdog_name
+
+  # Exactly the variables the watchdog (lambda/functions/src/watchdog) reads.
+  watchdog_environment = {
+    for k, v in {
+      WATCH_FLEET           = var.name
+      WATCH_SCHEDULE_GROUPS = join(",", local.watched_groups)
+      WATCH_PERIOD_SECONDS  = local.watchdog_period
+      METRICS_NAMESPACE     = local.metrics_namespace
+      RUST_LOG              = "info"
+    } : k => tostring(v) if v != null
+  }
+}
+
+resource "aws_cloudwatch_log_group" "watchdog" {
+  count             = local.watchdog ? 1 : 0
+  name              = local.watchdog_log_group
+  retention_in_days = var.log_retention_days
+  tags              = var.tags
+
+  # checkov:skip=CKV_AWS_158:The watchdog's log holds job names and states, no data or credentials.
+  # checkov:skip=CKV_AWS_338:Retention is the consumer's choice (log_retention_days, default 30 days).
+}
+
+data "aws_iam_policy_document" "watchdog_assume" {
+  count = local.watchdog ? 1 : 0
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "watchdog" {
+  count = local.watchdog ? 1 : 0
+  # IAM role name_prefix is at most 38 characters (64 minus the 26-character unique suffix).
+  name_prefix        = "${substr(var.name, 0, 31)}-wdog-"
+  description        = "pg_cron_job ${var.name}: the watchdog reads the fleet's schedules and run metrics"
+  assume_role_policy = data.aws_iam_policy_document.watchdog_assume[0].json
+  tags               = var.tags
+}
+
+# Read-only: its own log, the fleet's schedule groups, the run metrics.
+data "aws_iam_policy_document" "watchdog" {
+  count = local.watchdog ? 1 : 0
+
+  statement {
+    sid       = "OwnLog"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.watchdog[0].arn}:*"]
+  }
+
+  # ListSchedules has no resource type (it lists within a group given as a parameter):
+  # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridgescheduler.html
+  statement {
+    sid       = "ListSchedules"
+    actions   = ["scheduler:ListSchedules"]
+    resources = ["*"]
+  }
+
+  # GetSchedule on the schedules of the watched groups only (resource type schedule:
+  # arn:${Partition}:scheduler:${Region}:${Account}:schedule/${GroupName}/${ScheduleName}).
+  statement {
+    sid       = "ReadFleetSchedules"
+    actions   = ["scheduler:GetSchedule"]
+    resources = [for g in local.watched_groups : "arn:${local.partition}:scheduler:${local.region}:${local.account_id}:schedule/${g}/*"]
+  }
+
+  # GetMetricData supports no resource-level permissions:
+  # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html
+  statement {
+    sid       = "ReadRunMetrics"
+    actions   = ["cloudwatch:GetMetricData"]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role_policy" "watchdog" {
+  count  = local.watchdog ? 1 : 0
+  name   = "watchdog"
+  role   = aws_iam_role.watchdog[0].id
+  policy = data.aws_iam_policy_document.watchdog[0].json
+}
+
+resource "aws_lambda_function" "watchdog" {
+  count         = local.watchdog ? 1 : 0
+  function_name = local.watchdog_name
+  description   = "pg_cron_job ${var.name}: watches that every job of the fleet starts on schedule"
+  role          = aws_iam_role.watchdog[0].arn
+  runtime       = "provided.al2023"
+  handler       = "watchdog" # the package's watchdog (Lambda passes it as _HANDLER)
+  filename      = var.package_path
+  # Only when the watchdog exists (package_path is required then; filebase64sha256 needs a file).
+  source_code_hash = filebase64sha256(var.package_path)
+  architectures    = [var.architecture]
+  memory_size      = var.watchdog_memory_size
+  timeout          = var.watchdog_timeout
+
+  environment {
+    variables = local.watchdog_environment
+  }
+
+  logging_config {
+    log_format            = "JSON"
+    log_group             = aws_cloudwatch_log_group.watchdog[0].name
+    application_log_level = "INFO"
+    system_log_level      = "WARN"
+  }
+
+  tags = var.tags
+
+  depends_on = [
+    aws_cloudwatch_log_group.watchdog,
+    aws_iam_role_policy.watchdog,
+  ]
+
+  # checkov:skip=CKV_AWS_117:Outside the VPC on purpose: it calls only the Scheduler and CloudWatch APIs and reaches no database.
+  # checkov:skip=CKV_AWS_50:X-Ray tracing would need xray:PutTraceSegments; the watchdog's states are in its log and its result.
+  # checkov:skip=CKV_AWS_272:Code signing is the consumer's choice; the package is built from this repository by make build.
+  # checkov:skip=CKV_AWS_116:Invoked by its schedule; a failed delivery goes to the failures queue (the schedule's dead-letter queue), which is alarmed.
+  # checkov:skip=CKV_AWS_173:The environment holds no secrets (fleet name, groups, period).
+  # checkov:skip=CKV_AWS_363:provided.al2023 is the current OS-only runtime; checkov's runtime list lags behind it.
+}
+
+resource "aws_scheduler_schedule" "watchdog" {
+  count                        = local.watchdog ? 1 : 0
+  name                         = local.watchdog_name
+  group_name                   = var.watchdog_schedule_group_name
+  description                  = "pg_cron_job ${var.name}: watchdog"
+  schedule_expression          = var.watchdog_schedule_expression
+  schedule_expression_timezone = "UTC"
+  state                        = "ENABLED"
+
+  # checkov:skip=CKV_AWS_297:The schedule input is {} (no data); the fleet's KMS key is for the queue and topic.
+
+  flexible_time_window {
+    mode = "OFF"
+  }
+
+  target {
+    arn      = aws_lambda_function.watchdog[0].arn
+    role_arn = aws_iam_role.scheduler[0].arn
+    # No `watch` key: the watchdog does not watch itself (its alarms do).
+    input = jsonencode({})
+
+    retry_policy {
+      # The next check comes a period later; a check that could not be delivered is a dead letter.
+      maximum_retry_attempts       = 0
+      maximum_event_age_in_seconds = 60
+    }
+
+    dead_letter_config {
+      arn = aws_sqs_queue.failures[0].arn
+    }
+  }
+}
+
+################################################################################
+# Alarms on what the jobs' own alarms cannot see: the watchdog, the failures queue
+################################################################################
+
+# The watchdog failed a check: a schedule of the fleet could not be checked (its result and log
+# say which), or it could not read the Scheduler or CloudWatch APIs.
+resource "aws_cloudwatch_metric_alarm" "watchdog_errors" {
+  count               = local.watchdog ? 1 : 0
+  alarm_name          = "${local.watchdog_alarm_name}-errors"
+  alarm_description   = "pg_cron_job ${var.name}: the watchdog could not check every job (see its log: a schedule it cannot read, access denied)"
+  namespace           = "AWS/Lambda"
+  metric_name         = "Errors"
+  dimensions          = { FunctionName = aws_lambda_function.watchdog[0].function_name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = var.tags
+}
+
+# The watchdog is not running (its schedule disabled or deleted, invocations throttled): the jobs'
+# late alarms would keep their last state. A new alarm starts in INSUFFICIENT_DATA, so the first
+# deploy does not page; once the watchdog has run, 15 minutes without an invocation leave every
+# datapoint of the range missing, which (treat_missing_data = "missing") is INSUFFICIENT_DATA,
+# and that pages. While it runs, Invocations is >= 1 and never below the threshold.
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html
+resource "aws_cloudwatch_metric_alarm" "watchdog_not_running" {
+  count                     = local.watchdog ? 1 : 0
+  alarm_name                = "${local.watchdog_alarm_name}-not-running"
+  alarm_description         = "pg_cron_job ${var.name}: the watchdog has not run for 15 minutes (INSUFFICIENT_DATA): no job's lateness is being checked"
+  namespace                 = "AWS/Lambda"
+  metric_name               = "Invocations"
+  dimensions                = { FunctionName = aws_lambda_function.watchdog[0].function_name }
+  statistic                 = "Sum"
+  period                    = max(300, local.watchdog_period)
+  evaluation_periods        = 3
+  threshold                 = 1
+  comparison_operator       = "LessThanThreshold"
+  treat_missing_data        = "missing"
+  alarm_actions             = local.alarm_actions
+  ok_actions                = local.alarm_actions
+  insufficient_data_actions = local.alarm_actions
+  tags                      = var.tags
+}
+
+# Scheduler's dead letters (a run it could not deliver) and Lambda's dropped asynchronous events
+# (a failed run past its retries): anything here is a run that did not happen or failed. The queue
+# keeps records for failure_queue_retention_seconds (14 days by default).
+resource "aws_cloudwatch_metric_alarm" "failures_queue" {
+  count               = local.create ? 1 : 0
+  alarm_name          = "${var.name}-failures-queue"
+  alarm_description   = "pg_cron_job ${var.name}: records in the failures queue ${aws_sqs_queue.failures[0].name} (undelivered schedules, failed asynchronous runs); read them, then purge the queue"
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.failures[0].name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = var.tags
+}
+
+################################################################################
+# Dashboard: the picture an operator opens first (no per-job list: SEARCH finds every job)
+################################################################################
+
+locals {
+  dashboard_search = { for m, stat in {
+    Succeeded   = "Sum"
+    Failed      = "Sum"
+    Skipped     = "Sum"
+    Partial     = "Sum"
+    DurationMs  = "Maximum"
+    Late        = "Maximum"
+    LateSeconds = "Maximum"
+  } : m => "SEARCH('{${local.metrics_namespace},Job} MetricName=\"${m}\"', '${stat}', 300)" }
+
+  dashboard_widget = { for title, spec in {
+    "Failed runs by job"                       = { x = 0, y = 0, metric = "Failed" }
+    "Late jobs (1 = a start without a run)"    = { x = 12, y = 0, metric = "Late" }
+    "Succeeded runs by job"                    = { x = 0, y = 6, metric = "Succeeded" }
+    "Run duration (ms, maximum) by job"        = { x = 12, y = 6, metric = "DurationMs" }
+    "Skipped (overlap, duplicate) runs by job" = { x = 0, y = 12, metric = "Skipped" }
+    "Partial runs (continued) by job"          = { x = 12, y = 12, metric = "Partial" }
+    "Seconds late past the allowance, by job"  = { x = 0, y = 18, metric = "LateSeconds" }
+    } : title => {
+    type   = "metric"
+    x      = spec.x
+    y      = spec.y
+    width  = 12
+    height = 6
+    properties = {
+      title   = title
+      region  = local.region
+      stat    = "Sum"
+      period  = 300
+      view    = "timeSeries"
+      metrics = [[{ expression = local.dashboard_search[spec.metric], id = "e1" }]]
+    }
+  } }
+}
+
+resource "aws_cloudwatch_dashboard" "this" {
+  count          = local.create && var.create_dashboard ? 1 : 0
+  dashboard_name = var.name
+  dashboard_body = jsonencode({
+    widgets = concat(values(local.dashboard_widget), [
+      {
+        type   = "metric"
+        x      = 12
+        y      = 18
+        width  = 12
+        height = 6
+        properties = {
+          title  = "Failures queue and watchdog"
+          region = local.region
+          period = 300
+          view   = "timeSeries"
+          metrics = concat(
+            [["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", aws_sqs_queue.failures[0].name, { stat = "Maximum", label = "Failures queue (messages)" }]],
+            local.watchdog ? [
+              ["AWS/Lambda", "Invocations", "FunctionName", local.watchdog_name, { stat = "Sum", label = "Watchdog checks" }],
+              ["AWS/Lambda", "Errors", "FunctionName", local.watchdog_name, { stat = "Sum", label = "Watchdog errors" }],
+            ] : [],
+          )
+        }
+      },
+    ])
+  })
+}
