@@ -174,9 +174,15 @@ variable "secret_tags" {
 ################################################################################
 
 variable "job_name" {
-  description = "JOB_NAME: name in results, logs, history and the overlap lock. Defaults to the function name."
+  description = "JOB_NAME: name in results, logs, metrics (dimension Job), history and the overlap lock. Defaults to the function name."
   type        = string
   default     = null
+
+  validation {
+    # The runner's limit (lambda/functions/src/config/mod.rs, MAX_JOB_NAME_CHARS).
+    condition     = var.job_name == null || try(length(var.job_name) >= 1 && length(var.job_name) <= 255 && !can(regex("[[:cntrl:]]", var.job_name)), false)
+    error_message = "job_name must be 1-255 characters without control characters (the runner refuses longer names at start-up)."
+  }
 }
 
 variable "sql" {

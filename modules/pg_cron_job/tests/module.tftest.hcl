@@ -1168,3 +1168,11 @@ run "rejects_per_job_s3_endpoint_in_a_fleet" {
   }
   expect_failures = [var.create_s3_gateway_endpoint]
 }
+
+run "rejects_a_job_name_the_runner_refuses" {
+  command = plan
+  variables {
+    job_name = join("", [for i in range(300) : "j"])
+  }
+  expect_failures = [var.job_name]
+}
