@@ -111,7 +111,7 @@ module "jobs" {
       sql_file            = "sql/purge_events.sql"
       sql_source_path     = "${path.module}/sql/purge_events.sql"
       transaction         = true
-      schedule_expression = "cron(30 2 * * ? *)"
+      schedule_expression = "cron(30 3 * * ? *)"
       history_table       = "cron_jobs.job_run_details"
       # A dedicated job user; its secret is created (password never in state) and rotated every
       # 30 days by the built-in rotation function (the same package with ROTATION_STRATEGY,

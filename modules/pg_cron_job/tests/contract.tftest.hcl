@@ -11,7 +11,7 @@ variables {
   package_path               = "tests/fixtures/package.zip"
   sql_file                   = "sql/purge_events.sql"
   sql_source_path            = "tests/fixtures/purge_events.sql"
-  schedule_expression        = "cron(30 2 * * ? *)"
+  schedule_expression        = "cron(30 3 * * ? *)"
   schedule_timezone          = "Europe/Rome"
   secret_arn                 = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:app-db-AbCdEf"
   vpc_id                     = "vpc-0123456789abcdef0"

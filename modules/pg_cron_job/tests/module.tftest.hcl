@@ -10,7 +10,7 @@ variables {
   package_path               = "tests/fixtures/package.zip"
   sql_file                   = "sql/purge_events.sql"
   sql_source_path            = "tests/fixtures/purge_events.sql"
-  schedule_expression        = "cron(30 2 * * ? *)"
+  schedule_expression        = "cron(30 3 * * ? *)"
   schedule_timezone          = "Europe/Rome"
   secret_arn                 = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:app-db-AbCdEf"
   vpc_id                     = "vpc-0123456789abcdef0"
@@ -57,7 +57,7 @@ run "defaults" {
   }
 
   assert {
-    condition     = aws_scheduler_schedule.this[0].schedule_expression == "cron(30 2 * * ? *)" && aws_scheduler_schedule.this[0].schedule_expression_timezone == "Europe/Rome"
+    condition     = aws_scheduler_schedule.this[0].schedule_expression == "cron(30 3 * * ? *)" && aws_scheduler_schedule.this[0].schedule_expression_timezone == "Europe/Rome"
     error_message = "Schedule expression and time zone must be passed through."
   }
 
@@ -1175,4 +1175,51 @@ run "rejects_a_job_name_the_runner_refuses" {
     job_name = join("", [for i in range(300) : "j"])
   }
   expect_failures = [var.job_name]
+}
+
+# --- Daylight saving time at plan (a warning: check blocks never stop an apply) ----------------
+# Scheduler skips a non-existent local time and runs a repeated one once (AWS knowledge center,
+# "EventBridge Scheduler and daylight saving time").
+
+run "dst_warns_for_02_30_in_rome" {
+  command = plan
+  variables {
+    schedule_expression = "cron(30 2 * * ? *)"
+    schedule_timezone   = "Europe/Rome"
+  }
+  expect_failures = [check.daylight_saving_time]
+}
+
+run "dst_is_quiet_outside_the_changed_hour_and_in_utc" {
+  command = plan
+  variables {
+    schedule_expression = "cron(30 4 * * ? *)"
+    schedule_timezone   = "Europe/Rome"
+  }
+  assert {
+    condition     = length(local.dst_hits) == 0 && !local.dst_rate_moves
+    error_message = "04:30 in Rome is never skipped or repeated."
+  }
+}
+
+run "dst_names_the_dates" {
+  command = plan
+  variables {
+    schedule_expression = "cron(30 1 * * ? *)"
+    schedule_timezone   = "America/New_York"
+  }
+  expect_failures = [check.daylight_saving_time]
+  assert {
+    condition     = length(local.dst_repeated) > 0 && length(local.dst_skipped) == 0 && alltrue([for d in local.dst_repeated : can(regex("^20[23][0-9]-11-0[1-7]$", d))])
+    error_message = "01:30 in New York is repeated on the first Sunday of November, never skipped."
+  }
+}
+
+run "dst_warns_that_a_daily_rate_moves" {
+  command = plan
+  variables {
+    schedule_expression = "rate(1 day)"
+    schedule_timezone   = "Europe/Rome"
+  }
+  expect_failures = [check.daylight_saving_time]
 }

@@ -22,7 +22,7 @@ variables {
     purge = {
       sql_file            = "sql/purge_events.sql"
       sql_source_path     = "tests/fixtures/purge_events.sql"
-      schedule_expression = "cron(30 2 * * ? *)"
+      schedule_expression = "cron(30 3 * * ? *)"
       create_secret       = true
       secret_username     = "purge_job"
     }
@@ -182,7 +182,7 @@ run "rotation_of_a_job_created_secret" {
         secret_username     = "purge_job"
         rotation            = { schedule = "rate(7 days)" }
       }
-      vacuum = { sql = "VACUUM", schedule_expression = "rate(1 day)" }
+      vacuum = { sql = "VACUUM", schedule_expression = "rate(12 hours)" }
     }
   }
 
