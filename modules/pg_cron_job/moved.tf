@@ -72,3 +72,21 @@ moved {
   from = aws_iam_role_policy.scheduler
   to   = module.shared[0].aws_iam_role_policy.scheduler[0]
 }
+
+# 0.3: the watchdog's late alarm (monitoring.tf) replaces the "not succeeded" alarm and the log
+# metric filter it read (the runner's Embedded Metric Format line publishes the runs). An upgrade
+# destroys both; nothing else moves.
+# https://developer.hashicorp.com/terraform/language/resources/syntax#removing-resources
+removed {
+  from = aws_cloudwatch_metric_alarm.not_succeeded
+  lifecycle {
+    destroy = true
+  }
+}
+
+removed {
+  from = aws_cloudwatch_log_metric_filter.succeeded
+  lifecycle {
+    destroy = true
+  }
+}

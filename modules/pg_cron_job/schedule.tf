@@ -32,7 +32,7 @@ resource "aws_scheduler_schedule" "this" {
       schedule_arn   = "<aws.scheduler.schedule-arn>"
       attempt        = "<aws.scheduler.attempt-number>"
       watch = {
-        fleet           = try(local.shared.fleet_name, var.name)
+        fleet           = coalesce(try(local.shared.fleet_name, null), var.name)
         job             = local.job_name
         grace_seconds   = var.grace_minutes * 60
         timeout_seconds = var.timeout

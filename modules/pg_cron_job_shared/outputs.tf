@@ -126,6 +126,9 @@ output "dashboard_name" {
   value       = try(aws_cloudwatch_dashboard.this[0].dashboard_name, null)
 }
 
+# SNS deletes a subscription left in pending confirmation for 48 hours:
+# https://aws.amazon.com/about-aws/whats-new/2023/05/amazon-sns-automatic-deletion-unconfirmed-subscriptions/
+# (the next plan then creates it again, which sends a new confirmation e-mail).
 output "pending_alarm_subscriptions" {
   description = "alarm_emails whose subscription is not confirmed yet: SNS sends them nothing, and deletes an unconfirmed subscription after 48 hours (apply again to send a new confirmation)."
   value       = sort([for e, s in aws_sns_topic_subscription.email : e if s.pending_confirmation])

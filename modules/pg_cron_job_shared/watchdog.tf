@@ -316,8 +316,8 @@ resource "aws_cloudwatch_dashboard" "this" {
 # An e-mail address that has not confirmed its subscription receives no alarm, and SNS deletes
 # the subscription after 48 hours in pending confirmation:
 # https://aws.amazon.com/about-aws/whats-new/2023/05/amazon-sns-automatic-deletion-unconfirmed-subscriptions/
-# Known from the second plan on (unknown before the subscription exists, so the first apply is
-# quiet); a warning, never an error.
+# Unknown at the plan that creates a subscription; the apply that creates it, and every plan or
+# apply after that until the address confirms, warn (a check block never stops an apply).
 check "alarm_subscriptions_confirmed" {
   assert {
     condition     = alltrue([for e, s in aws_sns_topic_subscription.email : !s.pending_confirmation])

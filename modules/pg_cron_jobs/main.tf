@@ -37,6 +37,8 @@ module "shared" {
   package_path                              = local.package_path
   architecture                              = local.architecture
   watchdog_schedule_expression              = var.watchdog_schedule_expression
+  watchdog_timeout                          = var.watchdog_timeout
+  watchdog_memory_size                      = var.watchdog_memory_size
   watched_schedule_groups                   = length(local.schedule_groups) > 0 ? local.schedule_groups : ["default"]
   log_retention_days                        = coalesce(try(var.defaults.log_retention_days, null), 30)
   create_dashboard                          = var.create_dashboard

@@ -82,6 +82,16 @@ output "watchdog_function_name" {
   value       = module.shared.watchdog_function_name
 }
 
+output "watchdog_function_arn" {
+  description = "ARN of the fleet's watchdog function."
+  value       = module.shared.watchdog_function_arn
+}
+
+output "watchdog_schedule_arn" {
+  description = "ARN of the watchdog's schedule."
+  value       = module.shared.watchdog_schedule_arn
+}
+
 output "alarm_names" {
   description = "The fleet's own alarms (watchdog errors and not running, failures queue)."
   value       = module.shared.alarm_names

@@ -44,8 +44,13 @@ variable "defaults" {
   }
 
   validation {
-    condition     = length(setsubtract(keys(var.defaults), local.job_attributes)) == 0
-    error_message = "Unknown attribute(s) in defaults (misspelt?): ${join(", ", setsubtract(keys(var.defaults), local.job_attributes))}. Known: ${join(", ", local.job_attributes)}."
+    condition     = !contains(keys(var.defaults), "expected_interval_seconds")
+    error_message = "expected_interval_seconds was removed in 0.3 (defaults): delete it. The fleet's watchdog now gives every job a late alarm whatever its schedule; grace_minutes (default 5) is how much later a run may start."
+  }
+
+  validation {
+    condition     = length(setsubtract(keys(var.defaults), local.known_attributes)) == 0
+    error_message = "Unknown attribute(s) in defaults (misspelt?): ${join(", ", setsubtract(keys(var.defaults), local.known_attributes))}. Known: ${join(", ", local.job_attributes)}."
   }
 }
 
@@ -53,11 +58,17 @@ variable "jobs" {
   description = "The jobs, by key: each entry takes the inputs of modules/pg_cron_job listed in the README (an unknown or misspelt attribute fails at plan; types are checked by the job module). schedule_expression and one of sql / sql_file + sql_source_path are needed per job or in defaults."
   type        = any
 
+  # Removed in 0.3 (docs/CHANGELOG.md, upgrade notes): said here rather than as "misspelt".
+  validation {
+    condition     = alltrue([for k, j in var.jobs : !contains(keys(j), "expected_interval_seconds")])
+    error_message = "expected_interval_seconds was removed in 0.3 (jobs ${join(", ", [for k, j in var.jobs : k if contains(keys(j), "expected_interval_seconds")])}): delete it. The fleet's watchdog now gives every job a late alarm whatever its schedule; grace_minutes (default 5) is how much later a run may start."
+  }
+
   # Terraform silently drops attributes an object type does not declare, so a typed
   # map(object(...)) would ignore a misspelt attribute: the attribute names are checked here.
   validation {
-    condition     = alltrue([for k, j in var.jobs : length(setsubtract(keys(j), local.job_attributes)) == 0])
-    error_message = "Unknown job attribute(s) (misspelt?): ${join(", ", flatten([for k, j in var.jobs : [for a in setsubtract(keys(j), local.job_attributes) : "${k}.${a}"]]))}. Known: ${join(", ", local.job_attributes)}."
+    condition     = alltrue([for k, j in var.jobs : length(setsubtract(keys(j), local.known_attributes)) == 0])
+    error_message = "Unknown job attribute(s) (misspelt?): ${join(", ", flatten([for k, j in var.jobs : [for a in setsubtract(keys(j), local.known_attributes) : "${k}.${a}"]]))}. Known: ${join(", ", local.job_attributes)}."
   }
 
   validation {
@@ -147,6 +158,8 @@ locals {
     "read_only",
     "export",
   ]
+  # Removed inputs have their own message (above), not "misspelt".
+  known_attributes = concat(local.job_attributes, ["expected_interval_seconds"])
 }
 
 ################################################################################
@@ -278,6 +291,27 @@ variable "watchdog_schedule_expression" {
   description = "How often the watchdog checks: rate(N minutes), N from 1 to 60."
   type        = string
   default     = "rate(5 minutes)"
+  nullable    = false
+
+  validation {
+    # Scheduler's rate unit is singular for 1 and plural otherwise:
+    # https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html#rate-based
+    condition     = can(regex("^rate\\((1 minute|([2-9]|[1-5][0-9]|60) minutes)\\)$", var.watchdog_schedule_expression))
+    error_message = "watchdog_schedule_expression must be rate(1 minute) or rate(N minutes) with N from 2 to 60 (the watchdog's period); got ${jsonencode(var.watchdog_schedule_expression)}."
+  }
+}
+
+variable "watchdog_timeout" {
+  description = "The watchdog function's timeout in seconds (10-900)."
+  type        = number
+  default     = 60
+  nullable    = false
+}
+
+variable "watchdog_memory_size" {
+  description = "The watchdog function's memory in MB (128-10240)."
+  type        = number
+  default     = 256
   nullable    = false
 }
 

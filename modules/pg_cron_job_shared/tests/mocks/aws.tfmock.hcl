@@ -30,3 +30,7 @@ mock_resource "aws_security_group" {
 mock_resource "aws_vpc_endpoint" {
   defaults = { id = "vpce-0123456789abcdef0" }
 }
+# Known at plan (the subscriptions' check block needs it; a real first plan leaves it unknown).
+mock_resource "aws_sns_topic_subscription" {
+  defaults = { pending_confirmation = false }
+}

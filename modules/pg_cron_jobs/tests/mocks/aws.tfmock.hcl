@@ -40,3 +40,7 @@ mock_resource "aws_lambda_function" {
 mock_resource "aws_cloudwatch_log_group" {
   defaults = { arn = "arn:aws:logs:eu-south-1:123456789012:log-group:/aws/lambda/fleet-job" }
 }
+# Known at plan (the subscriptions' check block needs it; a real first plan leaves it unknown).
+mock_resource "aws_sns_topic_subscription" {
+  defaults = { pending_confirmation = false }
+}

@@ -1,0 +1,95 @@
+# The fleet's watchdog through the jobs map: one watchdog for every job, watching the jobs'
+# Scheduler groups, a late alarm per job whatever its schedule, none without the watchdog.
+mock_provider "aws" {
+  override_during = plan
+  source          = "./tests/mocks"
+}
+
+variables {
+  name                       = "fleet"
+  package_path               = "tests/fixtures/package.zip"
+  vpc_id                     = "vpc-0123456789abcdef0"
+  subnet_ids                 = ["subnet-aaaa", "subnet-bbbb"]
+  database_security_group_id = "sg-0db0db0db0db0db00"
+  defaults = {
+    secret_arn        = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:master-AbC"
+    database_host     = "db.example.internal"
+    schedule_timezone = "UTC"
+    grace_minutes     = 10
+  }
+  jobs = {
+    weekdays = { sql = "SELECT 1", schedule_expression = "cron(0 6 ? * MON-FRI *)" }
+    monthly  = { sql = "SELECT 2", schedule_expression = "cron(0 2 1 * ? *)", schedule_group_name = "reports" }
+    last_day = { sql = "SELECT 3", schedule_expression = "cron(30 23 L * ? *)", schedule_group_name = "reports" }
+    twice    = { sql = "SELECT 4", schedule_expression = "cron(0 8,20 * * ? *)", grace_minutes = 30 }
+    once     = { sql = "SELECT 5", schedule_expression = "at(2027-01-01T03:00:00)" }
+    paused   = { sql = "SELECT 6", schedule_expression = "rate(15 minutes)", schedule_enabled = false }
+  }
+}
+
+run "every_job_is_watched_whatever_its_schedule" {
+  command = plan
+
+  assert {
+    condition     = length(module.job) == 6 && alltrue([for k, j in module.job : j.late_alarm_name == "fleet-${k}-late"])
+    error_message = "Every job has a late alarm: weekdays, monthly, last day of the month, a list of hours, one-time, paused."
+  }
+  assert {
+    condition     = output.watchdog_function_name == "fleet-watchdog" && output.watchdog_function_arn != null
+    error_message = "The fleet has one watchdog."
+  }
+  assert {
+    condition     = module.shared.job_inputs.fleet_name == "fleet" && module.shared.job_inputs.watchdog
+    error_message = "The jobs are told the fleet's name and that it has a watchdog."
+  }
+  assert {
+    condition     = toset(output.alarm_names) == toset(["fleet-watchdog-errors", "fleet-watchdog-not-running", "fleet-failures-queue"]) && output.dashboard_name == "fleet"
+    error_message = "The fleet's own alarms and its dashboard."
+  }
+}
+
+run "watchdog_watches_the_jobs_groups" {
+  command = plan
+  # GetSchedule is granted per group (schedule/<group>/*), so the watchdog is given exactly the
+  # groups of the fleet's schedules:
+  # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridgescheduler.html
+  assert {
+    condition     = toset(local.schedule_groups) == toset(["default", "reports"]) && length(local.schedule_groups) == 2
+    error_message = "The watchdog watches the distinct groups of the jobs (default when a job sets none)."
+  }
+}
+
+run "no_watchdog_no_late_alarms" {
+  command = plan
+  variables {
+    create_watchdog  = false
+    create_dashboard = false
+  }
+  assert {
+    condition     = output.watchdog_function_name == null && alltrue([for k, j in module.job : j.late_alarm_name == null])
+    error_message = "create_watchdog = false: no watchdog, and no job gets a late alarm (nothing would feed it)."
+  }
+  assert {
+    condition     = toset(output.alarm_names) == toset(["fleet-failures-queue"]) && output.dashboard_name == null
+    error_message = "Without the watchdog the failures queue is still alarmed; create_dashboard = false creates no dashboard."
+  }
+}
+
+run "rejects_a_watchdog_period_the_shared_layer_refuses" {
+  command = plan
+  variables {
+    watchdog_schedule_expression = "rate(2 hours)"
+  }
+  expect_failures = [var.watchdog_schedule_expression]
+}
+
+run "rejects_the_removed_interval_in_defaults" {
+  command = plan
+  variables {
+    defaults = {
+      secret_arn                = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:master-AbC"
+      expected_interval_seconds = 86400
+    }
+  }
+  expect_failures = [var.defaults]
+}
