@@ -207,10 +207,17 @@ impl<'a> Lexer<'a> {
                     self.advance_to(end);
                 }
                 b'\'' => {
-                    let escapes = !self.std_strings
-                        || (self.i > 0
-                            && matches!(self.b[self.i - 1], b'e' | b'E')
-                            && (self.i < 2 || !is_ident_byte(self.b[self.i - 2])));
+                    // U&'...' has its own escapes (never backslashes, whatever
+                    // standard_conforming_strings says); E'...' always takes them.
+                    let unicode = self.i >= 2
+                        && self.b[self.i - 1] == b'&'
+                        && matches!(self.b[self.i - 2], b'u' | b'U')
+                        && (self.i < 3 || !is_ident_byte(self.b[self.i - 3]));
+                    let escapes = !unicode
+                        && (!self.std_strings
+                            || (self.i > 0
+                                && matches!(self.b[self.i - 1], b'e' | b'E')
+                                && (self.i < 2 || !is_ident_byte(self.b[self.i - 2]))));
                     let end = skip_quoted(self.b, self.i, b'\'', escapes);
                     self.advance_to(end);
                 }
@@ -229,7 +236,7 @@ impl<'a> Lexer<'a> {
                         None => self.i += 1,
                     }
                 }
-                b':' => self.variable(),
+                b':' => self.variable()?,
                 b'\\' => {
                     if self.meta_command()? {
                         break;
@@ -279,11 +286,25 @@ impl<'a> Lexer<'a> {
     }
 
     /// `:name`, `:'name'` and `:"name"` outside quotes, as psql interpolates them.
-    fn variable(&mut self) {
+    /// psql's automatic variables hold what happened at run time (the last statement's row
+    /// count or error, the server's version); the runner interpolates when it reads the file,
+    /// before any statement runs, so a script that reads one is refused unless it set it itself.
+    fn check_automatic(&self, name: &str, line: u32) -> Result<(), ScriptError> {
+        if AUTOMATIC_VARIABLES.contains(&name) && !self.vars.contains_key(name) {
+            return Err(ScriptError::Unsupported {
+                line,
+                command: format!(":{name}"),
+                why: "psql sets this variable while the script runs; the runner interpolates variables when it reads the file, before any statement runs: compute the value in SQL instead (GET DIAGNOSTICS in a DO block, current_database(), current_setting('server_version_num'))",
+            });
+        }
+        Ok(())
+    }
+
+    fn variable(&mut self) -> Result<(), ScriptError> {
         let start = self.i;
         if self.at(start + 1) == Some(b':') {
             self.i += 2;
-            return;
+            return Ok(());
         }
         let (quote, name_start) = match self.at(start + 1) {
             Some(q @ (b'\'' | b'"')) => (Some(q), start + 2),
@@ -298,13 +319,23 @@ impl<'a> Lexer<'a> {
             None => true,
         };
         let name = std::str::from_utf8(&self.b[name_start..end]).unwrap_or("");
+        if end > name_start && closed {
+            self.check_automatic(name, self.line)?;
+        }
         let value = match self.vars.get(name) {
             Some(v) if end > name_start && closed => v,
             _ => {
                 self.i += 1;
-                return;
+                return Ok(());
             }
         };
+        if quote.is_none() && needs_relexing(value) {
+            return Err(ScriptError::Unsupported {
+                line: self.line,
+                command: format!(":{name}"),
+                why: "its value holds a ';', a backslash, a comment, a dollar quote, an open quote or another variable, which psql would read again as script text (splitting statements, running meta-commands, interpolating); the runner sends a value as it is: write the statements out, or interpolate with :'name' (a literal) or :\"name\" (an identifier)",
+            });
+        }
         let text = match quote {
             None => value.clone(),
             Some(b'\'') => quote_literal(value),
@@ -315,6 +346,7 @@ impl<'a> Lexer<'a> {
         self.pieces.push(Piece::Owned(text));
         self.i = token_end;
         self.piece_start = Some(token_end);
+        Ok(())
     }
 
     /// Handles a backslash command at `self.i`; returns true on `\q`.
@@ -465,11 +497,46 @@ impl<'a> Lexer<'a> {
                             end += 1;
                         }
                         let name = String::from_utf8_lossy(&self.b[i + 1..end]);
+                        self.check_automatic(&name, line)?;
                         match self.vars.get(name.as_ref()) {
                             Some(v) => arg.extend_from_slice(v.as_bytes()),
                             None => arg.extend_from_slice(&self.b[i..end]),
                         }
                         i = end;
+                    }
+                    // :'name' and :"name" as psql interpolates them in meta-command arguments:
+                    // the value as a literal or an identifier.
+                    b':' if matches!(self.at(i + 1), Some(b'\'' | b'"'))
+                        && self.at(i + 2).is_some_and(is_var_byte) =>
+                    {
+                        let quote = self.b[i + 1];
+                        let mut end = i + 2;
+                        while end < self.b.len() && is_var_byte(self.b[end]) {
+                            end += 1;
+                        }
+                        let name = String::from_utf8_lossy(&self.b[i + 2..end]).into_owned();
+                        self.check_automatic(&name, line)?;
+                        match (self.at(end) == Some(quote), self.vars.get(&name)) {
+                            (true, Some(v)) => {
+                                let text = if quote == b'\'' {
+                                    quote_literal(v)
+                                } else {
+                                    format!("\"{}\"", v.replace('"', "\"\""))
+                                };
+                                arg.extend_from_slice(text.trim_start().as_bytes());
+                                i = end + 1;
+                            }
+                            // Undefined: the token stays as written, quotes included, as
+                            // psql leaves it.
+                            (true, None) => {
+                                arg.extend_from_slice(&self.b[i..=end]);
+                                i = end + 1;
+                            }
+                            (false, _) => {
+                                arg.push(b':');
+                                i += 1;
+                            }
+                        }
                     }
                     b'\\' => break,
                     c => {
@@ -610,6 +677,73 @@ fn quote_literal(value: &str) -> String {
 
 fn is_ident_byte(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80
+}
+
+/// The variables psql sets itself (psql's documentation, "Special Variables").
+const AUTOMATIC_VARIABLES: &[&str] = &[
+    "DBNAME",
+    "ENCODING",
+    "ERROR",
+    "HOST",
+    "LAST_ERROR_MESSAGE",
+    "LAST_ERROR_SQLSTATE",
+    "PORT",
+    "ROW_COUNT",
+    "SERVER_VERSION_NAME",
+    "SERVER_VERSION_NUM",
+    "SQLSTATE",
+    "USER",
+    "VERSION",
+    "VERSION_NAME",
+    "VERSION_NUM",
+    "SHELL_ERROR",
+    "SHELL_EXIT_CODE",
+];
+
+/// Whether psql, which reads an interpolated value again as script text, could read `value`
+/// differently from the runner, which sends it as it is: a `;` that would end the statement, a
+/// backslash that would start a meta-command, a variable reference psql would interpolate in
+/// turn, a comment, a dollar quote or a quote left open (outside quoted parts, where psql
+/// changes nothing).
+fn needs_relexing(value: &str) -> bool {
+    let b = value.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            q @ (b'\'' | b'"') => {
+                let mut j = i + 1;
+                loop {
+                    match b.get(j) {
+                        None => return true,
+                        Some(&c) if c == q && b.get(j + 1) == Some(&q) => j += 2,
+                        Some(&c) if c == q => break,
+                        // Whether it escapes depends on standard_conforming_strings.
+                        Some(b'\\') if q == b'\'' => return true,
+                        _ => j += 1,
+                    }
+                }
+                i = j + 1;
+                continue;
+            }
+            b';' | b'\\' => return true,
+            b'-' if b.get(i + 1) == Some(&b'-') => return true,
+            b'/' if b.get(i + 1) == Some(&b'*') => return true,
+            b'$' if dollar_tag_end(b, i).is_some() => return true,
+            b':' if b.get(i + 1) == Some(&b':') => {
+                i += 2;
+                continue;
+            }
+            b':' if b
+                .get(i + 1)
+                .is_some_and(|&c| is_var_byte(c) || c == b'\'' || c == b'"') =>
+            {
+                return true
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    false
 }
 
 fn is_var_byte(c: u8) -> bool {
@@ -952,6 +1086,62 @@ mod tests {
             assert!(m.contains(listed), "{listed} missing from: {m}");
         }
         assert!(!m.contains("encoding"), "{m}");
+    }
+
+    #[test]
+    fn meta_command_arguments_interpolate_like_psql() {
+        let got = split("\\set fn /tmp/x\n\\set body 'a ' :'fn' ' b'\nSELECT :'body';");
+        assert_eq!(got, vec!["SELECT 'a ''/tmp/x'' b';"]);
+        let got = split("\\set t my_table\n\\set q 'x' :\"t\"\nSELECT :'q';");
+        assert_eq!(got, vec!["SELECT 'x\"my_table\"';"]);
+        // An undefined name stays as written, as psql leaves it.
+        let got = split("\\set q 'x' :'nope'\nSELECT :'q';");
+        assert_eq!(got, vec!["SELECT 'x:''nope''';"]);
+    }
+
+    #[test]
+    fn values_psql_would_read_again_are_refused() {
+        let m = refused("\\set two 'SELECT 1; SELECT 2'\n:two;");
+        assert!(m.contains(":two") && m.contains("';'"), "{m}");
+        assert!(refused("\\set q '\\\\q'\n:q\nSELECT 1;").contains(":q"));
+        assert!(refused("\\set a 'x :b'\nSELECT :a;").contains(":a"));
+        // Values psql reads back the same are sent as they are.
+        assert_eq!(
+            split("\\set d '''90 days'''\nSELECT now() - interval :d;"),
+            vec!["SELECT now() - interval '90 days';"]
+        );
+        assert_eq!(
+            split("\\set ts 'now()::date'\nSELECT :ts;"),
+            vec!["SELECT now()::date;"]
+        );
+        assert_eq!(
+            split("\\set x '''a;b'''\nSELECT :x;"),
+            vec!["SELECT 'a;b';"]
+        );
+        // psql's automatic variables are set while psql runs: refused unless the script sets them.
+        assert!(refused("SELECT :ROW_COUNT;").contains("ROW_COUNT"));
+        assert!(refused("SELECT :'SQLSTATE';").contains("SQLSTATE"));
+        assert!(refused("\\echo :LAST_ERROR_MESSAGE").contains("LAST_ERROR_MESSAGE"));
+        assert_eq!(
+            split("\\set USER bob\nSELECT :'USER';"),
+            vec!["SELECT 'bob';"]
+        );
+    }
+
+    #[test]
+    fn unicode_literals_never_take_backslash_escapes() {
+        let got = split(
+            "SET standard_conforming_strings = off;\nSELECT U&'d\\0061t\\+000061';\nSELECT 'it\\'s';\nSELECT 3;",
+        );
+        assert_eq!(
+            got,
+            vec![
+                "SET standard_conforming_strings = off;",
+                "SELECT U&'d\\0061t\\+000061';",
+                "SELECT 'it\\'s';",
+                "SELECT 3;"
+            ]
+        );
     }
 
     #[test]

@@ -21,6 +21,7 @@ const AWS_MAX_ATTEMPTS: u32 = 3;
 /// operation times, standard retries.
 pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::from_env()
+        .http_client(https_client())
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(AWS_CONNECT_TIMEOUT)
@@ -62,6 +63,15 @@ fn is_throttling(code: &str) -> bool {
             | "RequestThrottled"
             | "ProvisionedThroughputExceededException"
     )
+}
+
+/// HTTPS for every AWS call (and the credential providers): rustls with ring, the system's
+/// root certificates.
+fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
 }
 
 /// What went wrong calling `service`, and what to check; `access` says which resource and
