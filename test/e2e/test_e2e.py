@@ -119,7 +119,7 @@ def test_apply_creates_one_shared_layer_and_three_jobs(applied, moto, package):
 
     sched = moto.client("scheduler")
     schedules = {n: sched.get_schedule(Name=n) for n in fns}
-    assert schedules[PURGE]["ScheduleExpression"] == "cron(30 2 * * ? *)"
+    assert schedules[PURGE]["ScheduleExpression"] == "cron(30 3 * * ? *)"
     assert schedules[PURGE]["ScheduleExpressionTimezone"] == "Europe/Rome"
     assert schedules[EXPIRE]["ScheduleExpression"] == "rate(1 hour)"
     assert all(s["Target"]["Arn"] == fns[n]["FunctionArn"] for n, s in schedules.items())
@@ -243,7 +243,7 @@ def test_purge_job_runs_and_failures_reach_the_runtime(applied, moto, pg, packag
     api = RuntimeApi()
     try:
         api.start_bootstrap(str(package_dir / "bootstrap"), run_env(fn_env, moto, pg, package_dir), function_name=PURGE)
-        event = {"id": str(uuid.uuid4()), "scheduled_time": "2026-11-25T01:30:00Z",
+        event = {"id": str(uuid.uuid4()), "scheduled_time": "2026-11-25T02:30:00Z",
                  "schedule_arn": f"arn:aws:scheduler:us-east-1:123456789012:schedule/default/{PURGE}", "attempt": "1"}
         kind, body = api.invoke(event)
         assert kind == "response", f"{body}\n{api.logs()}"
