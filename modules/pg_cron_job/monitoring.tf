@@ -12,8 +12,10 @@ resource "aws_cloudwatch_log_group" "this" {
 locals {
   alarm_topic_arn = try(local.shared.alarm_topic_arn, null)
   alarm_actions   = local.alarm_topic_arn == null ? [] : [local.alarm_topic_arn]
-  # The fleet's watchdog judges this job's starts (the shared layer's `watchdog`; known at plan).
-  watched = try(local.shared.watchdog, false) == true
+  # The fleet's watchdog judges this job's starts: a fleet's shared layer says so (`watchdog`,
+  # known at plan); a job on its own always gets its own watchdog. (Not through local.shared:
+  # the job's own layer's outputs are unknown until apply, and count must be known at plan.)
+  watched = var.shared != null ? try(var.shared.watchdog, false) == true : true
 }
 
 # One page per failed run: the function returns a failed run to Lambda as an error, so Errors
