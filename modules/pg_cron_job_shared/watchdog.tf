@@ -8,13 +8,12 @@ locals {
   watchdog = local.create && var.create_watchdog
   # Function and schedule names are at most 64 characters: a long fleet name is shortened with a
   # hash of the whole name (unique per name).
-  watchdog_name       = length(var.name) <= 55 ? "${var.name}-watchdog" : "${substr(var.name, 0, 46)}-${substr(sha1(var.name), 0, 8)}-watchdog"
-  watchdog_arn        = "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${local.watchdog_name}"
-  watchdog_period     = try(tonumber(regex("^rate\\(([0-9]+) minutes?\\)$", var.watchdog_schedule_expression)[0]) * 60, 300)
-  metrics_namespace   = "PgCronJob"
-  watched_groups      = distinct(var.watched_schedule_groups)
-  watchdog_log_group  = "/aws/lambda/${local.watchdog_name}"
-  watchdog_alarm_name = local.watchdog_name
+  watchdog_name      = length(var.name) <= 55 ? "${var.name}-watchdog" : "${substr(var.name, 0, 46)}-${substr(sha1(var.name), 0, 8)}-watchdog"
+  watchdog_arn       = "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${local.watchdog_name}"
+  watchdog_period    = try(tonumber(regex("^rate\\(([0-9]+) minutes?\\)$", var.watchdog_schedule_expression)[0]) * 60, 300)
+  metrics_namespace  = "PgCronJob"
+  watched_groups     = distinct(var.watched_schedule_groups)
+  watchdog_log_group = "/aws/lambda/${local.watchdog_name}"
 
   # Exactly the variables the watchdog (lambda/functions/src/watchdog) reads.
   watchdog_environment = {
@@ -182,7 +181,7 @@ resource "aws_scheduler_schedule" "watchdog" {
 # say which), or it could not read the Scheduler or CloudWatch APIs.
 resource "aws_cloudwatch_metric_alarm" "watchdog_errors" {
   count               = local.watchdog ? 1 : 0
-  alarm_name          = "${local.watchdog_alarm_name}-errors"
+  alarm_name          = "${local.watchdog_name}-errors"
   alarm_description   = "pg_cron_job ${var.name}: the watchdog could not check every job (see its log: a schedule it cannot read, access denied)"
   namespace           = "AWS/Lambda"
   metric_name         = "Errors"
@@ -206,7 +205,7 @@ resource "aws_cloudwatch_metric_alarm" "watchdog_errors" {
 # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html
 resource "aws_cloudwatch_metric_alarm" "watchdog_not_running" {
   count                     = local.watchdog ? 1 : 0
-  alarm_name                = "${local.watchdog_alarm_name}-not-running"
+  alarm_name                = "${local.watchdog_name}-not-running"
   alarm_description         = "pg_cron_job ${var.name}: the watchdog has not run for 15 minutes (INSUFFICIENT_DATA): no job's lateness is being checked"
   namespace                 = "AWS/Lambda"
   metric_name               = "Invocations"
