@@ -12,10 +12,12 @@ data "aws_iam_policy_document" "lambda_assume" {
 resource "aws_iam_role" "lambda" {
   count = local.create ? 1 : 0
   # IAM role name_prefix is at most 38 characters (64 minus the 26-character unique suffix).
-  name_prefix        = "${substr(var.name, 0, 37)}-"
-  description        = "pg_cron_job ${var.name}: read its secret, write its logs, manage its VPC ENIs"
-  assume_role_policy = data.aws_iam_policy_document.lambda_assume[0].json
-  tags               = merge(var.tags, var.role_tags)
+  name_prefix          = "${substr(var.name, 0, 37)}-"
+  description          = "pg_cron_job ${var.name}: read its secret, write its logs, manage its VPC ENIs"
+  assume_role_policy   = data.aws_iam_policy_document.lambda_assume[0].json
+  path                 = var.role_path
+  permissions_boundary = var.role_permissions_boundary
+  tags                 = merge(var.tags, var.role_tags)
 }
 
 data "aws_iam_policy_document" "lambda" {
@@ -174,4 +176,34 @@ resource "aws_iam_role_policy" "lambda" {
   name   = "pg-cron-job"
   role   = aws_iam_role.lambda[0].id
   policy = data.aws_iam_policy_document.lambda[0].json
+}
+
+# What an organisation adds to the job's role and the rotation function's: its managed policies
+# and one extra inline policy (role_policy_arns, role_inline_policy; the boundary and the path
+# are on the roles). Counts use only the number of ARNs and whether the extra policy is set, so
+# the ARNs may come from resources of the same apply. Without `shared` the job's own shared
+# layer gives its scheduler and watchdog roles the same (main.tf).
+locals {
+  extra_policy_roles = merge(
+    local.create ? { job = try(aws_iam_role.lambda[0].name, null) } : {},
+    local.rotation_enabled ? { rotation = try(aws_iam_role.rotation[0].name, null) } : {},
+  )
+  extra_policy_attachments = flatten([
+    for role in sort(keys(local.extra_policy_roles)) : [
+      for i in range(length(var.role_policy_arns)) : { role = role, index = i }
+    ]
+  ])
+}
+
+resource "aws_iam_role_policy_attachment" "extra" {
+  count      = length(local.extra_policy_attachments)
+  role       = local.extra_policy_roles[local.extra_policy_attachments[count.index].role]
+  policy_arn = var.role_policy_arns[local.extra_policy_attachments[count.index].index]
+}
+
+resource "aws_iam_role_policy" "extra" {
+  for_each = var.role_inline_policy != null ? toset(keys(local.extra_policy_roles)) : toset([])
+  name     = "extra"
+  role     = local.extra_policy_roles[each.key]
+  policy   = var.role_inline_policy
 }

@@ -108,6 +108,10 @@ module "shared" {
   architecture                              = var.architecture
   watched_schedule_groups                   = [var.schedule_group_name]
   log_retention_days                        = var.log_retention_days
+  role_permissions_boundary                 = var.role_permissions_boundary
+  role_path                                 = var.role_path
+  role_policy_arns                          = var.role_policy_arns
+  role_inline_policy                        = var.role_inline_policy
   tags                                      = var.tags
 }
 

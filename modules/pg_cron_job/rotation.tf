@@ -34,11 +34,13 @@ resource "aws_cloudwatch_log_group" "rotation" {
 }
 
 resource "aws_iam_role" "rotation" {
-  count              = local.rotation_enabled ? 1 : 0
-  name_prefix        = "${substr(var.name, 0, 33)}-rot-"
-  description        = "pg_cron_job ${var.name}: rotate its secret"
-  assume_role_policy = data.aws_iam_policy_document.lambda_assume[0].json
-  tags               = merge(var.tags, var.role_tags)
+  count                = local.rotation_enabled ? 1 : 0
+  name_prefix          = "${substr(var.name, 0, 33)}-rot-"
+  description          = "pg_cron_job ${var.name}: rotate its secret"
+  assume_role_policy   = data.aws_iam_policy_document.lambda_assume[0].json
+  path                 = var.role_path
+  permissions_boundary = var.role_permissions_boundary
+  tags                 = merge(var.tags, var.role_tags)
 }
 
 # The permissions of a rotation function:

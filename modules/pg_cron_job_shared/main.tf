@@ -280,10 +280,12 @@ data "aws_iam_policy_document" "scheduler_assume" {
 resource "aws_iam_role" "scheduler" {
   count = local.create ? 1 : 0
   # IAM role name_prefix is at most 38 characters (64 minus the 26-character unique suffix).
-  name_prefix        = "${substr(var.name, 0, 31)}-sched-"
-  description        = "pg_cron_job ${var.name}: EventBridge Scheduler invokes the job functions"
-  assume_role_policy = data.aws_iam_policy_document.scheduler_assume[0].json
-  tags               = merge(var.tags, var.scheduler_role_tags)
+  name_prefix          = "${substr(var.name, 0, 31)}-sched-"
+  description          = "pg_cron_job ${var.name}: EventBridge Scheduler invokes the job functions"
+  assume_role_policy   = data.aws_iam_policy_document.scheduler_assume[0].json
+  path                 = var.role_path
+  permissions_boundary = var.role_permissions_boundary
+  tags                 = merge(var.tags, var.scheduler_role_tags)
 }
 
 data "aws_iam_policy_document" "scheduler" {

@@ -392,3 +392,64 @@ variable "create_dashboard" {
   default     = true
   nullable    = false
 }
+
+################################################################################
+# IAM guardrails (every role the module creates)
+################################################################################
+
+variable "role_permissions_boundary" {
+  description = "ARN of a managed policy set as the permissions boundary of every role the module creates (SCPs that deny iam:CreateRole without one). null: none."
+  type        = string
+  default     = null
+
+  validation {
+    # A permissions boundary is a managed policy, named by its ARN:
+    # https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html#API_CreateRole_RequestParameters
+    condition     = var.role_permissions_boundary == null || can(regex("^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/.+$", coalesce(var.role_permissions_boundary, "x")))
+    error_message = "role_permissions_boundary must be a managed policy ARN, arn:aws:iam::<account>:policy/<name> (aws_iam_policy.<name>.arn), not a policy name or JSON."
+  }
+}
+
+variable "role_path" {
+  description = "IAM path of every role the module creates (for example \"/pg-cron-job/\")."
+  type        = string
+  default     = "/"
+  nullable    = false
+
+  validation {
+    # Path: "/" or "/.../", 1-512 characters from '!' to DEL:
+    # https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html#API_CreateRole_RequestParameters
+    condition     = length(var.role_path) <= 512 && can(regex("^(/|/[\\x{21}-\\x{7F}]+/)$", var.role_path))
+    error_message = "role_path must be \"/\" or start and end with '/' (for example \"/pg-cron-job/\"), at most 512 characters, no spaces."
+  }
+}
+
+variable "role_policy_arns" {
+  description = "Managed policy ARNs attached to every role the module creates, besides its own inline policy."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for a in var.role_policy_arns : can(regex("^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/.+$", a))])
+    error_message = "role_policy_arns must be managed policy ARNs (arn:aws:iam::<account>:policy/<name> or arn:aws:iam::aws:policy/<name>); put a JSON document in role_inline_policy."
+  }
+
+  validation {
+    # Managed policies per role: 10 by default, at most 20 with a quota increase:
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html#reference_iam-quotas-entities
+    condition     = length(var.role_policy_arns) <= 20
+    error_message = "role_policy_arns: IAM attaches at most 20 managed policies to a role (10 unless the quota was raised); combine some of them."
+  }
+}
+
+variable "role_inline_policy" {
+  description = "An extra inline policy (JSON, e.g. data.aws_iam_policy_document.<name>.json) added to every role the module creates, as the policy \"extra\". Must be known at plan (it sets a count). The role's inline policies together may have 10,240 characters (without whitespace)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.role_inline_policy == null || can(jsondecode(var.role_inline_policy).Statement)
+    error_message = "role_inline_policy must be an IAM policy JSON document with a Statement (data.aws_iam_policy_document.<name>.json or jsonencode({ Version = \"2012-10-17\", Statement = [...] }))."
+  }
+}

@@ -51,10 +51,12 @@ data "aws_iam_policy_document" "watchdog_assume" {
 resource "aws_iam_role" "watchdog" {
   count = local.watchdog ? 1 : 0
   # IAM role name_prefix is at most 38 characters (64 minus the 26-character unique suffix).
-  name_prefix        = "${substr(var.name, 0, 31)}-wdog-"
-  description        = "pg_cron_job ${var.name}: the watchdog reads the fleet's schedules and run metrics"
-  assume_role_policy = data.aws_iam_policy_document.watchdog_assume[0].json
-  tags               = var.tags
+  name_prefix          = "${substr(var.name, 0, 31)}-wdog-"
+  description          = "pg_cron_job ${var.name}: the watchdog reads the fleet's schedules and run metrics"
+  assume_role_policy   = data.aws_iam_policy_document.watchdog_assume[0].json
+  path                 = var.role_path
+  permissions_boundary = var.role_permissions_boundary
+  tags                 = var.tags
 }
 
 # Read-only: its own log, the fleet's schedule groups, the run metrics.

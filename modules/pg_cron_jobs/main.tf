@@ -42,6 +42,10 @@ module "shared" {
   watched_schedule_groups                   = length(local.schedule_groups) > 0 ? local.schedule_groups : ["default"]
   log_retention_days                        = coalesce(try(var.defaults.log_retention_days, null), 30)
   create_dashboard                          = var.create_dashboard
+  role_permissions_boundary                 = var.role_permissions_boundary
+  role_path                                 = var.role_path
+  role_policy_arns                          = var.role_policy_arns
+  role_inline_policy                        = var.role_inline_policy
   tags                                      = var.tags
 }
 
@@ -117,4 +121,10 @@ module "job" {
   # rotation is per job too: the job that creates the secret (create_secret) or names it
   # (secret_arn) rotates it; a default would make every job rotate the same shared secret.
   rotation = try(each.value.rotation, null)
+  # IAM guardrails: the job's own value, else defaults', else the fleet's (which the shared
+  # layer's roles get too).
+  role_permissions_boundary = try(each.value.role_permissions_boundary, null) != null ? each.value.role_permissions_boundary : try(var.defaults.role_permissions_boundary, null) != null ? var.defaults.role_permissions_boundary : var.role_permissions_boundary
+  role_path                 = try(each.value.role_path, null) != null ? each.value.role_path : try(var.defaults.role_path, null) != null ? var.defaults.role_path : var.role_path
+  role_policy_arns          = try(each.value.role_policy_arns, null) != null ? each.value.role_policy_arns : try(var.defaults.role_policy_arns, null) != null ? var.defaults.role_policy_arns : var.role_policy_arns
+  role_inline_policy        = try(each.value.role_inline_policy, null) != null ? each.value.role_inline_policy : try(var.defaults.role_inline_policy, null) != null ? var.defaults.role_inline_policy : var.role_inline_policy
 }

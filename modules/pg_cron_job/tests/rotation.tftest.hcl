@@ -395,3 +395,31 @@ run "accepts_rotation_every_four_hours" {
     error_message = "Every four hours is Secrets Manager's shortest rotation schedule."
   }
 }
+
+# IAM guardrails on the job's role and the rotation function's (a job on its own passes them to
+# its shared layer's scheduler and watchdog roles too, asserted in modules/pg_cron_job_shared):
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
+run "iam_guardrails_on_the_job_and_rotation_roles" {
+  command = plan
+
+  variables {
+    rotation                  = {}
+    role_permissions_boundary = "arn:aws:iam::123456789012:policy/org-boundary"
+    role_path                 = "/pg-cron-job/"
+    role_policy_arns          = ["arn:aws:iam::123456789012:policy/org-tagging"]
+    role_inline_policy        = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Deny\",\"Action\":\"s3:*\",\"Resource\":\"*\"}]}"
+  }
+
+  assert {
+    condition     = alltrue([for r in [aws_iam_role.lambda[0], aws_iam_role.rotation[0]] : r.permissions_boundary == "arn:aws:iam::123456789012:policy/org-boundary" && r.path == "/pg-cron-job/"])
+    error_message = "The job and rotation roles carry the boundary and the path."
+  }
+  assert {
+    condition     = toset([for a in aws_iam_role_policy_attachment.extra : a.role]) == toset([aws_iam_role.lambda[0].name, aws_iam_role.rotation[0].name]) && alltrue([for a in aws_iam_role_policy_attachment.extra : a.policy_arn == "arn:aws:iam::123456789012:policy/org-tagging"])
+    error_message = "The managed policy is attached to the job and rotation roles."
+  }
+  assert {
+    condition     = toset(keys(aws_iam_role_policy.extra)) == toset(["job", "rotation"])
+    error_message = "The extra inline policy is put on the job and rotation roles."
+  }
+}

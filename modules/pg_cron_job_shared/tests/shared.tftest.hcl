@@ -399,3 +399,55 @@ run "rejects_a_watchdog_period_over_an_hour" {
   }
   expect_failures = [var.watchdog_schedule_expression]
 }
+
+# Organisations whose SCPs deny iam:CreateRole without a permissions boundary, or that keep
+# service roles under a path and attach their own policies: every role of the shared layer.
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
+run "iam_guardrails_on_every_role" {
+  command = plan
+  variables {
+    role_permissions_boundary = "arn:aws:iam::123456789012:policy/org-boundary"
+    role_path                 = "/pg-cron-job/"
+    role_policy_arns          = ["arn:aws:iam::aws:policy/ReadOnlyAccess", "arn:aws:iam::123456789012:policy/org-tagging"]
+    role_inline_policy        = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Deny\",\"Action\":\"s3:*\",\"Resource\":\"*\"}]}"
+  }
+
+  assert {
+    condition     = aws_iam_role.scheduler[0].permissions_boundary == "arn:aws:iam::123456789012:policy/org-boundary" && aws_iam_role.watchdog[0].permissions_boundary == "arn:aws:iam::123456789012:policy/org-boundary"
+    error_message = "The scheduler and watchdog roles carry the permissions boundary."
+  }
+  assert {
+    condition     = aws_iam_role.scheduler[0].path == "/pg-cron-job/" && aws_iam_role.watchdog[0].path == "/pg-cron-job/"
+    error_message = "The scheduler and watchdog roles are created under role_path."
+  }
+  assert {
+    condition = length(aws_iam_role_policy_attachment.extra) == 4 && toset([for a in aws_iam_role_policy_attachment.extra : "${a.role}|${a.policy_arn}"]) == toset(flatten([
+      for r in [aws_iam_role.scheduler[0].name, aws_iam_role.watchdog[0].name] : [for p in ["arn:aws:iam::aws:policy/ReadOnlyAccess", "arn:aws:iam::123456789012:policy/org-tagging"] : "${r}|${p}"]
+    ]))
+    error_message = "Each managed policy is attached to each role."
+  }
+  assert {
+    condition     = toset(keys(aws_iam_role_policy.extra)) == toset(["scheduler", "watchdog"]) && alltrue([for p in aws_iam_role_policy.extra : p.name == "extra" && jsondecode(p.policy).Statement[0].Effect == "Deny"])
+    error_message = "The extra inline policy is put on each role as \"extra\"."
+  }
+}
+
+run "no_guardrail_resources_by_default" {
+  command = plan
+
+  assert {
+    condition     = length(aws_iam_role_policy_attachment.extra) == 0 && length(aws_iam_role_policy.extra) == 0 && aws_iam_role.scheduler[0].path == "/" && aws_iam_role.scheduler[0].permissions_boundary == null
+    error_message = "Without the IAM inputs the roles are as before (no attachment, no extra policy, path /, no boundary)."
+  }
+}
+
+run "rejects_bad_iam_guardrails" {
+  command = plan
+  variables {
+    role_permissions_boundary = "org-boundary"
+    role_path                 = "pg-cron-job"
+    role_policy_arns          = ["ReadOnlyAccess"]
+    role_inline_policy        = "s3:*"
+  }
+  expect_failures = [var.role_permissions_boundary, var.role_path, var.role_policy_arns, var.role_inline_policy]
+}

@@ -228,3 +228,26 @@ run "rejects_two_jobs_rotating_one_secret" {
   }
   expect_failures = [var.jobs]
 }
+
+# IAM guardrails for the whole fleet (the shared layer's roles and every job's), one job with its
+# own extra managed policy; what each role gets is asserted in the two modules' own tests.
+run "iam_guardrails_for_the_fleet" {
+  command = plan
+  variables {
+    role_permissions_boundary = "arn:aws:iam::123456789012:policy/org-boundary"
+    role_path                 = "/pg-cron-job/"
+    role_inline_policy        = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Deny\",\"Action\":\"s3:*\",\"Resource\":\"*\"}]}"
+    jobs = {
+      vacuum = {
+        sql                 = "VACUUM (ANALYZE) app.events"
+        schedule_expression = "cron(0 4 ? * SUN *)"
+        role_policy_arns    = ["arn:aws:iam::123456789012:policy/org-tagging"]
+      }
+    }
+  }
+
+  assert {
+    condition     = length(module.job) == 1 && module.shared.scheduler_role_arn != null
+    error_message = "The fleet plans with the IAM guardrails."
+  }
+}
