@@ -241,8 +241,13 @@ demo: venv
 	$(MAKE) build ALLOW_NO_CA_BUNDLE=1
 	PG_CRON_JOB_PACKAGE=$(PACKAGE) TF_PLUGIN_DIR="$(TF_PLUGIN_DIR)" $(PY) test/demo.py
 
-# Measures the shipped bootstrap (release, static OpenSSL) on this machine.
+# Measures the shipped bootstrap (release, static OpenSSL) on this machine, next to psql and the
+# shell pipeline an export replaces (the AWS CLI for it comes from test/bench/requirements.txt,
+# installed into the project venv by this target only: the tests do not need it). Needs valgrind
+# (instruction counts) and zstd/taskset, which `make bench` names when missing.
 bench: venv
+	@for tool in valgrind zstd taskset; do command -v $$tool >/dev/null || { echo "make bench needs $$tool (apt-get install valgrind zstd util-linux)"; exit 1; }; done
+	$(PY) -m pip install --quiet -r test/bench/requirements.txt
 	$(MAKE) build ALLOW_NO_CA_BUNDLE=1
 	PG_CRON_JOB_BIN=$(BUILD_DIR)/bin/bootstrap $(PY) test/bench/bench.py
 

@@ -483,46 +483,67 @@ def test_byte_order_mark_and_unterminated_comment_as_psql(binary, base_env, moto
 # --- hostile PostgreSQL peers -------------------------------------------------------------------
 
 def run_measured(binary, env, timeout):
-    """Runs the binary in one-shot mode; returns (CompletedProcess, its own peak RSS in kB), read
-    with wait4 for that child alone."""
+    """Runs the binary in one-shot mode; returns (CompletedProcess, its peak RSS in kB).
+
+    The peak is the process's own VmHWM (/proc/<pid>/status), read every 10 ms while it runs: it
+    belongs to the memory map exec created, whereas wait4's ru_maxrss carries this (large) Python
+    parent's high-water mark into the child across fork and exec."""
     import tempfile
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         child = subprocess.Popen([binary], env={"PATH": os.environ["PATH"], **env}, stdout=out, stderr=err)
         deadline = time.monotonic() + timeout
-        while True:
-            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
-            if pid:
-                break
+        peak_kb = 0
+        while child.poll() is None:
+            try:
+                with open(f"/proc/{child.pid}/status") as status:
+                    hwm = next((line for line in status if line.startswith("VmHWM:")), None)
+                peak_kb = max(peak_kb, int(hwm.split()[1])) if hwm else peak_kb
+            except (OSError, StopIteration, ValueError):
+                pass
             if time.monotonic() > deadline:
                 child.kill()
-                pid, status, usage = os.wait4(child.pid, 0)
+                child.wait()
                 break
-            time.sleep(0.02)
-        child.returncode = os.waitstatus_to_exitcode(status)
+            time.sleep(0.01)
         out.seek(0)
         err.seek(0)
         proc = subprocess.CompletedProcess([binary], child.returncode, out.read().decode(errors="replace"),
                                            err.read().decode(errors="replace"))
-    return proc, usage.ru_maxrss
+    return proc, peak_kb
 
 
 class HostilePostgres:
     """A TLS server on 127.0.0.1 that speaks PostgreSQL's start-up (SSLRequest, TLS with a
     certificate of the test CA, AuthenticationOk) and then misbehaves as `behaviour` says."""
 
-    def __init__(self, ca, directory, behaviour: str):
+    def __init__(self, ca, directory, behaviour: str, huge_for: str = ""):
         import ssl
         cert, key = ca.issue(directory, "hostile", ips=["127.0.0.1"])
         self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.context.load_cert_chain(cert, key)
         self.behaviour = behaviour
+        # huge_row: the queries (containing this text) answered with one 100 MB row.
+        self.huge_for = huge_for
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(8)
         self.port = self.sock.getsockname()[1]
         self.stopping = threading.Event()
         self.sent = 0
+        self.queries = []
         threading.Thread(target=self._serve, daemon=True).start()
+
+    ROW = 100 * 1024 * 1024
+
+    @staticmethod
+    def _read(tls, n):
+        data = b""
+        while len(data) < n:
+            piece = tls.recv(n - len(data))
+            if not piece:
+                raise OSError("closed")
+            data += piece
+        return data
 
     @staticmethod
     def message(ty: bytes, body: bytes) -> bytes:
@@ -557,13 +578,28 @@ class HostilePostgres:
                     tls.sendall(b"x" * 65536)
                     self.sent += 65536
             elif self.behaviour == "huge_row":
+                # Every query is answered with one 100 MB row, sent in 64 kB writes.
                 tls.sendall(self.message(b"Z", b"I"))
-                tls.recv(65536)  # the first query
-                tls.sendall(self.message(b"T", (1).to_bytes(2, "big") + b"v\x00" + bytes(18)))
-                tls.sendall(b"D" + (100 * 1024 * 1024).to_bytes(4, "big") + (1).to_bytes(2, "big"))
                 while not self.stopping.is_set():
-                    tls.sendall(b"x" * 65536)
-                    self.sent += 65536
+                    header = self._read(tls, 5)
+                    body = self._read(tls, int.from_bytes(header[1:], "big") - 4)
+                    if header[:1] == b"X":
+                        break
+                    if header[:1] != b"Q":
+                        continue
+                    query = body.rstrip(b"\x00").decode()
+                    self.queries.append(query)
+                    tls.sendall(self.message(b"T", (1).to_bytes(2, "big") + b"v\x00" + bytes(18)))
+                    if self.huge_for in query:
+                        tls.sendall(b"D" + (4 + 2 + 4 + self.ROW).to_bytes(4, "big") + (1).to_bytes(2, "big")
+                                    + self.ROW.to_bytes(4, "big"))
+                        chunk = b"x" * 65536
+                        for _ in range(self.ROW // len(chunk)):
+                            tls.sendall(chunk)
+                    else:  # the runner's own checks: not in recovery, the lock is free
+                        value = b"f" if b"recovery" in body else b"t"
+                        tls.sendall(self.message(b"D", (1).to_bytes(2, "big") + len(value).to_bytes(4, "big") + value))
+                    tls.sendall(self.message(b"C", b"SELECT 1\x00") + self.message(b"Z", b"I"))
         except OSError:
             pass
         finally:
@@ -577,13 +613,14 @@ class HostilePostgres:
 @pytest.mark.parametrize("behaviour,needle", [
     ("notices", "flooded the session with more than 1000 notices"),
     ("huge_error", "1073741824-byte ErrorResponse message"),
-    ("huge_row", "DataRow message, more than the 33554432 bytes"),
+    ("huge_row", "104857610-byte DataRow message, more than the 33554432 bytes"),
 ])
 def test_a_hostile_server_cannot_grow_memory(binary, base_env, pg, tmp_path, behaviour, needle):
-    """A peer that floods notices before the session is ready, announces a 1 GiB error or a
-    100 MB row to a 128 MB function: the run ends at once with a JSON result that says what the
-    peer did (not "no answer"), with memory bounded (peak RSS measured)."""
-    server = HostilePostgres(pg.ca, tmp_path, behaviour)
+    """A peer that floods notices before the session is ready, announces a 1 GiB error, or
+    answers the runner's own check (whose row it reads) with a 100 MB row to a 128 MB function:
+    the run ends at once with a JSON result that says what the peer did (not "no answer"), with
+    memory bounded (peak RSS measured)."""
+    server = HostilePostgres(pg.ca, tmp_path, behaviour, huge_for="pg_is_in_recovery")
     try:
         env = dict(base_env, PGHOST="127.0.0.1", PGPORT=str(server.port), SQL="SELECT 1",
                    AWS_LAMBDA_FUNCTION_MEMORY_SIZE="128", PGCONNECT_TIMEOUT="10")
@@ -598,3 +635,84 @@ def test_a_hostile_server_cannot_grow_memory(binary, base_env, pg, tmp_path, beh
     assert needle in msg and "no answer" not in msg, msg
     assert rss_kb < 100 * 1024, f"peak RSS {rss_kb / 1024:.0f} MB"
     assert took < 10, f"took {took:.1f}s"
+
+
+def test_rows_larger_than_the_function_memory_allows_are_skipped_not_held(binary, base_env, pg, tmp_path):
+    """Every statement answered with a 100 MB row, to a 128 MB function (which keeps rows of
+    at most 32 MB whole): the script's rows are counted and skipped as they arrive, so the run
+    succeeds with memory far below the row's size."""
+    server = HostilePostgres(pg.ca, tmp_path, "huge_row", huge_for="repeat(")
+    try:
+        env = dict(base_env, PGHOST="127.0.0.1", PGPORT=str(server.port), SQL="SELECT repeat('x', 100 << 20)",
+                   AWS_LAMBDA_FUNCTION_MEMORY_SIZE="128", PGCONNECT_TIMEOUT="10")
+        proc, rss_kb = run_measured(binary, env, timeout=60)
+    finally:
+        server.stop()
+    r = RunResult(proc)
+    assert r.code == 0, (proc.stdout, proc.stderr[-3000:])
+    assert "SELECT repeat('x', 100 << 20)" in server.queries, server.queries
+    assert r.report["rows_affected"] == 1, r.report
+    assert rss_kb < 48 * 1024, f"peak RSS {rss_kb / 1024:.0f} MB for a 100 MB row"
+
+
+# --- a Lambda Runtime API that breaks its protocol ------------------------------------------------
+
+class BrokenRuntimeApi:
+    """A Runtime API on loopback whose `next` answer lacks `missing` (a header name), or
+    everything when `missing` is "all"."""
+
+    def __init__(self, missing: str):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                headers = {"Lambda-Runtime-Aws-Request-Id": "req-1",
+                           "Lambda-Runtime-Deadline-Ms": str(int((time.time() + 30) * 1000)),
+                           "Lambda-Runtime-Invoked-Function-Arn": "arn:aws:lambda:eu-west-1:123456789012:function:f"}
+                body = b"{}"
+                self.send_response(200)
+                for k, v in headers.items():
+                    if missing not in (k, "all"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self):
+                self.send_response(202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.address = f"127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("missing,needle", [
+    ("Lambda-Runtime-Aws-Request-Id", "missing lambda-runtime-aws-request-id header"),
+    ("Lambda-Runtime-Deadline-Ms", "missing lambda-runtime-deadline-ms header"),
+    ("AWS_LAMBDA_FUNCTION_NAME", "Missing AWS_LAMBDA_FUNCTION_NAME"),
+])
+def test_a_broken_runtime_api_ends_the_process_with_one_clear_line(binary, base_env, missing, needle):
+    """The runtime library panics on these; the process logs one JSON line saying what was
+    wrong and exits 1 (not Rust's panic text and exit 101), so Lambda replaces the environment."""
+    api = BrokenRuntimeApi(missing)
+    env = dict(base_env, SQL="SELECT 1", AWS_LAMBDA_RUNTIME_API=api.address, AWS_LAMBDA_FUNCTION_NAME="f",
+               AWS_LAMBDA_FUNCTION_VERSION="$LATEST", AWS_LAMBDA_FUNCTION_MEMORY_SIZE="128", _HANDLER="job")
+    env.pop(missing, None)
+    try:
+        proc = subprocess.run([binary], env={"PATH": os.environ["PATH"], **env}, capture_output=True, text=True, timeout=30)
+    finally:
+        api.stop()
+    assert proc.returncode == 1, (proc.returncode, proc.stderr[-3000:])
+    lines = [json.loads(line) for line in proc.stderr.splitlines() if line.startswith("{")]
+    stopped = [line for line in lines if "could not handle" in line.get("message", "")]
+    assert stopped and needle in stopped[0]["error"], proc.stderr[-3000:]
+    assert "panicked at" not in proc.stderr, proc.stderr[-3000:]

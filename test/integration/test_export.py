@@ -76,6 +76,39 @@ def test_csv_gzip_export_matches_psql_copy_and_its_manifest(binary, base_env, pg
     assert moto.client("s3").list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
 
 
+def test_zstd_export_on_three_threads_matches_psql_copy(binary, base_env, pg, moto, bucket, export_table):
+    """zstd (the key's .zst), level 9, three compression threads: independent frames, one per
+    block, concatenated into parts uploaded concurrently; the object decompresses (zstd CLI) to
+    exactly psql's \\copy output."""
+    query = f"SELECT id, label, note, amount, at FROM {export_table} ORDER BY id"
+    env = dict(base_env, SQL=query, EXPORT_THREADS="3", EXPORT_COMPRESSION_LEVEL="9",
+               EXPORT_S3_URI=f"s3://{bucket}/z/{{job}}.csv.zst")
+    r = run_oneshot(binary, env, EVENT, timeout=300)
+    assert r.code == 0, r
+    assert r.report["compression"] == "zstd" and r.report["gzip"] is False
+    body = get(moto, bucket, r.report["s3_uri"].split("/", 3)[3])
+    plain = subprocess.run(["zstd", "-dc"], input=body, capture_output=True, check=True).stdout
+    assert plain == psql_out(pg, f"\\copy ({query}) TO STDOUT WITH (FORMAT csv, HEADER)")
+    assert r.report["rows_exported"] == ROWS and r.report["bytes_written"] == len(body) < len(plain) / 3
+    head = moto.client("s3").head_object(Bucket=bucket, Key=r.report["s3_uri"].split("/", 3)[3])
+    assert head.get("ContentEncoding") == "zstd"
+
+
+def test_a_value_larger_than_the_function_keeps_whole_is_exported_in_pieces(binary, base_env, pg, moto, bucket):
+    """A 128 MB function keeps rows of at most 32 MB whole; an export of a 60 MB value (one row)
+    still succeeds, byte for byte as psql's \\copy writes it: COPY data reaches the export in
+    pieces and is never assembled."""
+    query = "SELECT 1 AS id, repeat(md5('v'), 1875000) AS v UNION ALL SELECT 2, 'after'"
+    env = dict(base_env, SQL=query, AWS_LAMBDA_FUNCTION_MEMORY_SIZE="128",
+               EXPORT_S3_URI=f"s3://{bucket}/big/{{job}}.csv.gz")
+    r = run_oneshot(binary, env, EVENT, timeout=300)
+    assert r.code == 0, r
+    assert r.report["rows_exported"] == 2, r.report
+    body = gzip.decompress(get(moto, bucket, r.report["s3_uri"].split("/", 3)[3]))
+    assert len(body) > 60_000_000
+    assert body == psql_out(pg, f"\\copy ({query}) TO STDOUT WITH (FORMAT csv, HEADER)")
+
+
 def test_jsonl_export_is_one_json_object_per_row(binary, base_env, pg, moto, bucket, export_table):
     query = f"SELECT id, label, note, amount FROM {export_table} ORDER BY id"
     env = dict(base_env, SQL=query + ";", EXPORT_FORMAT="jsonl", EXPORT_S3_URI=f"s3://{bucket}/x/{{run_id}}.jsonl")

@@ -1,16 +1,25 @@
-//! The server's side of a TLS session, read with bounds: what a peer sends cannot grow memory
-//! without a limit. Messages are framed as PostgreSQL frames them (a type byte and a length);
-//! a row (`DataRow`, `CopyData`) may be at most [`Limits::max_row`], any other message
-//! [`MAX_CONTROL`] (an error or a notice of 1 GiB is no PostgreSQL), and before the session is
-//! ready at most [`MAX_STARTUP_NOTICES`] notices arrive (the client library keeps those until
-//! then). A peer that breaks a bound ends the session with an error that says what it sent.
+//! The server's side of a session, read with bounds: what a peer sends cannot grow memory
+//! without a limit, and no message is assembled whole unless the client needs it whole.
 //!
-//! The bounds apply to TLS sessions (every deployment: `PGSSLMODE` is at least `require`);
-//! `PGSSLMODE=disable`, for local tests, reads the socket directly.
+//! Messages are framed as PostgreSQL frames them (a type byte and a length) and, on their way to
+//! the client library, reshaped where that keeps memory flat:
+//! - a `CopyData` message (one row of `COPY ... TO STDOUT`, the export's data) longer than
+//!   [`COPY_PIECE`] reaches the library as consecutive `CopyData` messages of at most that size
+//!   (COPY's data is the concatenation of its messages, so the bytes are the same); the rows are
+//!   counted here, as PostgreSQL sent them ([`Wire::copy_rows`]);
+//! - while [`Wire::drop_rows`] is set (the script's statements, whose rows are counted from
+//!   their command tags and never read) `DataRow` messages are skipped as they arrive;
+//! - any other row the library keeps whole (the runner's own queries) may be at most
+//!   [`Limits::max_row`], any other message [`MAX_CONTROL`] (an error or a notice of 1 GiB is no
+//!   PostgreSQL), and before the session is ready at most [`MAX_STARTUP_NOTICES`] notices arrive
+//!   (the client library keeps those until then).
+//!
+//! A peer that breaks a bound ends the session with an error that says what it sent.
 
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{ready, Context, Poll};
 
@@ -23,11 +32,18 @@ pub const MAX_CONTROL: u64 = 1024 * 1024;
 pub const MAX_STARTUP_NOTICES: u32 = 1_000;
 /// PostgreSQL's own limit on one field; rows are bounded below it by the function's memory.
 pub const PG_MAX_ROW: u64 = 1024 * 1024 * 1024;
+/// Largest `CopyData` message handed to the client library.
+pub const COPY_PIECE: u64 = 256 * 1024;
+/// Bytes read from the socket at a time.
+const READ_CHUNK: usize = 64 * 1024;
+/// Reads that produce nothing for the library (skipped rows) before the task yields, so that
+/// timers (the run's deadline) fire while a large row is skipped.
+const READS_BEFORE_YIELD: u32 = 16;
 
 /// What a session accepts from the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Largest `DataRow` / `CopyData` message, in bytes.
+    /// Largest `DataRow` message kept whole, in bytes.
     pub max_row: u64,
 }
 
@@ -52,8 +68,51 @@ impl Limits {
     }
 }
 
-/// The first bound the server broke, kept for the run's error message.
-pub type Violation = Arc<Mutex<Option<String>>>;
+/// What a session's reader and its client share.
+#[derive(Debug, Default)]
+pub struct Wire {
+    /// The first bound the server broke, kept for the run's error message.
+    violation: Mutex<Option<String>>,
+    /// Skip `DataRow` messages (set while statements whose rows nobody reads run).
+    drop_rows: AtomicBool,
+    /// `CopyData` messages received, as the server sent them.
+    copy_rows: AtomicU64,
+}
+
+impl Wire {
+    /// The bound the server broke, if any.
+    pub fn violation(&self) -> Option<String> {
+        self.violation.lock().ok().and_then(|v| v.clone())
+    }
+
+    /// Skip (`true`) or keep the rows of what is sent next. Set only between requests: the
+    /// server sends rows only in answer to one.
+    pub fn set_drop_rows(&self, drop: bool) {
+        self.drop_rows.store(drop, Ordering::Release);
+    }
+
+    /// `CopyData` messages received so far (one per row of `COPY ... TO STDOUT`).
+    pub fn copy_rows(&self) -> u64 {
+        self.copy_rows.load(Ordering::Acquire)
+    }
+
+    fn record(&self, why: &str) {
+        if let Ok(mut slot) = self.violation.lock() {
+            slot.get_or_insert_with(|| why.to_string());
+        }
+    }
+}
+
+/// What happens to the body of the message being read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Body {
+    /// Handed to the library as it came.
+    Pass,
+    /// Skipped (a row nobody reads).
+    Skip,
+    /// Handed on in `CopyData` pieces of at most [`COPY_PIECE`] bytes.
+    Split,
+}
 
 fn message_name(ty: u8) -> String {
     match ty {
@@ -70,92 +129,172 @@ fn message_name(ty: u8) -> String {
     }
 }
 
-/// A stream that checks the server's message framing as it is read.
+/// A stream that checks and reshapes the server's messages as they are read.
 pub struct Bounded<S> {
     inner: S,
     limits: Limits,
-    violation: Violation,
+    wire: Arc<Wire>,
+    /// Bytes read from `inner` and not yet handled: `raw[start..end]`.
+    raw: Box<[u8]>,
+    start: usize,
+    end: usize,
     header: [u8; 5],
     header_len: usize,
+    body: Body,
     /// Bytes of the current message's body still to come.
     remaining: u64,
+    /// Bytes left in the current `CopyData` piece ([`Body::Split`]).
+    piece_left: u64,
+    /// A message header owed to the library: `emit[emit_pos..emit_len]`.
+    emit: [u8; 5],
+    emit_pos: usize,
+    emit_len: usize,
     ready: bool,
     notices: u32,
 }
 
 impl<S> Bounded<S> {
-    pub fn new(inner: S, limits: Limits, violation: Violation) -> Self {
+    pub fn new(inner: S, limits: Limits, wire: Arc<Wire>) -> Self {
         Bounded {
             inner,
             limits,
-            violation,
+            wire,
+            raw: vec![0; READ_CHUNK].into_boxed_slice(),
+            start: 0,
+            end: 0,
             header: [0; 5],
             header_len: 0,
+            body: Body::Pass,
             remaining: 0,
+            piece_left: 0,
+            emit: [0; 5],
+            emit_pos: 0,
+            emit_len: 0,
             ready: false,
             notices: 0,
         }
     }
 
-    fn inspect(&mut self, mut bytes: &[u8]) -> Result<(), String> {
-        while !bytes.is_empty() {
-            if self.remaining > 0 {
-                let n = (bytes.len() as u64).min(self.remaining);
-                self.remaining -= n;
-                bytes = &bytes[n as usize..];
-                continue;
-            }
-            let take = (5 - self.header_len).min(bytes.len());
-            self.header[self.header_len..self.header_len + take].copy_from_slice(&bytes[..take]);
-            self.header_len += take;
-            bytes = &bytes[take..];
-            if self.header_len < 5 {
-                continue;
-            }
-            self.header_len = 0;
-            let ty = self.header[0];
-            let len = u64::from(u32::from_be_bytes([
-                self.header[1],
-                self.header[2],
-                self.header[3],
-                self.header[4],
-            ]));
-            let limit = match ty {
-                b'D' | b'd' => self.limits.max_row,
-                _ => MAX_CONTROL,
-            };
-            if len > limit {
-                return Err(format!(
-                    "the server sent a {len}-byte {} message, more than the {limit} bytes this client accepts{}",
-                    message_name(ty),
-                    if limit == MAX_CONTROL {
-                        " (no PostgreSQL sends one that large: is PGHOST/PGPORT a PostgreSQL server?)"
-                    } else {
-                        " (a quarter of the function's memory: give the function more memory, or select less in one row)"
-                    }
-                ));
-            }
-            if len < 4 {
-                return Err(format!(
-                    "the server sent a {} message with an invalid length {len}: not the PostgreSQL protocol",
-                    message_name(ty)
-                ));
-            }
-            match ty {
-                b'Z' => self.ready = true,
-                b'N' if !self.ready => {
-                    self.notices += 1;
-                    if self.notices > MAX_STARTUP_NOTICES {
-                        return Err(format!(
-                            "the server flooded the session with more than {MAX_STARTUP_NOTICES} notices before it was ready for a query"
-                        ));
-                    }
+    fn owe_header(&mut self, ty: u8, body_len: u64) {
+        self.emit[0] = ty;
+        // Body lengths here come from a u32 length field or COPY_PIECE: they fit.
+        let len = u32::try_from(body_len + 4).unwrap_or(u32::MAX);
+        self.emit[1..].copy_from_slice(&len.to_be_bytes());
+        self.emit_pos = 0;
+        self.emit_len = 5;
+    }
+
+    /// A complete header: checks it and decides what happens to the body.
+    fn start_message(&mut self) -> Result<(), String> {
+        let ty = self.header[0];
+        let len = u64::from(u32::from_be_bytes([
+            self.header[1],
+            self.header[2],
+            self.header[3],
+            self.header[4],
+        ]));
+        if len < 4 {
+            return Err(format!(
+                "the server sent a {} message with an invalid length {len}: not the PostgreSQL protocol",
+                message_name(ty)
+            ));
+        }
+        let body = match ty {
+            b'd' => {
+                self.wire.copy_rows.fetch_add(1, Ordering::AcqRel);
+                if len - 4 > COPY_PIECE {
+                    Body::Split
+                } else {
+                    Body::Pass
                 }
-                _ => {}
             }
-            self.remaining = len - 4;
+            b'D' if self.wire.drop_rows.load(Ordering::Acquire) => Body::Skip,
+            _ => Body::Pass,
+        };
+        let limit = match ty {
+            b'D' | b'd' => self.limits.max_row,
+            _ => MAX_CONTROL,
+        };
+        if body == Body::Pass && len > limit {
+            return Err(format!(
+                "the server sent a {len}-byte {} message, more than the {limit} bytes this client accepts{}",
+                message_name(ty),
+                if limit == MAX_CONTROL {
+                    " (no PostgreSQL sends one that large: is PGHOST/PGPORT a PostgreSQL server?)"
+                } else {
+                    " (a quarter of the function's memory: give the function more memory, or select less in one row)"
+                }
+            ));
+        }
+        match ty {
+            b'Z' => self.ready = true,
+            b'N' if !self.ready => {
+                self.notices += 1;
+                if self.notices > MAX_STARTUP_NOTICES {
+                    return Err(format!(
+                        "the server flooded the session with more than {MAX_STARTUP_NOTICES} notices before it was ready for a query"
+                    ));
+                }
+            }
+            _ => {}
+        }
+        self.body = body;
+        self.remaining = len - 4;
+        self.piece_left = 0;
+        if body == Body::Pass {
+            self.owe_header(ty, len - 4);
         }
         Ok(())
+    }
+
+    /// Handles `input` into `out` as far as `out` has room; returns the bytes of `input` used.
+    fn transform(&mut self, input: &[u8], out: &mut ReadBuf<'_>) -> Result<usize, String> {
+        let mut used = 0;
+        loop {
+            if self.emit_pos < self.emit_len {
+                let n = (self.emit_len - self.emit_pos).min(out.remaining());
+                if n == 0 {
+                    return Ok(used);
+                }
+                out.put_slice(&self.emit[self.emit_pos..self.emit_pos + n]);
+                self.emit_pos += n;
+                continue;
+            }
+            let rest = &input[used..];
+            if rest.is_empty() {
+                return Ok(used);
+            }
+            if self.remaining > 0 {
+                if self.body == Body::Split && self.piece_left == 0 {
+                    self.piece_left = self.remaining.min(COPY_PIECE);
+                    self.owe_header(b'd', self.piece_left);
+                    continue;
+                }
+                let mut n = (rest.len() as u64).min(self.remaining);
+                if self.body != Body::Skip {
+                    n = n.min(out.remaining() as u64);
+                    if self.body == Body::Split {
+                        n = n.min(self.piece_left);
+                        self.piece_left -= n;
+                    }
+                    if n == 0 {
+                        return Ok(used);
+                    }
+                    out.put_slice(&rest[..n as usize]);
+                }
+                self.remaining -= n;
+                used += n as usize;
+                continue;
+            }
+            let take = (5 - self.header_len).min(rest.len());
+            self.header[self.header_len..self.header_len + take].copy_from_slice(&rest[..take]);
+            self.header_len += take;
+            used += take;
+            if self.header_len == 5 {
+                self.header_len = 0;
+                self.start_message()?;
+            }
+        }
     }
 }
 
@@ -167,14 +306,38 @@ impl<S: AsyncRead + Unpin> AsyncRead for Bounded<S> {
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let before = buf.filled().len();
-        ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
-        if let Err(why) = this.inspect(&buf.filled()[before..]) {
-            if let Ok(mut slot) = this.violation.lock() {
-                slot.get_or_insert_with(|| why.clone());
+        let mut idle_reads = 0;
+        loop {
+            if this.start == this.end && this.emit_pos == this.emit_len {
+                if idle_reads == READS_BEFORE_YIELD {
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+                let mut raw = ReadBuf::new(&mut this.raw);
+                ready!(Pin::new(&mut this.inner).poll_read(cx, &mut raw))?;
+                this.start = 0;
+                this.end = raw.filled().len();
+                idle_reads += 1;
+                if this.end == 0 {
+                    // End of stream.
+                    return Poll::Ready(Ok(()));
+                }
             }
-            return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, why)));
+            let (start, end) = (this.start, this.end);
+            let input = std::mem::take(&mut this.raw);
+            let result = this.transform(&input[start..end], buf);
+            this.raw = input;
+            match result {
+                Ok(used) => this.start += used,
+                Err(why) => {
+                    this.wire.record(&why);
+                    return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, why)));
+                }
+            }
+            if buf.filled().len() > before || buf.remaining() == 0 {
+                return Poll::Ready(Ok(()));
+            }
         }
-        Poll::Ready(Ok(()))
     }
 }
 
@@ -207,15 +370,15 @@ impl<S: TlsStream + Unpin> TlsStream for Bounded<S> {
 pub struct BoundedTls<M> {
     inner: M,
     limits: Limits,
-    violation: Violation,
+    wire: Arc<Wire>,
 }
 
 impl<M> BoundedTls<M> {
-    pub fn new(inner: M, limits: Limits, violation: Violation) -> Self {
+    pub fn new(inner: M, limits: Limits, wire: Arc<Wire>) -> Self {
         BoundedTls {
             inner,
             limits,
-            violation,
+            wire,
         }
     }
 }
@@ -233,7 +396,7 @@ where
         Ok(BoundedConnect {
             inner: self.inner.make_tls_connect(domain)?,
             limits: self.limits,
-            violation: Arc::clone(&self.violation),
+            wire: Arc::clone(&self.wire),
         })
     }
 }
@@ -242,7 +405,7 @@ where
 pub struct BoundedConnect<T> {
     inner: T,
     limits: Limits,
-    violation: Violation,
+    wire: Arc<Wire>,
 }
 
 type ConnectFuture<S, E> = Pin<Box<dyn Future<Output = Result<Bounded<S>, E>> + Send>>;
@@ -257,9 +420,9 @@ where
     type Future = ConnectFuture<T::Stream, T::Error>;
 
     fn connect(self, stream: S) -> Self::Future {
-        let (limits, violation) = (self.limits, self.violation);
+        let (limits, wire) = (self.limits, self.wire);
         let handshake = self.inner.connect(stream);
-        Box::pin(async move { Ok(Bounded::new(handshake.await?, limits, violation)) })
+        Box::pin(async move { Ok(Bounded::new(handshake.await?, limits, wire)) })
     }
 }
 
@@ -267,29 +430,63 @@ where
 mod tests {
     use super::*;
 
-    fn frame(ty: u8, body_len: u32) -> Vec<u8> {
+    fn frame(ty: u8, body: &[u8]) -> Vec<u8> {
         let mut v = vec![ty];
-        v.extend_from_slice(&(body_len + 4).to_be_bytes());
-        v.extend(std::iter::repeat_n(b'x', body_len as usize));
+        v.extend_from_slice(&(body.len() as u32 + 4).to_be_bytes());
+        v.extend_from_slice(body);
         v
     }
 
+    fn filler(ty: u8, body_len: usize) -> Vec<u8> {
+        frame(ty, &vec![b'x'; body_len])
+    }
+
     fn bounded(max_row: u64) -> Bounded<()> {
-        Bounded::new((), Limits { max_row }, Violation::default())
+        Bounded::new((), Limits { max_row }, Arc::default())
+    }
+
+    /// Feeds `input` in pieces of `step` bytes through a library buffer of `room` bytes.
+    fn run(b: &mut Bounded<()>, input: &[u8], step: usize, room: usize) -> Result<Vec<u8>, String> {
+        let mut out = Vec::new();
+        for piece in input.chunks(step) {
+            let mut used = 0;
+            while used < piece.len() || b.emit_pos < b.emit_len {
+                let mut space = vec![0u8; room];
+                let mut buf = ReadBuf::new(&mut space);
+                let n = b.transform(&piece[used..], &mut buf)?;
+                used += n;
+                out.extend_from_slice(buf.filled());
+                if n == 0 && buf.filled().is_empty() {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The messages of a byte stream: (type, body).
+    fn messages(mut bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
+        let mut v = Vec::new();
+        while !bytes.is_empty() {
+            let len = u32::from_be_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]) as usize;
+            v.push((bytes[0], bytes[5..1 + len].to_vec()));
+            bytes = &bytes[1 + len..];
+        }
+        v
     }
 
     #[test]
-    fn frames_across_reads_are_followed() {
-        let mut b = bounded(100);
-        let mut stream = frame(b'R', 4);
-        stream.extend(frame(b'Z', 1));
-        stream.extend(frame(b'D', 100 - 4));
-        // Byte by byte: the framing survives any split.
-        for byte in &stream {
-            b.inspect(std::slice::from_ref(byte)).unwrap();
+    fn frames_across_reads_are_followed_and_passed_unchanged() {
+        let mut stream = filler(b'R', 4);
+        stream.extend(filler(b'Z', 1));
+        stream.extend(filler(b'D', 100 - 4));
+        for (step, room) in [(1, 1), (1, 7), (3, 2), (1000, 1000), (7, 64)] {
+            let mut b = bounded(100);
+            assert_eq!(run(&mut b, &stream, step, room).unwrap(), stream);
+            assert!(b.ready);
         }
-        assert!(b.ready);
-        let e = b.inspect(&frame(b'D', 200)[..5]).unwrap_err();
+        let mut b = bounded(100);
+        let e = run(&mut b, &filler(b'D', 200)[..5], 5, 10).unwrap_err();
         assert!(
             e.contains("204-byte DataRow") && e.contains("100 bytes"),
             "{e}"
@@ -297,28 +494,87 @@ mod tests {
     }
 
     #[test]
+    fn large_copy_rows_reach_the_library_in_pieces_with_the_same_bytes() {
+        let big: Vec<u8> = (0..(2 * COPY_PIECE as usize + 17))
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let mut stream = frame(b'H', &[0, 0, 0]);
+        stream.extend(frame(b'd', b"a,b\n"));
+        stream.extend(frame(b'd', &big));
+        stream.extend(frame(b'd', b""));
+        stream.extend(frame(b'c', b""));
+        for (step, room) in [(65_536, 8192), (1, 3), (4099, 100_000)] {
+            // Rows larger than max_row are fine: none is kept whole.
+            let mut b = bounded(1024);
+            let out = messages(&run(&mut b, &stream, step, room).unwrap());
+            let copy: Vec<&Vec<u8>> = out
+                .iter()
+                .filter(|(t, _)| *t == b'd')
+                .map(|(_, m)| m)
+                .collect();
+            assert_eq!(
+                copy.len(),
+                1 + 3 + 1,
+                "pieces: {:?}",
+                copy.iter().map(|m| m.len()).collect::<Vec<_>>()
+            );
+            assert!(copy.iter().all(|m| m.len() as u64 <= COPY_PIECE));
+            let joined: Vec<u8> = copy.iter().flat_map(|m| m.iter().copied()).collect();
+            assert_eq!(joined, [b"a,b\n".as_slice(), &big].concat());
+            assert_eq!(b.wire.copy_rows(), 3);
+            assert_eq!(out.first().unwrap().0, b'H');
+            assert_eq!(out.last().unwrap().0, b'c');
+        }
+    }
+
+    #[test]
+    fn rows_nobody_reads_are_skipped_whatever_their_size() {
+        let mut stream = filler(b'T', 30);
+        stream.extend(filler(b'D', 10_000));
+        stream.extend(filler(b'D', 3));
+        stream.extend(frame(b'C', b"SELECT 2\0"));
+        stream.extend(filler(b'Z', 1));
+        let mut b = bounded(100);
+        b.wire.set_drop_rows(true);
+        let out = messages(&run(&mut b, &stream, 1000, 64).unwrap());
+        let types: Vec<u8> = out.iter().map(|(t, _)| *t).collect();
+        assert_eq!(types, b"TCZ");
+        assert_eq!(out[1].1, b"SELECT 2\0");
+        // Kept again once the flag is off, and bounded.
+        b.wire.set_drop_rows(false);
+        assert_eq!(
+            run(&mut b, &filler(b'D', 50), 9, 9).unwrap(),
+            filler(b'D', 50)
+        );
+        assert!(run(&mut b, &filler(b'D', 200), 9, 9).is_err());
+    }
+
+    #[test]
     fn huge_errors_and_notice_floods_are_refused() {
         let mut b = bounded(PG_MAX_ROW);
         let mut header = vec![b'E'];
         header.extend_from_slice(&(1u32 << 30).to_be_bytes());
-        let e = b.inspect(&header).unwrap_err();
+        let e = run(&mut b, &header, 5, 5).unwrap_err();
         assert!(
             e.contains("ErrorResponse") && e.contains("PostgreSQL server"),
             "{e}"
         );
         let mut b = bounded(PG_MAX_ROW);
-        let notice = frame(b'N', 20);
+        let notice = filler(b'N', 20);
         for _ in 0..MAX_STARTUP_NOTICES {
-            b.inspect(&notice).unwrap();
+            run(&mut b, &notice, 25, 25).unwrap();
         }
-        let e = b.inspect(&notice).unwrap_err();
+        let e = run(&mut b, &notice, 25, 25).unwrap_err();
         assert!(e.contains("flooded"), "{e}");
         // After ReadyForQuery notices are the client library's to log and drop.
         let mut b = bounded(PG_MAX_ROW);
-        b.inspect(&frame(b'Z', 1)).unwrap();
+        run(&mut b, &filler(b'Z', 1), 6, 6).unwrap();
         for _ in 0..(MAX_STARTUP_NOTICES + 10) {
-            b.inspect(&notice).unwrap();
+            run(&mut b, &notice, 25, 25).unwrap();
         }
+        let mut b = bounded(PG_MAX_ROW);
+        let e = run(&mut b, &[b'D', 0, 0, 0, 2], 5, 5).unwrap_err();
+        assert!(e.contains("invalid length 2"), "{e}");
     }
 
     #[test]

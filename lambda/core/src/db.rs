@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 
 use futures_util::{pin_mut, StreamExt};
 use postgres_native_tls::MakeTlsConnector;
-use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
+use socket2::{SockRef, TcpKeepalive};
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, NoTls, SimpleQueryMessage, Socket};
+use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 use tracing::warn;
 
-use crate::bounded::{BoundedTls, Limits, Violation};
+use crate::bounded::{Bounded, BoundedTls, Limits, Wire};
 
 /// TCP keepalive: idle time before probing, probe interval, probes before giving up. A dead
 /// peer (half-open connection) is noticed within about 30 s even mid-statement.
@@ -30,6 +30,8 @@ pub enum DbFailure {
     Pg(tokio_postgres::Error),
     /// Nothing came back before the limit; the call was abandoned.
     NoAnswer,
+    /// The connection could not be made (sessions without TLS, which connect themselves).
+    Io(String),
 }
 
 impl From<tokio_postgres::Error> for DbFailure {
@@ -54,6 +56,15 @@ pub struct ConnectParams<'a> {
     pub limits: Limits,
 }
 
+/// Turns row skipping off when the call that turned it on ends (or is abandoned).
+struct KeepRowsOnDrop<'a>(&'a Wire);
+
+impl Drop for KeepRowsOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.set_drop_rows(false);
+    }
+}
+
 /// How long [`Session::close`] waits for the server to take the goodbye.
 const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
@@ -61,8 +72,8 @@ const CLOSE_WAIT: Duration = Duration::from_secs(1);
 /// server logs no "connection reset"); dropping it cuts the connection.
 pub struct Session {
     client: Client,
-    /// The first bound the server broke, if any.
-    violation: Violation,
+    /// What the session's reader shares with it (see [`crate::bounded`]).
+    wire: Arc<Wire>,
     /// `None` once [`Session::close`] took it.
     connection: Option<tokio::task::JoinHandle<()>>,
 }
@@ -96,44 +107,67 @@ pub async fn connect(
     if let Some(addr) = params.hostaddr {
         pg.hostaddr(addr);
     }
-    let violation = Violation::default();
+    let wire = Arc::new(Wire::default());
     match tls {
         Some(tls) => {
             pg.ssl_mode(tokio_postgres::config::SslMode::Require);
-            let bounded = BoundedTls::new(tls.clone(), params.limits, Arc::clone(&violation));
-            connect_with(pg, bounded, params.budget, violation).await
+            let bounded = BoundedTls::new(tls.clone(), params.limits, Arc::clone(&wire));
+            let (client, connection) = tokio::time::timeout(params.budget, pg.connect(bounded))
+                .await
+                .map_err(|_| DbFailure::NoAnswer)??;
+            Ok(Session::start(client, connection, wire))
         }
         None => {
+            // Without TLS the library would read the socket itself: connect here so that the
+            // session is read through the same bounds.
             pg.ssl_mode(tokio_postgres::config::SslMode::Disable);
-            connect_with(pg, NoTls, params.budget, violation).await
+            let plain = async {
+                let socket = plain_socket(params).await?;
+                let bounded = Bounded::new(socket, params.limits, Arc::clone(&wire));
+                Ok::<_, DbFailure>(pg.connect_raw(bounded, NoTls).await?)
+            };
+            let (client, connection) = tokio::time::timeout(params.budget, plain)
+                .await
+                .map_err(|_| DbFailure::NoAnswer)??;
+            Ok(Session::start(client, connection, wire))
         }
     }
 }
 
-async fn connect_with<T>(
-    pg: tokio_postgres::Config,
-    tls: T,
-    budget: Duration,
-    violation: Violation,
-) -> Result<Session, DbFailure>
-where
-    T: MakeTlsConnect<Socket> + Send + 'static,
-    T::Stream: Send + 'static,
-    <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
-{
-    let (client, connection) = tokio::time::timeout(budget, pg.connect(tls))
-        .await
-        .map_err(|_| DbFailure::NoAnswer)??;
-    let connection = tokio::spawn(async move {
-        if let Err(e) = connection.await {
-            warn!(error = %e, "database connection ended with an error");
+/// A TCP connection to `params.hostaddr` or the addresses `params.host` resolves to (tried in
+/// order), with the keepalive and user-timeout settings TLS sessions get from the library.
+async fn plain_socket(params: &ConnectParams<'_>) -> Result<tokio::net::TcpStream, DbFailure> {
+    let addresses: Vec<std::net::SocketAddr> = match params.hostaddr {
+        Some(ip) => vec![(ip, params.port).into()],
+        None => tokio::net::lookup_host((params.host, params.port))
+            .await
+            .map_err(|e| DbFailure::Io(format!("cannot resolve {}: {e}", params.host)))?
+            .collect(),
+    };
+    let mut last = format!("{} resolves to no address", params.host);
+    for address in addresses {
+        match tokio::net::TcpStream::connect(address).await {
+            Ok(stream) => {
+                let configure = || -> std::io::Result<()> {
+                    stream.set_nodelay(true)?;
+                    let socket = SockRef::from(&stream);
+                    #[cfg(target_os = "linux")]
+                    socket.set_tcp_user_timeout(Some(TCP_USER_TIMEOUT))?;
+                    socket.set_tcp_keepalive(
+                        &TcpKeepalive::new()
+                            .with_time(KEEPALIVE_IDLE)
+                            .with_interval(KEEPALIVE_INTERVAL)
+                            .with_retries(KEEPALIVE_RETRIES),
+                    )
+                };
+                configure()
+                    .map_err(|e| DbFailure::Io(format!("cannot set up the connection: {e}")))?;
+                return Ok(stream);
+            }
+            Err(e) => last = format!("cannot connect to {address}: {e}"),
         }
-    });
-    Ok(Session {
-        client,
-        violation,
-        connection: Some(connection),
-    })
+    }
+    Err(DbFailure::Io(last))
 }
 
 /// Waits for `fut` until `limit` (no limit when `None`).
@@ -151,9 +185,35 @@ async fn bounded<T>(
 }
 
 impl Session {
+    fn start<S, T>(
+        client: Client,
+        connection: tokio_postgres::Connection<S, T>,
+        wire: Arc<Wire>,
+    ) -> Session
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+        T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let connection = tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                warn!(error = %e, "database connection ended with an error");
+            }
+        });
+        Session {
+            client,
+            wire,
+            connection: Some(connection),
+        }
+    }
+
     /// The bound the server broke (the session was ended for it), if any.
     pub fn violation(&self) -> Option<String> {
-        self.violation.lock().ok().and_then(|v| v.clone())
+        self.wire.violation()
+    }
+
+    /// Rows of `COPY ... TO STDOUT` received so far in this session, as the server sent them.
+    pub fn copy_rows(&self) -> u64 {
+        self.wire.copy_rows()
     }
 
     /// Whether the connection is gone (the server closed it or terminated the backend).
@@ -181,6 +241,9 @@ impl Session {
     /// returns the rows affected or returned, counted from the command tags. Rows are dropped
     /// as they arrive, so memory does not grow with the result.
     pub async fn simple(&self, sql: &str, limit: Option<Instant>) -> Result<u64, DbFailure> {
+        // The rows are skipped by the session's reader as they arrive, whatever their size.
+        self.wire.set_drop_rows(true);
+        let _keep_rows_after = KeepRowsOnDrop(&self.wire);
         bounded(limit, async {
             let stream = self.client.simple_query_raw(sql).await?;
             pin_mut!(stream);
@@ -217,7 +280,8 @@ impl Session {
         .await
     }
 
-    /// Starts `COPY ... TO STDOUT`; the stream yields one chunk per row as it arrives.
+    /// Starts `COPY ... TO STDOUT`; the stream yields the data as it arrives, a row or a piece
+    /// of one at a time (count rows with [`Session::copy_rows`]).
     pub async fn copy_out(
         &self,
         sql: &str,

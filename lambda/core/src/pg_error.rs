@@ -20,6 +20,10 @@ pub fn failure(e: DbFailure, statement: Option<usize>, what: &str) -> ErrorInfo 
                 ),
             )
         },
+        DbFailure::Io(why) => ErrorInfo {
+            statement,
+            ..ErrorInfo::new(ErrorKind::Connect, why)
+        },
     }
 }
 
@@ -92,6 +96,12 @@ pub fn connect_error(e: &DbFailure, target: &ConnectTarget<'_>) -> ErrorInfo {
                     "no answer from {host}:{port} within {} ms while connecting (check the network path, the security groups and PGCONNECT_TIMEOUT)",
                     target.budget.as_millis()
                 ),
+            )
+        }
+        DbFailure::Io(why) => {
+            return ErrorInfo::new(
+                ErrorKind::Connect,
+                format!("{why} (check PGHOST/PGPORT, the security groups and PGCONNECT_TIMEOUT)"),
             )
         }
         DbFailure::Pg(e) => e,

@@ -106,6 +106,10 @@ fn history_error(e: DbFailure, what: &str) -> ErrorInfo {
             ErrorKind::History,
             format!("HISTORY_TABLE: cannot {what}: no answer from the database in time"),
         ),
+        DbFailure::Io(why) => ErrorInfo::new(
+            ErrorKind::History,
+            format!("HISTORY_TABLE: cannot {what}: {why}"),
+        ),
     }
 }
 

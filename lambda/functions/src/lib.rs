@@ -28,4 +28,5 @@ pub mod rotation;
 pub mod run;
 pub mod runner;
 pub mod secret;
+pub mod serve;
 pub mod watchdog;

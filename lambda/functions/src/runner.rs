@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
+use lambda_runtime::{Diagnostic, LambdaEvent};
 use pg_cron_job_core::outcome::{ErrorInfo, ErrorKind};
 use serde_json::Value;
 
@@ -118,17 +118,11 @@ async fn serve_lambda() -> ExitCode {
     if let Err(e) = &app {
         tracing::error!(error = %e, "configuration error: every invocation will fail until it is fixed");
     }
-    let handler = service_fn(move |event: LambdaEvent<Value>| {
+    let handler = move |event: LambdaEvent<Value>| {
         let app = app.clone();
         async move { handle(app, event).await }
-    });
-    match lambda_runtime::run(handler).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!(error = %e, "Lambda runtime stopped");
-            ExitCode::from(1)
-        }
-    }
+    };
+    crate::serve::serve(handler).await
 }
 
 async fn handle(

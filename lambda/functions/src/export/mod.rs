@@ -1,33 +1,30 @@
 //! Extraction jobs (`EXPORT_S3_URI`): the job's one query runs as `COPY (<query>) TO STDOUT`
-//! and its rows stream, optionally gzip-compressed, into an S3 multipart upload. Memory holds
-//! at most two parts whatever the size; any failure aborts the upload, so no partial object is
-//! ever visible under the key and no parts are left behind.
+//! and its rows stream, optionally compressed on several threads ([`compress`]), into an S3
+//! multipart upload ([`parts`]). Memory holds a few blocks and parts whatever the size; any
+//! failure aborts the upload, so no partial object is ever visible under the key and no parts
+//! are left behind.
 
-use std::io::Write;
 use std::time::Instant;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, ServerSideEncryption};
-use bytes::Bytes;
-use flate2::write::GzEncoder;
-use flate2::Compression;
 use futures_util::StreamExt;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
-use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
+mod compress;
+mod parts;
 mod settings;
 
-pub use settings::{export_query, ExportConfig, ExportConfigError, ExportFormat};
+use compress::{CompressError, Pool, BLOCK};
+use parts::Parts;
+pub use settings::{export_query, Compression, ExportConfig, ExportConfigError, ExportFormat};
 
 use crate::aws::explain_aws;
 use pg_cron_job_core::db::{DbFailure, Session};
 use pg_cron_job_core::digest::sha256_hex;
 use pg_cron_job_core::outcome::{millis, ErrorInfo, ErrorKind};
 
-/// Size at which a part is uploaded (S3's minimum part size is 5 MiB).
-const PART_SIZE: usize = 8 * 1024 * 1024;
 /// What an export wrote.
 #[derive(Debug, Clone, Serialize)]
 pub struct ExportResult {
@@ -39,7 +36,9 @@ pub struct ExportResult {
     pub bytes_uncompressed: u64,
     pub sha256: String,
     pub format: ExportFormat,
+    /// Whether the object is gzip (kept beside `compression` for readers of earlier results).
     pub gzip: bool,
+    pub compression: Compression,
     pub throughput_mb_per_s: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manifest_uri: Option<String>,
@@ -125,8 +124,8 @@ async fn create_upload(run: &ExportRun<'_>) -> Result<String, ErrorInfo> {
         .key(&run.key)
         .content_type(content_type(run.config))
         .set_expected_bucket_owner(run.config.bucket_owner.clone());
-    if run.config.gzip {
-        create = create.content_encoding("gzip");
+    if let Some(encoding) = run.config.compression.content_encoding() {
+        create = create.content_encoding(encoding);
     }
     create = match &run.config.kms_key_id {
         Some(key) => create
@@ -150,8 +149,8 @@ fn content_type(config: &ExportConfig) -> &'static str {
     }
 }
 
-/// Rows from PostgreSQL into parts; one part uploads while the next fills, and gzip runs on its
-/// own thread in parallel with reading rows.
+/// Rows from PostgreSQL into blocks, blocks compressed in parallel, compressed blocks in order
+/// into parts, parts uploaded while the next fill.
 async fn stream(
     session: &Session,
     run: &ExportRun<'_>,
@@ -159,69 +158,42 @@ async fn stream(
 ) -> Result<(Vec<CompletedPart>, ExportResult), ErrorInfo> {
     let copy = copy_statement(run.query, run.config.format, run.config.header);
     let mut parts = Parts::new(run, upload_id);
-    let mut rows: u64 = 0;
+    let mut pool = (run.config.compression != Compression::None)
+        .then(|| Pool::new(run.config.compression, run.config.level, run.config.threads));
     let mut uncompressed: u64 = 0;
-    let mut header_pending = run.config.header;
+    let rows_before = session.copy_rows();
     let mut messages = session
         .copy_out(&copy, run.limit)
         .await
         .map_err(copy_error)?;
-    let limit = async {
-        match run.limit {
-            Some(at) => tokio::time::sleep_until(at.into()).await,
-            None => std::future::pending().await,
-        }
-    };
-    tokio::pin!(limit);
-    let mut gzip = run.config.gzip.then(Compressor::spawn);
-    // A row read but not yet accepted by the compressor.
-    let mut pending: Option<Bytes> = None;
-    let mut copy_done = false;
+    let mut block = Vec::with_capacity(BLOCK);
     loop {
-        match &mut gzip {
-            None => {
-                let next = tokio::select! {
-                    next = messages.next() => next,
-                    () = &mut limit => return Err(copy_error(DbFailure::NoAnswer)),
-                };
-                let Some(chunk) = next else { break };
-                let chunk = chunk.map_err(|e| copy_error(DbFailure::Pg(e)))?;
-                count_row(&mut header_pending, &mut rows);
-                uncompressed += chunk.len() as u64;
-                parts.push(&chunk).await?;
-            }
-            Some(compressor) => {
-                tokio::select! {
-                    out = compressor.output.recv() => match out {
-                        Some(bytes) => parts.push(&bytes).await?,
-                        None => break,
-                    },
-                    permit = compressor.input.reserve(), if pending.is_some() => {
-                        let permit = permit.map_err(|_| compress_error("the gzip thread stopped"))?;
-                        if let Some(chunk) = pending.take() {
-                            permit.send(chunk);
-                        }
-                    }
-                    next = messages.next(), if pending.is_none() && !copy_done => match next {
-                        Some(chunk) => {
-                            let chunk = chunk.map_err(|e| copy_error(DbFailure::Pg(e)))?;
-                            count_row(&mut header_pending, &mut rows);
-                            uncompressed += chunk.len() as u64;
-                            pending = Some(chunk);
-                        }
-                        None => copy_done = true,
-                    },
-                    () = &mut limit => return Err(copy_error(DbFailure::NoAnswer)),
-                }
-                if copy_done && pending.is_none() {
-                    compressor.close_input();
-                }
-            }
+        let next = until(run.limit, messages.next())
+            .await
+            .ok_or_else(|| copy_error(DbFailure::NoAnswer))?;
+        let Some(chunk) = next else { break };
+        let chunk = chunk.map_err(|e| copy_error(DbFailure::Pg(e)))?;
+        uncompressed += chunk.len() as u64;
+        block.extend_from_slice(&chunk);
+        if block.len() >= BLOCK {
+            let full = std::mem::replace(&mut block, Vec::with_capacity(BLOCK));
+            hand_on(&mut pool, &mut parts, full, run.limit).await?;
         }
     }
-    if let Some(compressor) = gzip {
-        compressor.join()?;
+    if !block.is_empty() {
+        hand_on(&mut pool, &mut parts, block, run.limit).await?;
     }
+    if let Some(pool) = &mut pool {
+        while let Some(compressed) = until(run.limit, pool.next())
+            .await
+            .ok_or_else(compress_deadline)?
+        {
+            parts.push(&compressed.map_err(compress_error)?).await?;
+        }
+    }
+    // PostgreSQL sends one CopyData message per row, and one for the CSV header.
+    let messages = session.copy_rows().saturating_sub(rows_before);
+    let rows = messages.saturating_sub(u64::from(run.config.header));
     let (parts, bytes_written, sha256) = parts.finish().await?;
     Ok((
         parts,
@@ -232,177 +204,36 @@ async fn stream(
             bytes_uncompressed: uncompressed,
             sha256,
             format: run.config.format,
-            gzip: run.config.gzip,
+            gzip: run.config.compression == Compression::Gzip,
+            compression: run.config.compression,
             throughput_mb_per_s: 0.0,
             manifest_uri: None,
         },
     ))
 }
 
-/// PostgreSQL sends exactly one CopyData message per row (and one for the CSV header).
-fn count_row(header_pending: &mut bool, rows: &mut u64) {
-    if *header_pending {
-        *header_pending = false;
-    } else {
-        *rows += 1;
-    }
-}
-
-/// gzip on a thread of its own: rows in, compressed bytes out, both through bounded channels.
-struct Compressor {
-    input: tokio::sync::mpsc::Sender<Bytes>,
-    output: tokio::sync::mpsc::Receiver<Vec<u8>>,
-    thread: std::thread::JoinHandle<std::io::Result<()>>,
-}
-
-/// Compressed bytes are handed over in pieces of about this size.
-const COMPRESSED_CHUNK: usize = 256 * 1024;
-
-impl Compressor {
-    fn spawn() -> Self {
-        let (input, mut rows) = tokio::sync::mpsc::channel::<Bytes>(256);
-        let (out, output) = tokio::sync::mpsc::channel::<Vec<u8>>(8);
-        let thread = std::thread::spawn(move || {
-            let mut gz = GzEncoder::new(
-                Vec::with_capacity(2 * COMPRESSED_CHUNK),
-                Compression::default(),
-            );
-            while let Some(row) = rows.blocking_recv() {
-                gz.write_all(&row)?;
-                if gz.get_ref().len() >= COMPRESSED_CHUNK {
-                    let chunk =
-                        std::mem::replace(gz.get_mut(), Vec::with_capacity(2 * COMPRESSED_CHUNK));
-                    if out.blocking_send(chunk).is_err() {
-                        return Ok(());
-                    }
-                }
-            }
-            let rest = gz.finish()?;
-            let _ = out.blocking_send(rest);
-            Ok(())
-        });
-        Compressor {
-            input,
-            output,
-            thread,
+/// A full block to the compressors (waiting for the oldest when all are busy) or, without
+/// compression, straight into the parts; compressed blocks that are ready go on in order.
+async fn hand_on(
+    pool: &mut Option<Pool>,
+    parts: &mut Parts<'_, '_>,
+    block: Vec<u8>,
+    limit: Option<Instant>,
+) -> Result<(), ErrorInfo> {
+    let Some(pool) = pool else {
+        return parts.push(&block).await;
+    };
+    while !pool.has_room() || pool.oldest_done() {
+        match until(limit, pool.next())
+            .await
+            .ok_or_else(compress_deadline)?
+        {
+            Some(compressed) => parts.push(&compressed.map_err(compress_error)?).await?,
+            None => break,
         }
     }
-
-    /// No more rows: the thread finishes the gzip stream and closes `output` (idempotent).
-    fn close_input(&mut self) {
-        if !self.input.is_closed() {
-            let (closed, _) = tokio::sync::mpsc::channel(1);
-            drop(std::mem::replace(&mut self.input, closed));
-        }
-    }
-
-    fn join(self) -> Result<(), ErrorInfo> {
-        drop(self.output);
-        match self.thread.join() {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(compress_error(&e.to_string())),
-            Err(_) => Err(compress_error("the gzip thread panicked")),
-        }
-    }
-}
-
-/// The bytes on their way to S3: cut into parts, hashed, counted; one part in flight.
-struct Parts<'r, 'a> {
-    run: &'r ExportRun<'a>,
-    upload_id: &'r str,
-    buffer: Vec<u8>,
-    hash: Sha256,
-    written: u64,
-    done: Vec<CompletedPart>,
-    in_flight: Option<JoinHandle<Result<CompletedPart, ErrorInfo>>>,
-}
-
-impl<'r, 'a> Parts<'r, 'a> {
-    fn new(run: &'r ExportRun<'a>, upload_id: &'r str) -> Self {
-        Parts {
-            run,
-            upload_id,
-            buffer: Vec::with_capacity(PART_SIZE),
-            hash: Sha256::new(),
-            written: 0,
-            done: Vec::new(),
-            in_flight: None,
-        }
-    }
-
-    async fn push(&mut self, bytes: &[u8]) -> Result<(), ErrorInfo> {
-        self.buffer.extend_from_slice(bytes);
-        if self.buffer.len() >= PART_SIZE {
-            let part = std::mem::replace(&mut self.buffer, Vec::with_capacity(PART_SIZE));
-            self.send(part).await?;
-        }
-        Ok(())
-    }
-
-    async fn send(&mut self, part: Vec<u8>) -> Result<(), ErrorInfo> {
-        if let Some(previous) = self.in_flight.take() {
-            self.done.push(join(previous).await?);
-        }
-        self.hash.update(&part);
-        self.written += part.len() as u64;
-        let number = i32::try_from(self.done.len() + 1).unwrap_or(i32::MAX);
-        self.in_flight = Some(spawn_part(self.run, self.upload_id, number, part));
-        Ok(())
-    }
-
-    /// Uploads the last part; returns the parts, the object's size and its SHA-256.
-    async fn finish(mut self) -> Result<(Vec<CompletedPart>, u64, String), ErrorInfo> {
-        let last = std::mem::take(&mut self.buffer);
-        if !last.is_empty() || (self.done.is_empty() && self.in_flight.is_none()) {
-            self.send(last).await?;
-        }
-        if let Some(previous) = self.in_flight.take() {
-            self.done.push(join(previous).await?);
-        }
-        let sha = self
-            .hash
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        Ok((self.done, self.written, sha))
-    }
-}
-
-fn spawn_part(
-    run: &ExportRun<'_>,
-    upload_id: &str,
-    number: i32,
-    body: Vec<u8>,
-) -> JoinHandle<Result<CompletedPart, ErrorInfo>> {
-    let call = run
-        .s3
-        .upload_part()
-        .bucket(&run.config.bucket)
-        .key(&run.key)
-        .upload_id(upload_id)
-        .part_number(number)
-        .body(ByteStream::from(body))
-        .set_expected_bucket_owner(run.config.bucket_owner.clone())
-        .send();
-    let limit = run.limit;
-    tokio::spawn(async move {
-        let out = bounded(limit, call)
-            .await?
-            .map_err(|e| s3_error(&e, "upload a part"))?;
-        Ok(CompletedPart::builder()
-            .part_number(number)
-            .set_e_tag(out.e_tag().map(str::to_string))
-            .build())
-    })
-}
-
-async fn join(
-    handle: JoinHandle<Result<CompletedPart, ErrorInfo>>,
-) -> Result<CompletedPart, ErrorInfo> {
-    handle
-        .await
-        .map_err(|e| ErrorInfo::new(ErrorKind::Internal, format!("part upload task failed: {e}")))?
+    pool.start(block);
+    Ok(())
 }
 
 async fn abort(run: &ExportRun<'_>, upload_id: &str) {
@@ -433,6 +264,7 @@ async fn write_manifest(run: &ExportRun<'_>, result: &ExportResult) -> Result<St
         "sha256": result.sha256,
         "format": result.format,
         "gzip": result.gzip,
+        "compression": result.compression,
         "query_sha256": sha256_hex(run.query.as_bytes()),
         "run_id": run.run_id,
         "scheduled_time": run.scheduled_time,
@@ -457,8 +289,8 @@ async fn write_manifest(run: &ExportRun<'_>, result: &ExportResult) -> Result<St
     Ok(format!("s3://{}/{key}", run.config.bucket))
 }
 
-fn compress_error(why: &str) -> ErrorInfo {
-    ErrorInfo::new(ErrorKind::Export, format!("gzip: {why}"))
+fn compress_error(e: CompressError) -> ErrorInfo {
+    ErrorInfo::new(ErrorKind::Export, format!("compression: {e}"))
 }
 
 fn copy_error(e: DbFailure) -> ErrorInfo {
@@ -471,10 +303,14 @@ fn copy_error(e: DbFailure) -> ErrorInfo {
                 "no rows from the database before the run's deadline; the export was abandoned and its upload aborted".into(),
             )
         },
+        DbFailure::Io(why) => ErrorInfo {
+            statement: Some(1),
+            ..ErrorInfo::new(ErrorKind::Export, why)
+        },
     }
 }
 
-fn s3_error<E>(
+pub(super) fn s3_error<E>(
     e: &aws_smithy_runtime_api::client::result::SdkError<
         E,
         aws_smithy_runtime_api::client::orchestrator::HttpResponse,
@@ -497,17 +333,29 @@ where
     )
 }
 
-async fn bounded<T>(
+/// `fut`'s output, or `None` when `limit` passes first.
+async fn until<T>(limit: Option<Instant>, fut: impl std::future::Future<Output = T>) -> Option<T> {
+    match limit {
+        None => Some(fut.await),
+        Some(at) => tokio::time::timeout_at(at.into(), fut).await.ok(),
+    }
+}
+
+/// An S3 call bounded by the run's deadline.
+pub(super) async fn bounded<T>(
     limit: Option<Instant>,
     fut: impl std::future::Future<Output = T>,
 ) -> Result<T, ErrorInfo> {
-    match limit {
-        None => Ok(fut.await),
-        Some(at) => tokio::time::timeout_at(at.into(), fut).await.map_err(|_| {
-            ErrorInfo::new(
-                ErrorKind::Export,
-                "no answer from S3 before the run's deadline (check the S3 gateway endpoint or NAT route)".into(),
-            )
-        }),
-    }
+    until(limit, fut).await.ok_or_else(|| {
+        ErrorInfo::new(
+            ErrorKind::Export,
+            "no answer from S3 before the run's deadline (check the S3 gateway endpoint or NAT route)".into(),
+        )
+    })
+}
+
+fn compress_deadline() -> ErrorInfo {
+    compress_error(CompressError::Thread(
+        "a block was still being compressed at the run's deadline".into(),
+    ))
 }

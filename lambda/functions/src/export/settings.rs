@@ -19,6 +19,8 @@ pub enum ExportConfigError {
     Placeholder(String),
     #[error(transparent)]
     Env(#[from] EnvError),
+    #[error("EXPORT_COMPRESSION_LEVEL {0} is past gzip's highest level, 9 (levels up to 19 are for EXPORT_COMPRESSION=zstd)")]
+    GzipLevel(u32),
     #[error("EXPORT_S3_URI makes the job an export, which runs exactly one query (SELECT, WITH, TABLE or VALUES): {0}")]
     NotAQuery(String),
 }
@@ -35,6 +37,35 @@ pub enum ExportFormat {
     Jsonl,
 }
 
+/// How the object is compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+impl Compression {
+    /// The level used when `EXPORT_COMPRESSION_LEVEL` is unset: the command-line tools' own.
+    pub fn default_level(self) -> u32 {
+        match self {
+            Compression::Gzip => 6,
+            Compression::Zstd => 3,
+            Compression::None => 0,
+        }
+    }
+
+    /// The object's `Content-Encoding` (HTTP's registered codings).
+    pub fn content_encoding(self) -> Option<&'static str> {
+        match self {
+            Compression::Gzip => Some("gzip"),
+            Compression::Zstd => Some("zstd"),
+            Compression::None => None,
+        }
+    }
+}
+
 /// Validated export settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExportConfig {
@@ -43,7 +74,11 @@ pub struct ExportConfig {
     pub key_template: String,
     pub format: ExportFormat,
     pub header: bool,
-    pub gzip: bool,
+    pub compression: Compression,
+    /// The compression level (0 without compression).
+    pub level: u32,
+    /// Threads compressing blocks.
+    pub threads: usize,
     pub kms_key_id: Option<String>,
     pub bucket_owner: Option<String>,
     pub manifest: bool,
@@ -57,6 +92,8 @@ impl ExportConfig {
         let manifest = env.flag(&contract::EXPORT_MANIFEST)?;
         let format = env.choice(&contract::EXPORT_FORMAT)?;
         let compression = env.choice(&contract::EXPORT_COMPRESSION)?;
+        let level: Option<u32> = env.int(&contract::EXPORT_COMPRESSION_LEVEL)?;
+        let threads: Option<usize> = env.int(&contract::EXPORT_THREADS)?;
         let Some(uri) = env.text(&contract::EXPORT_S3_URI) else {
             return Ok(None);
         };
@@ -79,16 +116,30 @@ impl ExportConfig {
             Some("jsonl") => ExportFormat::Jsonl,
             _ => ExportFormat::Csv,
         };
-        let gzip = match compression {
-            None => key.ends_with(".gz"),
-            Some(c) => c == "gzip",
+        let compression = match compression {
+            Some("gzip") => Compression::Gzip,
+            Some("zstd") => Compression::Zstd,
+            Some(_) => Compression::None,
+            None if key.ends_with(".gz") => Compression::Gzip,
+            None if key.ends_with(".zst") => Compression::Zstd,
+            None => Compression::None,
         };
+        let level = match (compression, level) {
+            (Compression::None, _) => 0,
+            (Compression::Gzip, Some(n)) if n > 9 => return Err(ExportConfigError::GzipLevel(n)),
+            (c, n) => n.unwrap_or_else(|| c.default_level()),
+        };
+        let threads = threads.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        });
         Ok(Some(ExportConfig {
             bucket: bucket.into(),
             key_template: key.into(),
             format,
             header: header && format == ExportFormat::Csv,
-            gzip,
+            compression,
+            level,
+            threads,
             kms_key_id: env.text(&contract::EXPORT_KMS_KEY_ID),
             bucket_owner: env.text(&contract::EXPORT_BUCKET_OWNER),
             manifest,
@@ -166,7 +217,9 @@ mod tests {
         .unwrap()
         .unwrap();
         assert_eq!(c.bucket, "my-bucket");
-        assert!(c.gzip && c.header && c.format == ExportFormat::Csv);
+        assert!(c.compression == Compression::Gzip && c.header && c.format == ExportFormat::Csv);
+        assert_eq!(c.level, 6);
+        assert!(c.threads >= 1);
         let at = time::macros::datetime!(2026-11-29 02:30:00 UTC);
         assert_eq!(
             c.key("purge", "r1", at),
@@ -200,6 +253,18 @@ mod tests {
         ]))
         .unwrap_err();
         assert!(e.to_string().contains("EXPORT_FORMAT"));
+        let zst = ExportConfig::parse(&vars("s3://bucket/x.csv.zst"))
+            .unwrap()
+            .unwrap();
+        assert_eq!((zst.compression, zst.level), (Compression::Zstd, 3));
+        let e = ExportConfig::parse(&env(&[
+            ("EXPORT_S3_URI", "s3://bucket/x.csv.gz"),
+            ("EXPORT_COMPRESSION_LEVEL", "12"),
+        ]))
+        .unwrap_err();
+        assert!(e.to_string().contains("EXPORT_COMPRESSION_LEVEL 12"), "{e}");
+        let e = ExportConfig::parse(&env(&[("EXPORT_THREADS", "0")])).unwrap_err();
+        assert!(e.to_string().contains("EXPORT_THREADS"), "{e}");
         let e = ExportConfig::parse(&env(&[("EXPORT_MANIFEST", "maybe")])).unwrap_err();
         assert!(
             e.to_string().contains("EXPORT_MANIFEST"),

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
+use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
 
 pub use config::{RotationConfig, RotationError};
@@ -93,7 +93,7 @@ async fn serve(rotator: Result<Arc<Rotator>, Arc<RotationError>>) -> ExitCode {
     if let Err(e) = &rotator {
         tracing::error!(error = %e, "configuration error: every rotation step will fail until it is fixed");
     }
-    let handler = service_fn(move |event: LambdaEvent<Value>| {
+    let handler = move |event: LambdaEvent<Value>| {
         let rotator = rotator.clone();
         async move {
             let (payload, context) = event.into_parts();
@@ -107,14 +107,8 @@ async fn serve(rotator: Result<Arc<Rotator>, Arc<RotationError>>) -> ExitCode {
                 .await
                 .map_err(|e| RotationFailed(e.to_string()))
         }
-    });
-    match lambda_runtime::run(handler).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!(error = %e, "Lambda runtime stopped");
-            ExitCode::from(1)
-        }
-    }
+    };
+    crate::serve::serve(handler).await
 }
 
 async fn rotate(

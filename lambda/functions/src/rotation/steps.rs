@@ -531,6 +531,7 @@ impl Rotator {
     fn db_error(&self, cx: &Ctx<'_>, e: DbFailure, what: &str) -> RotationError {
         match e {
             DbFailure::NoAnswer => cx.fail(format!("{what}: no answer from the database in time")),
+            DbFailure::Io(why) => cx.fail(format!("{what}: {why}")),
             DbFailure::Pg(e) => match e.as_db_error() {
                 Some(db) => cx.fail(format!(
                     "{what}: {}: {} (SQLSTATE {})",

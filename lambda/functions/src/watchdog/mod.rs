@@ -17,7 +17,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
-use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
+use lambda_runtime::{Diagnostic, LambdaEvent};
 use pg_cron_job_schedule::watch::Verdict;
 use serde_json::{json, Value};
 
@@ -215,7 +215,7 @@ async fn serve(watchdog: Result<Arc<Watchdog>, Arc<WatchdogError>>) -> ExitCode 
     if let Err(e) = &watchdog {
         tracing::error!(error = %e, "configuration error: every check will fail until it is fixed");
     }
-    let handler = service_fn(move |event: LambdaEvent<Value>| {
+    let handler = move |event: LambdaEvent<Value>| {
         let watchdog = watchdog.clone();
         async move {
             let watchdog = watchdog.map_err(|e| CheckFailed(e.to_string()))?;
@@ -224,14 +224,8 @@ async fn serve(watchdog: Result<Arc<Watchdog>, Arc<WatchdogError>>) -> ExitCode 
                 CheckFailed(e.to_string())
             })
         }
-    });
-    match lambda_runtime::run(handler).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!(error = %e, "Lambda runtime stopped");
-            ExitCode::from(1)
-        }
-    }
+    };
+    crate::serve::serve(handler).await
 }
 
 #[cfg(test)]
