@@ -37,6 +37,9 @@ EXPORT_RUNS = int(os.environ.get("BENCH_EXPORT_RUNS", "3"))
 ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "cold,scale,statements,export,value").split(",")))
 TIME = "/usr/bin/time"  # GNU time: a small parent, so the child's peak RSS is its own
 VENV_BIN = pathlib.Path(sys.executable).parent
+# psql itself: Debian's /usr/bin/psql is a Perl wrapper that would add its own start-up (and be
+# what valgrind counts).
+PSQL = next(iter(sorted(pathlib.Path("/usr/lib/postgresql").glob("*/bin/psql"))), None) or "psql"
 
 
 def measure(cmd, env, cpus=None):
@@ -85,7 +88,7 @@ def main():
         runner_env = {**base, **moto.env(), "DB_SECRET_ID": "bench", "PGSSLMODE": "verify-full",
                       "PGSSLROOTCERT": str(pg.ca.path), "RUST_LOG": "warn"}
         psql_env = {**base, "PGPASSWORD": "bench-password-123", "PGSSLMODE": "verify-full", "PGSSLROOTCERT": str(pg.ca.path)}
-        psql = ["psql", "-X", "-h", pg.host, "-p", str(pg.port), "-U", "bench", "-d", "postgres"]
+        psql = [str(PSQL), "-X", "-h", pg.host, "-p", str(pg.port), "-U", "bench", "-d", "postgres"]
         print(f"bench of {binary} on {os.cpu_count()} cores")
         if "cold" in ONLY:
             cold(binary, runner_env, psql_env, psql)

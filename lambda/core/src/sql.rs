@@ -617,15 +617,25 @@ impl<'a> Lexer<'a> {
             }
         };
         self.pieces.clear();
-        let body = match &text {
-            Text::Source(a, b) => String::from_utf8_lossy(&self.b[*a as usize..*b as usize]),
-            Text::Owned(s) => std::borrow::Cow::Borrowed(s.as_ref()),
+        let body: &[u8] = match &text {
+            Text::Source(a, b) => &self.b[*a as usize..*b as usize],
+            Text::Owned(s) => s.as_bytes(),
         };
-        if only_comments(body.as_bytes()) {
+        if only_comments(body) {
             return Ok(());
         }
-        let words = leading_words(body.as_bytes(), 6);
-        if is_copy_with_client(&words, body.as_bytes()) {
+        // Only COPY and the statements that change standard_conforming_strings need a closer
+        // look; the first word, compared in place, says whether this is one (most are not).
+        let first = Words { b: body, i: 0 }.next().unwrap_or_default();
+        let examine = [&b"COPY"[..], b"SET", b"RESET", b"DISCARD"]
+            .iter()
+            .any(|k| first.eq_ignore_ascii_case(k));
+        let words = if examine {
+            leading_words(body, 6)
+        } else {
+            Vec::new()
+        };
+        if is_copy_with_client(&words, body) {
             return Err(ScriptError::Invalid {
                 line: self.stmt_line,
                 message: "COPY ... TO STDOUT / FROM STDIN needs a client that reads or writes the data, which a scheduled job does not have: COPY to or from the server (aws_s3 extension), or use an export job".into(),
@@ -765,37 +775,51 @@ fn find(haystack: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
         .map(|p| from + p)
 }
 
-/// Up to `n` upper-cased leading words of a statement (comments and punctuation skipped).
-fn leading_words(b: &[u8], n: usize) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut i = 0;
-    while i < b.len() && words.len() < n {
-        if b[i] == b'-' && b.get(i + 1) == Some(&b'-') {
-            while i < b.len() && b[i] != b'\n' {
-                i += 1;
+/// The leading words of a statement as they are written (comments and punctuation skipped; a
+/// quoted string is one word, its content), up to the end of the statement.
+struct Words<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Iterator for Words<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let b = self.b;
+        while self.i < b.len() {
+            let i = self.i;
+            if b[i] == b'-' && b.get(i + 1) == Some(&b'-') {
+                while self.i < b.len() && b[self.i] != b'\n' {
+                    self.i += 1;
+                }
+            } else if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+                self.i = skip_block_comment(b, i);
+            } else if b[i] == b'\'' {
+                let end = skip_quoted(b, i, b'\'', false);
+                self.i = end;
+                return Some(&b[i + 1..end.saturating_sub(1).max(i + 1)]);
+            } else if is_var_byte(b[i]) {
+                while self.i < b.len() && is_var_byte(b[self.i]) {
+                    self.i += 1;
+                }
+                return Some(&b[i..self.i]);
+            } else if b[i] == b';' {
+                self.i = b.len();
+            } else {
+                self.i += 1;
             }
-        } else if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
-            i = skip_block_comment(b, i);
-        } else if b[i] == b'\'' {
-            let end = skip_quoted(b, i, b'\'', false);
-            words.push(
-                String::from_utf8_lossy(&b[i + 1..end.saturating_sub(1).max(i + 1)])
-                    .to_ascii_uppercase(),
-            );
-            i = end;
-        } else if is_var_byte(b[i]) {
-            let start = i;
-            while i < b.len() && is_var_byte(b[i]) {
-                i += 1;
-            }
-            words.push(String::from_utf8_lossy(&b[start..i]).to_ascii_uppercase());
-        } else if b[i] == b';' {
-            break;
-        } else {
-            i += 1;
         }
+        None
     }
-    words
+}
+
+/// Up to `n` upper-cased leading words of a statement (see [`Words`]).
+fn leading_words(b: &[u8], n: usize) -> Vec<String> {
+    Words { b, i: 0 }
+        .take(n)
+        .map(|w| String::from_utf8_lossy(w).to_ascii_uppercase())
+        .collect()
 }
 
 /// The first keyword of a statement, upper-cased (comments skipped); empty when none.
