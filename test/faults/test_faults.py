@@ -516,7 +516,7 @@ class HostilePostgres:
     """A TLS server on 127.0.0.1 that speaks PostgreSQL's start-up (SSLRequest, TLS with a
     certificate of the test CA, AuthenticationOk) and then misbehaves as `behaviour` says."""
 
-    def __init__(self, ca, directory, behaviour: str, huge_for: str = ""):
+    def __init__(self, ca, directory, behaviour: str, huge_for: str = "", pace: float = 0.0):
         import ssl
         cert, key = ca.issue(directory, "hostile", ips=["127.0.0.1"])
         self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -524,6 +524,8 @@ class HostilePostgres:
         self.behaviour = behaviour
         # huge_row: the queries (containing this text) answered with one 100 MB row.
         self.huge_for = huge_for
+        # Seconds between the huge row's 64 kB writes (a slow peer).
+        self.pace = pace
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(8)
@@ -595,7 +597,10 @@ class HostilePostgres:
                                     + self.ROW.to_bytes(4, "big"))
                         chunk = b"x" * 65536
                         for _ in range(self.ROW // len(chunk)):
+                            if self.stopping.is_set():
+                                return
                             tls.sendall(chunk)
+                            time.sleep(self.pace)
                     else:  # the runner's own checks: not in recovery, the lock is free
                         value = b"f" if b"recovery" in body else b"t"
                         tls.sendall(self.message(b"D", (1).to_bytes(2, "big") + len(value).to_bytes(4, "big") + value))
@@ -716,3 +721,22 @@ def test_a_broken_runtime_api_ends_the_process_with_one_clear_line(binary, base_
     stopped = [line for line in lines if "could not handle" in line.get("message", "")]
     assert stopped and needle in stopped[0]["error"], proc.stderr[-3000:]
     assert "panicked at" not in proc.stderr, proc.stderr[-3000:]
+
+
+def test_a_slow_large_row_does_not_outlast_the_deadline(binary, base_env, pg, tmp_path):
+    """A 100 MB row trickled at about 6 MB/s (it would take 16 s) under MAX_RUNTIME_MS=3000 and
+    DEADLINE_MARGIN_MS=1000, from a peer that ignores statement_timeout: the run gives up at its
+    hard deadline (the deadline plus the margin, which a real server's statement timeout beats),
+    while the row is still arriving, and says so."""
+    server = HostilePostgres(pg.ca, tmp_path, "huge_row", huge_for="repeat(", pace=0.01)
+    try:
+        env = dict(base_env, PGHOST="127.0.0.1", PGPORT=str(server.port), SQL="SELECT repeat('x', 100 << 20)",
+                   MAX_RUNTIME_MS="3000", DEADLINE_MARGIN_MS="1000", PGCONNECT_TIMEOUT="10")
+        started = time.monotonic()
+        proc, _ = run_measured(binary, env, timeout=60)
+        took = time.monotonic() - started
+    finally:
+        server.stop()
+    r = RunResult(proc)
+    assert r.code == 1 and r.report["error"]["kind"] == "timeout", (proc.stdout, proc.stderr[-2000:])
+    assert took < 5, f"returned after {took:.1f}s for a 3 s deadline and a 4 s hard deadline"
