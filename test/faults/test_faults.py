@@ -219,7 +219,7 @@ def test_an_endless_secrets_manager_body_is_cut_off(binary, base_env):
     r = RunResult(proc)
     assert r.code == 1 and r.report["error"]["kind"] == "secret", r
     assert "larger than 262144 bytes" in r.report["error"]["message"], r.report["error"]["message"]
-    assert rss_kb < 100 * 1024 and took < 20, (rss_kb, took)
+    assert rss_kb < 48 * 1024 and took < 20, (rss_kb, took)
 
 
 def test_secret_that_is_json_but_not_an_object(binary, base_env, moto, secret):
@@ -638,7 +638,7 @@ def test_a_hostile_server_cannot_grow_memory(binary, base_env, pg, tmp_path, beh
     assert r.code == 1 and r.report is not None, r
     msg = r.report["error"]["message"]
     assert needle in msg and "no answer" not in msg, msg
-    assert rss_kb < 100 * 1024, f"peak RSS {rss_kb / 1024:.0f} MB"
+    assert rss_kb < 48 * 1024, f"peak RSS {rss_kb / 1024:.0f} MB"
     assert took < 10, f"took {took:.1f}s"
 
 
