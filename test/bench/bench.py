@@ -204,6 +204,9 @@ def export(binary, moto, runner_env, psql_env, psql):
 
 
 def value(binary, moto, runner_env, psql_env, psql):
+    s3 = moto.client("s3")
+    if "bench-exports" not in [b["Name"] for b in s3.list_buckets().get("Buckets", [])]:
+        s3.create_bucket(Bucket="bench-exports")
     select = "SELECT repeat('x', 500000000) AS v"
     ours, rss = measure([binary], dict(runner_env, SQL=select))
     theirs, p_rss = measure([*psql, "-At", "-c", select], psql_env)
