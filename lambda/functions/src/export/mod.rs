@@ -12,12 +12,14 @@ use futures_util::StreamExt;
 use serde::Serialize;
 use tracing::{info, warn};
 
+mod calls;
 mod compress;
 mod parts;
 mod settings;
 
+use calls::{bounded, s3_error, until};
 use compress::{CompressError, Pool, BLOCK};
-use parts::Parts;
+use parts::{Parts, UploadTarget};
 pub use settings::{export_query, Compression, ExportConfig, ExportConfigError, ExportFormat};
 
 use crate::aws::explain_aws;
@@ -157,7 +159,14 @@ async fn stream(
     upload_id: &str,
 ) -> Result<(Vec<CompletedPart>, ExportResult), ErrorInfo> {
     let copy = copy_statement(run.query, run.config.format, run.config.header);
-    let mut parts = Parts::new(run, upload_id);
+    let mut parts = Parts::new(UploadTarget {
+        s3: run.s3,
+        bucket: &run.config.bucket,
+        key: &run.key,
+        upload_id,
+        bucket_owner: run.config.bucket_owner.as_deref(),
+        limit: run.limit,
+    });
     let mut pool = (run.config.compression != Compression::None)
         .then(|| Pool::new(run.config.compression, run.config.level, run.config.threads));
     let mut uncompressed: u64 = 0;
@@ -216,7 +225,7 @@ async fn stream(
 /// compression, straight into the parts; compressed blocks that are ready go on in order.
 async fn hand_on(
     pool: &mut Option<Pool>,
-    parts: &mut Parts<'_, '_>,
+    parts: &mut Parts<'_>,
     block: Vec<u8>,
     limit: Option<Instant>,
 ) -> Result<(), ErrorInfo> {
@@ -308,50 +317,6 @@ fn copy_error(e: DbFailure) -> ErrorInfo {
             ..ErrorInfo::new(ErrorKind::Export, why)
         },
     }
-}
-
-pub(super) fn s3_error<E>(
-    e: &aws_smithy_runtime_api::client::result::SdkError<
-        E,
-        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
-    >,
-    what: &str,
-) -> ErrorInfo
-where
-    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
-{
-    ErrorInfo::new(
-        ErrorKind::Export,
-        format!(
-            "cannot {what}: {}",
-            explain_aws(
-                e,
-                "S3",
-                "s3:PutObject and s3:AbortMultipartUpload on the export prefix (and kms:GenerateDataKey on EXPORT_KMS_KEY_ID)"
-            )
-        ),
-    )
-}
-
-/// `fut`'s output, or `None` when `limit` passes first.
-async fn until<T>(limit: Option<Instant>, fut: impl std::future::Future<Output = T>) -> Option<T> {
-    match limit {
-        None => Some(fut.await),
-        Some(at) => tokio::time::timeout_at(at.into(), fut).await.ok(),
-    }
-}
-
-/// An S3 call bounded by the run's deadline.
-pub(super) async fn bounded<T>(
-    limit: Option<Instant>,
-    fut: impl std::future::Future<Output = T>,
-) -> Result<T, ErrorInfo> {
-    until(limit, fut).await.ok_or_else(|| {
-        ErrorInfo::new(
-            ErrorKind::Export,
-            "no answer from S3 before the run's deadline (check the S3 gateway endpoint or NAT route)".into(),
-        )
-    })
 }
 
 fn compress_deadline() -> ErrorInfo {

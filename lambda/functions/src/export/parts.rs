@@ -10,8 +10,20 @@ use aws_sdk_s3::types::CompletedPart;
 use sha2::{Digest, Sha256};
 use tokio::task::JoinHandle;
 
-use super::{bounded, s3_error, ExportRun};
+use super::calls::{bounded, s3_error};
 use pg_cron_job_core::outcome::{ErrorInfo, ErrorKind};
+
+/// The multipart upload the parts belong to.
+#[derive(Clone, Copy)]
+pub struct UploadTarget<'a> {
+    pub s3: &'a aws_sdk_s3::Client,
+    pub bucket: &'a str,
+    pub key: &'a str,
+    pub upload_id: &'a str,
+    pub bucket_owner: Option<&'a str>,
+    /// No upload waits past this.
+    pub limit: Option<Instant>,
+}
 
 /// Size at which a part is uploaded (S3's minimum part size is 5 MiB; 10,000 parts of 8 MiB
 /// make objects of up to 78 GiB).
@@ -21,9 +33,8 @@ pub const UPLOADS: usize = 3;
 
 type Upload = JoinHandle<Result<CompletedPart, ErrorInfo>>;
 
-pub struct Parts<'r, 'a> {
-    run: &'r ExportRun<'a>,
-    upload_id: &'r str,
+pub struct Parts<'a> {
+    target: UploadTarget<'a>,
     buffer: Vec<u8>,
     hash: Sha256,
     written: u64,
@@ -32,11 +43,10 @@ pub struct Parts<'r, 'a> {
     in_flight: VecDeque<Upload>,
 }
 
-impl<'r, 'a> Parts<'r, 'a> {
-    pub fn new(run: &'r ExportRun<'a>, upload_id: &'r str) -> Self {
+impl<'a> Parts<'a> {
+    pub fn new(target: UploadTarget<'a>) -> Self {
         Parts {
-            run,
-            upload_id,
+            target,
             buffer: Vec::with_capacity(PART_SIZE),
             hash: Sha256::new(),
             written: 0,
@@ -63,7 +73,7 @@ impl<'r, 'a> Parts<'r, 'a> {
         self.written += part.len() as u64;
         self.numbered += 1;
         self.in_flight
-            .push_back(spawn_part(self.run, self.upload_id, self.numbered, part));
+            .push_back(spawn_part(&self.target, self.numbered, part));
         Ok(())
     }
 
@@ -95,7 +105,7 @@ impl<'r, 'a> Parts<'r, 'a> {
     }
 }
 
-impl Drop for Parts<'_, '_> {
+impl Drop for Parts<'_> {
     /// A failed export stops its uploads before the multipart upload is aborted.
     fn drop(&mut self) {
         for upload in &self.in_flight {
@@ -104,18 +114,18 @@ impl Drop for Parts<'_, '_> {
     }
 }
 
-fn spawn_part(run: &ExportRun<'_>, upload_id: &str, number: i32, body: Vec<u8>) -> Upload {
-    let call = run
+fn spawn_part(target: &UploadTarget<'_>, number: i32, body: Vec<u8>) -> Upload {
+    let call = target
         .s3
         .upload_part()
-        .bucket(&run.config.bucket)
-        .key(&run.key)
-        .upload_id(upload_id)
+        .bucket(target.bucket)
+        .key(target.key)
+        .upload_id(target.upload_id)
         .part_number(number)
         .body(ByteStream::from(body))
-        .set_expected_bucket_owner(run.config.bucket_owner.clone())
+        .set_expected_bucket_owner(target.bucket_owner.map(str::to_string))
         .send();
-    let limit: Option<Instant> = run.limit;
+    let limit = target.limit;
     tokio::spawn(async move {
         let out = bounded(limit, call)
             .await?
