@@ -175,7 +175,8 @@ async fn stream(
         .copy_out(&copy, run.limit)
         .await
         .map_err(copy_error)?;
-    let mut block = Vec::with_capacity(BLOCK);
+    // Blocks are for the compressors; without compression the parts are the only buffer.
+    let mut block = Vec::with_capacity(if pool.is_some() { BLOCK } else { 0 });
     loop {
         let next = until(run.limit, messages.next())
             .await
@@ -183,16 +184,20 @@ async fn stream(
         let Some(chunk) = next else { break };
         let chunk = chunk.map_err(|e| copy_error(DbFailure::Pg(e)))?;
         uncompressed += chunk.len() as u64;
+        let Some(pool) = &mut pool else {
+            parts.push(&chunk).await?;
+            continue;
+        };
         block.extend_from_slice(&chunk);
         if block.len() >= BLOCK {
             let full = std::mem::replace(&mut block, Vec::with_capacity(BLOCK));
-            hand_on(&mut pool, &mut parts, full, run.limit).await?;
+            hand_on(pool, &mut parts, full, run.limit).await?;
         }
     }
-    if !block.is_empty() {
-        hand_on(&mut pool, &mut parts, block, run.limit).await?;
-    }
     if let Some(pool) = &mut pool {
+        if !block.is_empty() {
+            hand_on(pool, &mut parts, block, run.limit).await?;
+        }
         while let Some(compressed) = until(run.limit, pool.next())
             .await
             .ok_or_else(compress_deadline)?
@@ -221,17 +226,14 @@ async fn stream(
     ))
 }
 
-/// A full block to the compressors (waiting for the oldest when all are busy) or, without
-/// compression, straight into the parts; compressed blocks that are ready go on in order.
+/// A full block to the compressors (waiting for the oldest when all are busy); compressed
+/// blocks that are ready go on to the parts in order.
 async fn hand_on(
-    pool: &mut Option<Pool>,
+    pool: &mut Pool,
     parts: &mut Parts<'_>,
     block: Vec<u8>,
     limit: Option<Instant>,
 ) -> Result<(), ErrorInfo> {
-    let Some(pool) = pool else {
-        return parts.push(&block).await;
-    };
     while !pool.has_room() || pool.oldest_done() {
         match until(limit, pool.next())
             .await
