@@ -15,8 +15,14 @@ locals {
   dst_every_day = local.dst_cron == null ? false : (contains(["*", "?"], local.dst_cron[2]) && local.dst_cron[3] == "*" && contains(["*", "?"], local.dst_cron[4]))
   dst_today     = tonumber(formatdate("YYYYMMDD", plantimestamp()))
   dst_upcoming  = [for t in lookup(local.dst_transitions, var.schedule_timezone, []) : t if tonumber(replace(t[0], "-", "")) >= local.dst_today]
+  # Plain days of month and months (values or lists) narrow the dates: cron(0 2 29 2 ? *) never
+  # meets a clock change in March. Anything else (*, ranges, steps) keeps every date.
+  dst_days   = try([for d in split(",", local.dst_cron[2]) : tonumber(d)], null)
+  dst_months = try([for m in split(",", upper(local.dst_cron[3])) : try(tonumber(m), index(["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], m) + 1)], null)
   dst_hits = local.dst_local == null ? [] : [
-    for t in local.dst_upcoming : t if t[2] <= local.dst_local && local.dst_local < t[3]
+    for t in local.dst_upcoming : t if t[2] <= local.dst_local && local.dst_local < t[3] &&
+    (local.dst_days == null || contains(coalesce(local.dst_days, []), tonumber(substr(t[0], 8, 2)))) &&
+    (local.dst_months == null || contains(coalesce(local.dst_months, []), tonumber(substr(t[0], 5, 2))))
   ]
   dst_skipped  = slice([for t in local.dst_hits : t[0] if t[1] == "skipped"], 0, min(3, length([for t in local.dst_hits : t if t[1] == "skipped"])))
   dst_repeated = slice([for t in local.dst_hits : t[0] if t[1] == "repeated"], 0, min(3, length([for t in local.dst_hits : t if t[1] == "repeated"])))

@@ -133,7 +133,7 @@ data "aws_iam_policy_document" "lambda" {
   # no parts) by its own action. Only under the prefix:
   # https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions
   dynamic "statement" {
-    for_each = var.export != null ? [1] : []
+    for_each = local.export != null ? [1] : []
     content {
       sid       = "ExportObjects"
       actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
@@ -145,11 +145,11 @@ data "aws_iam_policy_document" "lambda" {
   # kms:Decrypt (to complete the upload), through S3 only:
   # https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions
   dynamic "statement" {
-    for_each = try(var.export.kms_key_arn, null) != null ? [1] : []
+    for_each = try(local.export.kms_key_arn, null) != null ? [1] : []
     content {
       sid       = "ExportEncryption"
       actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
-      resources = [var.export.kms_key_arn]
+      resources = [local.export.kms_key_arn]
       condition {
         test     = "StringEquals"
         variable = "kms:ViaService"

@@ -22,15 +22,32 @@ locals {
   log_levels            = [for l in ["trace", "debug", "info", "warn", "error"] : l if strcontains(lower(var.log_level), l)]
   application_log_level = upper(try(local.log_levels[0], "info"))
 
+  # var.export with its defaults (variables.tf checks its keys: an `any` input, so that a
+  # misspelt key is refused rather than dropped).
+  export_keys = ["bucket_arn", "prefix", "key", "format", "header", "compression", "compression_level", "threads", "kms_key_arn", "expected_bucket_owner", "manifest"]
+  export = var.export == null ? null : {
+    bucket_arn            = var.export.bucket_arn
+    prefix                = var.export.prefix
+    key                   = try(var.export.key, null)
+    format                = coalesce(try(var.export.format, null), "csv")
+    header                = try(tobool(coalesce(var.export.header, true)), true)
+    compression           = try(var.export.compression, null)
+    compression_level     = try(var.export.compression_level, null)
+    threads               = try(var.export.threads, null)
+    kms_key_arn           = try(var.export.kms_key_arn, null)
+    expected_bucket_owner = try(var.export.expected_bucket_owner, null)
+    manifest              = try(tobool(coalesce(var.export.manifest, false)), false)
+  }
+
   # Extraction: s3://<bucket>/<prefix><key>; the role may write under <prefix> only.
-  export_bucket = var.export == null ? null : regex("^arn:[^:]+:s3:::(.+)$", var.export.bucket_arn)[0]
-  export_extension = var.export == null ? null : format("%s%s",
-    { csv = ".csv", text = ".txt", jsonl = ".jsonl" }[var.export.format],
-    var.export.compression == "none" ? "" : ".gz",
+  export_bucket = local.export == null ? null : regex("^arn:[^:]+:s3:::(.+)$", local.export.bucket_arn)[0]
+  export_extension = local.export == null ? null : format("%s%s",
+    { csv = ".csv", text = ".txt", jsonl = ".jsonl" }[local.export.format],
+    { gzip = ".gz", zstd = ".zst", none = "" }[coalesce(local.export.compression, "gzip")],
   )
-  export_key         = var.export == null ? null : coalesce(var.export.key, "{job}/{scheduled_date}/{job}-{scheduled_time}${local.export_extension}")
-  export_s3_uri      = var.export == null ? null : "s3://${local.export_bucket}/${var.export.prefix}${local.export_key}"
-  export_objects_arn = var.export == null ? null : "${var.export.bucket_arn}/${var.export.prefix}*"
+  export_key         = local.export == null ? null : coalesce(local.export.key, "{job}/{scheduled_date}/{job}-{scheduled_time}${local.export_extension}")
+  export_s3_uri      = local.export == null ? null : "s3://${local.export_bucket}/${local.export.prefix}${local.export_key}"
+  export_objects_arn = local.export == null ? null : "${local.export.bucket_arn}/${local.export.prefix}*"
 
   # The RDS resources the runner describes (DB_CLUSTER_IDENTIFIER / DB_INSTANCE_IDENTIFIER).
   rds_arn_prefix = "arn:${local.partition}:rds:${local.region}:${local.account_id}"
@@ -68,13 +85,15 @@ locals {
       READ_ONLY                 = var.read_only ? true : null
       PGHOSTADDR                = var.database_host_address
       # Extraction to S3 (issue 10)
-      EXPORT_S3_URI       = local.export_s3_uri
-      EXPORT_FORMAT       = try(var.export.format, null)
-      EXPORT_HEADER       = try(var.export.format, null) == "csv" ? var.export.header : null
-      EXPORT_COMPRESSION  = try(var.export.compression, null)
-      EXPORT_KMS_KEY_ID   = try(var.export.kms_key_arn, null)
-      EXPORT_BUCKET_OWNER = try(var.export.expected_bucket_owner, null)
-      EXPORT_MANIFEST     = try(var.export.manifest, null)
+      EXPORT_S3_URI            = local.export_s3_uri
+      EXPORT_FORMAT            = try(local.export.format, null)
+      EXPORT_HEADER            = try(local.export.format, null) == "csv" ? local.export.header : null
+      EXPORT_COMPRESSION       = try(local.export.compression, null)
+      EXPORT_COMPRESSION_LEVEL = try(local.export.compression_level, null)
+      EXPORT_THREADS           = try(local.export.threads, null)
+      EXPORT_KMS_KEY_ID        = try(local.export.kms_key_arn, null)
+      EXPORT_BUCKET_OWNER      = try(local.export.expected_bucket_owner, null)
+      EXPORT_MANIFEST          = try(local.export.manifest, null)
     } : k => tostring(v) if v != null
   }
   environment = merge(var.environment, local.managed_environment)

@@ -4,15 +4,23 @@
 # read the master secret for alternating-users), and only Secrets Manager may invoke it, for this
 # secret. The rotation itself (aws_secretsmanager_secret_rotation.this) is in secret.tf.
 locals {
-  rotation_enabled = local.create && var.rotation != null
+  # var.rotation with its defaults (variables.tf checks its keys).
+  rotation_keys = ["strategy", "schedule", "master_secret_arn", "master_secret_kms_key_arn"]
+  rotation = var.rotation == null ? null : {
+    strategy                  = coalesce(try(var.rotation.strategy, null), "single-user")
+    schedule                  = coalesce(try(var.rotation.schedule, null), "rate(30 days)")
+    master_secret_arn         = try(var.rotation.master_secret_arn, null)
+    master_secret_kms_key_arn = try(var.rotation.master_secret_kms_key_arn, null)
+  }
+  rotation_enabled = local.create && local.rotation != null
   # Lambda function names are at most 64 characters.
   rotation_function_name = "${substr(var.name, 0, 55)}-rotation"
-  rotation_master_arn    = try(var.rotation.strategy, null) == "alternating-users" ? var.rotation.master_secret_arn : null
+  rotation_master_arn    = try(local.rotation.strategy, null) == "alternating-users" ? local.rotation.master_secret_arn : null
 
   # What lambda/src/rotation reads: the strategy and the same connection rules as the job.
   rotation_environment = {
     for k, v in {
-      ROTATION_STRATEGY = try(var.rotation.strategy, null)
+      ROTATION_STRATEGY = try(local.rotation.strategy, null)
       PGSSLMODE         = var.ssl_mode
       PGHOST            = var.database_host
       PGPORT            = var.database_port
@@ -112,11 +120,11 @@ data "aws_iam_policy_document" "rotation" {
   }
 
   dynamic "statement" {
-    for_each = local.rotation_master_arn != null && try(var.rotation.master_secret_kms_key_arn, null) != null ? [1] : []
+    for_each = local.rotation_master_arn != null && try(local.rotation.master_secret_kms_key_arn, null) != null ? [1] : []
     content {
       sid       = "MasterSecretKeyViaSecretsManager"
       actions   = ["kms:Decrypt"]
-      resources = [var.rotation.master_secret_kms_key_arn]
+      resources = [local.rotation.master_secret_kms_key_arn]
       condition {
         test     = "StringEquals"
         variable = "kms:ViaService"
@@ -139,7 +147,7 @@ resource "aws_iam_role_policy" "rotation" {
 resource "aws_lambda_function" "rotation" {
   count         = local.rotation_enabled ? 1 : 0
   function_name = local.rotation_function_name
-  description   = "pg_cron_job: rotates the secret of ${local.job_name} (${var.rotation.strategy})"
+  description   = "pg_cron_job: rotates the secret of ${local.job_name} (${local.rotation.strategy})"
   role          = aws_iam_role.rotation[0].arn
   runtime       = "provided.al2023"
   handler       = "rotation" # the package's rotation program (_HANDLER)

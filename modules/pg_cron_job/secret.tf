@@ -28,9 +28,9 @@ resource "aws_secretsmanager_secret_version" "this" {
     username = var.secret_username
     password = local.generated_password
     dbname   = coalesce(var.database_name, "postgres")
-    }, try(var.rotation.strategy, null) == "alternating-users" ? {
+    }, try(local.rotation.strategy, null) == "alternating-users" ? {
     # The alternating-users rotation logs in with the master secret named here.
-    masterarn = var.rotation.master_secret_arn
+    masterarn = local.rotation.master_secret_arn
   } : {}))
   secret_string_wo_version = var.secret_password_version
 }
@@ -38,15 +38,15 @@ resource "aws_secretsmanager_secret_version" "this" {
 # Rotation: built in (rotation, the function in rotation.tf rotates the created secret or the
 # given secret_arn) or a function you bring (rotation_lambda_arn, created secret only).
 resource "aws_secretsmanager_secret_rotation" "this" {
-  count               = local.create && (var.rotation != null || (var.create_secret && var.rotation_lambda_arn != null)) ? 1 : 0
+  count               = local.create && (local.rotation != null || (var.create_secret && var.rotation_lambda_arn != null)) ? 1 : 0
   secret_id           = local.secret_arn
-  rotation_lambda_arn = var.rotation != null ? aws_lambda_function.rotation[0].arn : var.rotation_lambda_arn
+  rotation_lambda_arn = local.rotation != null ? aws_lambda_function.rotation[0].arn : var.rotation_lambda_arn
   # Not at apply: the DBA sets the created user's password first (README, "Rotation").
   rotate_immediately = false
 
   rotation_rules {
-    automatically_after_days = var.rotation == null ? var.rotation_days : null
-    schedule_expression      = var.rotation == null ? null : var.rotation.schedule
+    automatically_after_days = local.rotation == null ? var.rotation_days : null
+    schedule_expression      = local.rotation == null ? null : local.rotation.schedule
   }
 
   # checkov:skip=CKV_AWS_304:The interval is the consumer's choice (rotation.schedule, default rate(30 days); rotation_days, default 30); checkov cannot evaluate the conditional that picks one.

@@ -109,8 +109,8 @@ variable "environment" {
       "AUTH_MODE", "TRANSACTION", "STATEMENT_TIMEOUT_MS", "LOCK_TIMEOUT_MS", "ALLOW_OVERLAP", "MAX_RUNTIME_MS",
       "HISTORY_TABLE", "HISTORY_RETENTION_DAYS", "REPEAT_UNTIL_ZERO", "CONTINUE_ON_DEADLINE", "MAX_CONTINUATIONS",
       "DB_CLUSTER_IDENTIFIER", "DB_INSTANCE_IDENTIFIER", "DB_ENDPOINT", "WHEN_DATABASE_UNAVAILABLE", "READ_ONLY", "PGHOSTADDR",
-      "EXPORT_S3_URI", "EXPORT_FORMAT", "EXPORT_HEADER", "EXPORT_COMPRESSION", "EXPORT_KMS_KEY_ID", "EXPORT_BUCKET_OWNER",
-      "EXPORT_MANIFEST", "PGPASSWORD",
+      "EXPORT_S3_URI", "EXPORT_FORMAT", "EXPORT_HEADER", "EXPORT_COMPRESSION", "EXPORT_COMPRESSION_LEVEL", "EXPORT_THREADS",
+      "EXPORT_KMS_KEY_ID", "EXPORT_BUCKET_OWNER", "EXPORT_MANIFEST", "PGPASSWORD",
     ])) == 0
     error_message = "environment must not set variables the module manages (use the matching module input instead) nor PGPASSWORD (keep passwords in the secret)."
   }
@@ -384,6 +384,15 @@ variable "secret_arn" {
     condition     = !(var.secret_arn != null && var.create_secret)
     error_message = "Set either secret_arn or create_secret = true, not both."
   }
+
+  validation {
+    # A secret's ARN ends in "-" and six random characters; IAM matches the Resource of the
+    # job's GetSecretValue grant exactly, so a name or a partial ARN would never match (and a
+    # name is not an ARN at all, which IAM refuses):
+    # https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_examples.html#auth-and-access_examples_wildcard
+    condition     = var.secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+-[A-Za-z0-9]{6}$", coalesce(var.secret_arn, "x")))
+    error_message = "secret_arn must be the secret's full ARN, ending in the 6 characters Secrets Manager adds (arn:aws:secretsmanager:<region>:<account>:secret:<name>-AbCdEf; data.aws_secretsmanager_secret.<name>.arn gives it for a name): the job's grant names it exactly."
+  }
 }
 
 variable "create_secret" {
@@ -458,16 +467,23 @@ variable "rotation" {
     master_secret_kms_key_arn: customer KMS key of the master secret, when it has one (an RDS-managed master secret's master_user_secret[0].kms_key_id).
     Rotates the secret the module creates (create_secret) or the given secret_arn; a secret_arn must not be an RDS-managed master secret (RDS rotates those itself).
   EOT
-  type = object({
-    strategy                  = optional(string, "single-user")
-    schedule                  = optional(string, "rate(30 days)")
-    master_secret_arn         = optional(string)
-    master_secret_kms_key_arn = optional(string)
-  })
+  # Not an object type, so that a misspelt key (schedul = ...) is refused rather than dropped;
+  # the defaults are applied in rotation.tf (local.rotation).
+  type    = any
   default = null
 
   validation {
-    condition     = var.rotation == null || contains(["single-user", "alternating-users"], try(var.rotation.strategy, ""))
+    condition     = var.rotation == null || can(keys(var.rotation))
+    error_message = "rotation must be an object: { strategy = ..., schedule = ..., ... }."
+  }
+
+  validation {
+    condition     = var.rotation == null || length(setsubtract(try(keys(var.rotation), []), local.rotation_keys)) == 0
+    error_message = "rotation has unknown keys (${join(", ", setsubtract(try(keys(var.rotation), []), local.rotation_keys))}); the keys are ${join(", ", local.rotation_keys)}."
+  }
+
+  validation {
+    condition     = var.rotation == null || contains(["single-user", "alternating-users"], coalesce(try(var.rotation.strategy, null), "single-user"))
     error_message = "rotation.strategy must be \"single-user\" or \"alternating-users\"."
   }
 
@@ -484,8 +500,8 @@ variable "rotation" {
   }
 
   validation {
-    condition     = try(var.rotation.master_secret_arn, null) == null || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", try(coalesce(var.rotation.master_secret_arn, "x"), "x")))
-    error_message = "rotation.master_secret_arn must be a secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>): the function's GetSecretValue grant names it."
+    condition     = try(var.rotation.master_secret_arn, null) == null || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+-[A-Za-z0-9]{6}$", try(coalesce(var.rotation.master_secret_arn, "x"), "x")))
+    error_message = "rotation.master_secret_arn must be the secret's full ARN, ending in the 6 characters Secrets Manager adds (arn:aws:secretsmanager:<region>:<account>:secret:<name>-AbCdEf): the function's GetSecretValue grant names it exactly."
   }
 
   validation {
@@ -496,7 +512,7 @@ variable "rotation" {
   validation {
     # Rotation schedules are rate(n hours|days) or cron(); at most every 4 hours:
     # https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotate-secrets_schedule.html
-    condition     = var.rotation == null || (can(regex("^(rate\\([1-9][0-9]* (hour|hours|day|days)\\)|cron\\(.+\\))$", try(var.rotation.schedule, ""))) && !can(regex("^rate\\([1-3] hours?\\)$", try(var.rotation.schedule, ""))))
+    condition     = var.rotation == null || (can(regex("^(rate\\([1-9][0-9]* (hour|hours|day|days)\\)|cron\\(.+\\))$", coalesce(try(var.rotation.schedule, null), "rate(30 days)"))) && !can(regex("^rate\\([1-3] hours?\\)$", coalesce(try(var.rotation.schedule, null), "rate(30 days)"))))
     error_message = "rotation.schedule must be rate(<n> days), rate(<n> hours) (at least 4 hours) or cron(...), for example \"rate(30 days)\"."
   }
 
@@ -674,21 +690,30 @@ variable "export" {
     Make the job an extraction: its one query (SELECT, WITH, TABLE or VALUES) is streamed to S3 (EXPORT_* variables). null: not an export.
     bucket_arn: the bucket (arn:aws:s3:::name). prefix: where objects go, e.g. "exports/orders/" (no leading '/', ends in '/'); the role may write only there.
     key: object name under prefix, with placeholders {job}, {run_id}, {scheduled_time}, {scheduled_date}; default "{job}/{scheduled_date}/{job}-{scheduled_time}.<csv|txt|jsonl>[.gz]".
-    format: csv (default), text or jsonl. header: CSV header line (default true). compression: gzip or none (default: gzip when the key ends in .gz; the default key is gzipped unless compression = "none").
+    format: csv (default), text or jsonl. header: CSV header line (default true). compression: gzip, zstd or none (default: from the key's .gz/.zst ending; the default key is gzipped unless compression says otherwise).
+    compression_level: 1-9 for gzip (default 6), 1-19 for zstd (default 3). threads: compressing threads, 1-64 (default: the function's vCPUs, which grow with memory_size).
     kms_key_arn: SSE-KMS with this key (default SSE-S3). expected_bucket_owner: account id the bucket must belong to. manifest: also write <key>.manifest.json.
   EOT
-  type = object({
-    bucket_arn            = string
-    prefix                = string
-    key                   = optional(string)
-    format                = optional(string, "csv")
-    header                = optional(bool, true)
-    compression           = optional(string)
-    kms_key_arn           = optional(string)
-    expected_bucket_owner = optional(string)
-    manifest              = optional(bool, false)
-  })
+  # Not an object type: Terraform drops the attributes an object type does not declare, so a
+  # misspelt key (formt = "jsonl") would be ignored. The keys are checked below and the defaults
+  # applied in main.tf (local.export).
+  type    = any
   default = null
+
+  validation {
+    condition     = var.export == null || can(keys(var.export))
+    error_message = "export must be an object: { bucket_arn = ..., prefix = ..., ... }."
+  }
+
+  validation {
+    condition     = var.export == null || length(setsubtract(try(keys(var.export), []), local.export_keys)) == 0
+    error_message = "export has unknown keys (${join(", ", setsubtract(try(keys(var.export), []), local.export_keys))}); the keys are ${join(", ", local.export_keys)}."
+  }
+
+  validation {
+    condition     = var.export == null || alltrue([for k in ["header", "manifest"] : can(tobool(try(var.export[k], null)))])
+    error_message = "export.header and export.manifest are true or false."
+  }
 
   validation {
     # Bucket names: 3-63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit:
@@ -718,13 +743,34 @@ variable "export" {
   }
 
   validation {
-    condition     = var.export == null || contains(["csv", "text", "jsonl"], try(var.export.format, "csv"))
+    condition     = var.export == null || contains(["csv", "text", "jsonl"], try(coalesce(var.export.format, "csv"), "csv"))
     error_message = "export.format must be \"csv\", \"text\" (COPY's tab-separated format) or \"jsonl\" (one JSON object per row)."
   }
 
   validation {
-    condition     = var.export == null || try(var.export.compression, null) == null || contains(["gzip", "none"], try(coalesce(var.export.compression, "none"), "none"))
-    error_message = "export.compression must be \"gzip\" or \"none\" (or null: gzip when the key ends in .gz)."
+    condition     = var.export == null || try(var.export.compression, null) == null || contains(["gzip", "zstd", "none"], try(coalesce(var.export.compression, "none"), "none"))
+    error_message = "export.compression must be \"gzip\", \"zstd\" or \"none\" (or null: from the key's .gz / .zst ending)."
+  }
+
+  validation {
+    # The runner's EXPORT_COMPRESSION_LEVEL range (lambda/functions/src/contract.rs): zstd's
+    # levels without its "ultra" window sizes; gzip stops at 9.
+    condition = var.export == null || try(var.export.compression_level, null) == null || try(
+      var.export.compression_level >= 1 && var.export.compression_level <= 19 && floor(var.export.compression_level) == var.export.compression_level &&
+      (var.export.compression_level <= 9 || try(var.export.compression, null) == "zstd" || (try(var.export.compression, null) == null && endswith(try(coalesce(var.export.key, "x"), "x"), ".zst"))),
+    false)
+    error_message = "export.compression_level must be a whole number, 1-9 for gzip (the default 6) or 1-19 with compression = \"zstd\" (the default 3)."
+  }
+
+  validation {
+    # The runner's EXPORT_THREADS range (lambda/functions/src/contract.rs).
+    condition     = var.export == null || try(var.export.threads, null) == null || try(var.export.threads >= 1 && var.export.threads <= 64 && floor(var.export.threads) == var.export.threads, false)
+    error_message = "export.threads must be a whole number 1-64 (null: one per vCPU of the function; Lambda gives a full vCPU per 1,769 MB of memory_size)."
+  }
+
+  validation {
+    condition     = var.export == null || try(var.export.compression_level, null) == null || try(var.export.compression, null) != "none"
+    error_message = "export.compression_level is set but compression = \"none\": drop the level or choose gzip or zstd."
   }
 
   validation {
@@ -867,8 +913,36 @@ variable "schedule_expression" {
   }
 
   validation {
-    condition     = !can(regex("^cron\\(", var.schedule_expression)) || can(regex(local.cron_regex, var.schedule_expression))
-    error_message = "A cron() field is out of range: minutes 0-59, hours 0-23, day-of-month 1-31 (or ?, L, W), month 1-12 or JAN-DEC, day-of-week 1-7 or SUN-SAT (or ?, L, #), year 1970-2199; each may be *, a value, a range a-b, a list a,b or a step x/n. Example: cron(30 2 * * ? *)."
+    # Both '?' is refused by Scheduler too (one of the two day fields must say which days).
+    condition     = !can(regex("^cron\\(\\S+ \\S+ \\? \\S+ \\? \\S+\\)$", var.schedule_expression))
+    error_message = "cron() has '?' in both day fields: put * (or the days) in day-of-month or day-of-week, e.g. cron(0 2 * * ? *)."
+  }
+
+  validation {
+    # Field by field, so the message names the field (and no regular expression is printed).
+    condition     = !can(regex("^cron\\(\\S+ \\S+ \\S+ \\S+ \\S+ \\S+\\)$", var.schedule_expression)) || alltrue([for i, f in split(" ", substr(var.schedule_expression, 5, length(var.schedule_expression) - 6)) : can(regex("^(?i)(${local.cron_checks[i].pattern})$", f))])
+    error_message = "cron() field out of range: ${join("; ", [for i, f in split(" ", substr(var.schedule_expression, 5, length(var.schedule_expression) - 6)) : "${local.cron_checks[i].name} is ${f}, not ${local.cron_checks[i].range}" if !can(regex("^(?i)(${local.cron_checks[i].pattern})$", f))])}. A field is *, a value, a range a-b, a list a,b or a step x/n, e.g. cron(30 2 * * ? *)."
+  }
+
+  validation {
+    condition = try(!(
+      can(regex("^cron\\(\\S+ \\S+ [0-9]+(,[0-9]+)* [0-9A-Za-z]+(,[0-9A-Za-z]+)* \\S+ \\S+\\)$", var.schedule_expression)) &&
+      alltrue([for d in split(",", split(" ", var.schedule_expression)[2]) : alltrue([for m in split(",", upper(split(" ", var.schedule_expression)[3])) : tonumber(d) > lookup(local.cron_month_days, m, 31)])])
+    ), true)
+    error_message = "This cron() never fires: day-of-month ${try(split(" ", var.schedule_expression)[2], "")} does not exist in month ${try(split(" ", var.schedule_expression)[3], "")}. Use L for the last day of the month."
+  }
+
+  # A schedule with nothing left to run (its year or its at() time is past) would never invoke
+  # the job while its late alarm waited for it. at() is read in its time zone: past means past
+  # even at UTC-12.
+  validation {
+    # (plantimestamp() is unknown during validate, which then skips this check.)
+    condition = startswith(var.schedule_expression, "rate(") || try(
+      startswith(var.schedule_expression, "cron(")
+      ? max([for y in flatten([for part in split(",", trimsuffix(split(" ", var.schedule_expression)[5], ")")) : split("-", part)]) : tonumber(y)]...) >= tonumber(formatdate("YYYY", plantimestamp()))
+      : timecmp(timeadd("${substr(var.schedule_expression, 3, 19)}Z", "12h"), plantimestamp()) >= 0,
+    true)
+    error_message = "${var.schedule_expression} is in the past: the schedule would never run again. Set a future time (or remove the job once it has run)."
   }
 
   validation {
@@ -1037,7 +1111,19 @@ locals {
   cron_weekday = "([1-7]|SUN|MON|TUE|WED|THU|FRI|SAT)"
   cron_dow     = "(\\?|L|${local.cron_weekday}L|${local.cron_weekday}#[1-5]|${format(local.cron_list, local.cron_weekday)})"
   cron_year    = format(local.cron_list, "(19[7-9][0-9]|2[01][0-9][0-9])")
-  cron_regex   = "^(?i)cron\\((${local.cron_minute}) (${local.cron_hour}) ${local.cron_dom} (${local.cron_month}) ${local.cron_dow} (${local.cron_year})\\)$"
+
+  # The six fields of a cron() expression, checked one by one (the messages name the field).
+  cron_checks = [
+    { name = "minutes", range = "0-59", pattern = local.cron_minute },
+    { name = "hours", range = "0-23", pattern = local.cron_hour },
+    { name = "day-of-month", range = "1-31, ?, L, LW or nW", pattern = local.cron_dom },
+    { name = "month", range = "1-12 or JAN-DEC", pattern = local.cron_month },
+    { name = "day-of-week", range = "1-7 or SUN-SAT, ?, L, nL or n#k", pattern = local.cron_dow },
+    { name = "year", range = "1970-2199", pattern = local.cron_year },
+  ]
+  # Days of month that exist in a month (29 for February: it fires in leap years).
+  cron_month_days = { "1" = 31, "2" = 29, "3" = 31, "4" = 30, "5" = 31, "6" = 30, "7" = 31, "8" = 31, "9" = 30, "10" = 31, "11" = 30, "12" = 31,
+  JAN = 31, FEB = 29, MAR = 31, APR = 30, MAY = 31, JUN = 30, JUL = 31, AUG = 31, SEP = 30, OCT = 31, NOV = 30, DEC = 31 }
 }
 
 ################################################################################

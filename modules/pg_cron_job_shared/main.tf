@@ -12,15 +12,21 @@ locals {
   region     = data.aws_region.current.id
   account_id = data.aws_caller_identity.current.account_id
 
-  function_arns = [for n in var.function_names : "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${n}"]
-
   kms_key_arn     = var.create_kms_key ? try(aws_kms_key.this[0].arn, null) : var.kms_key_arn
   encrypted       = var.create_kms_key || var.kms_key_arn != null
   alarm_topic_arn = var.create_alarm_topic ? try(aws_sns_topic.alarms[0].arn, null) : var.alarm_topic_arn
   alarm_actions   = local.alarm_topic_arn == null ? [] : [local.alarm_topic_arn]
 
-  # What the scheduler role may invoke: the jobs and the watchdog.
-  invoked_arns = concat(local.function_arns, var.create_watchdog ? [local.watchdog_arn] : [])
+  # What the scheduler role may invoke: the jobs and the watchdog. Names starting with
+  # function_name_prefix (the jobs map passes "<fleet>-") are covered by one wildcard ARN, so the
+  # policy does not grow with the fleet; other names are listed one by one.
+  function_arns_prefix = "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:"
+  invoked_names        = concat(var.function_names, var.create_watchdog ? [local.watchdog_name] : [])
+  invoked_by_prefix    = var.function_name_prefix == null ? [] : [for n in local.invoked_names : n if startswith(n, var.function_name_prefix)]
+  invoked_arns = distinct(concat(
+    length(local.invoked_by_prefix) > 0 ? ["${local.function_arns_prefix}${var.function_name_prefix}*"] : [],
+    [for n in local.invoked_names : "${local.function_arns_prefix}${n}" if !contains(local.invoked_by_prefix, n)],
+  ))
 
   https_egress_cidr_blocks = var.https_egress_cidr_blocks != null ? var.https_egress_cidr_blocks : (
     var.secretsmanager_endpoint == "none" ? ["0.0.0.0/0"] : []
@@ -288,40 +294,52 @@ resource "aws_iam_role" "scheduler" {
   tags                 = merge(var.tags, var.scheduler_role_tags)
 }
 
-data "aws_iam_policy_document" "scheduler" {
-  count = local.create ? 1 : 0
-
-  dynamic "statement" {
-    for_each = length(local.invoked_arns) > 0 ? [1] : []
-    content {
-      sid       = "InvokeJobs"
-      actions   = ["lambda:InvokeFunction"]
-      resources = local.invoked_arns
-    }
-  }
-
-  statement {
-    sid       = "DeadLetters"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.failures[0].arn]
-  }
-
-  # Sending to a queue encrypted with a customer key needs both actions on the key.
-  # https://docs.aws.amazon.com/scheduler/latest/UserGuide/configuring-schedule-dlq.html
-  # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html
-  dynamic "statement" {
-    for_each = local.encrypted ? [1] : []
-    content {
-      sid       = "EncryptedDeadLetters"
-      actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
-      resources = [local.kms_key_arn]
-    }
-  }
+# Built with jsonencode (not aws_iam_policy_document) so its size is known at plan, also in
+# terraform test with a mocked provider: the fleet test checks it against IAM's quotas.
+locals {
+  scheduler_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = concat(
+      length(local.invoked_arns) > 0 ? [{
+        Sid      = "InvokeJobs"
+        Effect   = "Allow"
+        Action   = ["lambda:InvokeFunction"]
+        Resource = local.invoked_arns
+      }] : [],
+      [{
+        Sid      = "DeadLetters"
+        Effect   = "Allow"
+        Action   = ["sqs:SendMessage"]
+        Resource = [try(aws_sqs_queue.failures[0].arn, "")]
+      }],
+      # Sending to a queue encrypted with a customer key needs both actions on the key.
+      # https://docs.aws.amazon.com/scheduler/latest/UserGuide/configuring-schedule-dlq.html
+      # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html
+      local.encrypted ? [{
+        Sid      = "EncryptedDeadLetters"
+        Effect   = "Allow"
+        Action   = ["kms:GenerateDataKey", "kms:Decrypt"]
+        Resource = [local.kms_key_arn]
+      }] : [],
+    )
+  })
+  # IAM counts a role's inline policies together, without whitespace (jsonencode writes none):
+  # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html#reference_iam-quotas-entity-length
+  extra_policy_length = var.role_inline_policy == null ? 0 : length(try(jsonencode(jsondecode(var.role_inline_policy)), var.role_inline_policy))
 }
 
 resource "aws_iam_role_policy" "scheduler" {
   count  = local.create ? 1 : 0
   name   = "invoke-jobs"
   role   = aws_iam_role.scheduler[0].id
-  policy = data.aws_iam_policy_document.scheduler[0].json
+  policy = local.scheduler_policy
+
+  lifecycle {
+    # Role policy size quota (10,240 characters for all of a role's inline policies):
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html#reference_iam-quotas-entity-length
+    precondition {
+      condition     = length(local.scheduler_policy) + local.extra_policy_length <= 10240
+      error_message = "The scheduler role's inline policies would have ${length(local.scheduler_policy) + local.extra_policy_length} characters; IAM allows 10,240: name the jobs with function_name_prefix (the jobs map: \"<fleet>-<key>\", the default) so one wildcard covers them, or shorten role_inline_policy."
+    }
+  }
 }

@@ -83,6 +83,14 @@ output "scheduler_role_name" {
   value       = try(aws_iam_role.scheduler[0].name, null)
 }
 
+output "role_policies" {
+  description = "The inline policies (JSON, no whitespace) of the scheduler and watchdog roles, by role: what IAM measures against its 10,240-character role-policy quota."
+  value = local.create ? merge(
+    { scheduler = local.scheduler_policy },
+    local.watchdog ? { watchdog = local.watchdog_policy } : {},
+  ) : null
+}
+
 output "job_inputs" {
   description = "Pass as `shared` to each modules/pg_cron_job call (the jobs map module does it for you)."
   value = local.create ? {

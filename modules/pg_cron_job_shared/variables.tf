@@ -268,6 +268,19 @@ variable "function_names" {
   nullable    = false
 }
 
+variable "function_name_prefix" {
+  description = "Name prefix of the jobs' functions (the jobs map passes \"<name>-\"): the scheduler role may invoke `<prefix>*` with one ARN instead of one per function, so its policy does not grow with the fleet (the functions not starting with it are listed). null: every function listed."
+  type        = string
+  default     = null
+
+  validation {
+    # Lambda function names: letters, digits, '-' and '_':
+    # https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html#lambda-CreateFunction-request-FunctionName
+    condition     = var.function_name_prefix == null || can(regex("^[A-Za-z0-9_-]{1,63}$", coalesce(var.function_name_prefix, "x")))
+    error_message = "function_name_prefix must be 1-63 letters, digits, '-' or '_' (the start of the jobs' function names, e.g. \"app-db-\")."
+  }
+}
+
 variable "scheduler_role_tags" {
   description = "Extra tags of the scheduler role."
   type        = map(string)

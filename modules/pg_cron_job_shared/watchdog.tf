@@ -59,46 +59,60 @@ resource "aws_iam_role" "watchdog" {
   tags                 = var.tags
 }
 
-# Read-only: its own log, the fleet's schedule groups, the run metrics.
-data "aws_iam_policy_document" "watchdog" {
-  count = local.watchdog ? 1 : 0
-
-  statement {
-    sid       = "OwnLog"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.watchdog[0].arn}:*"]
-  }
-
-  # ListSchedules has no resource type (it lists within a group given as a parameter):
-  # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridgescheduler.html
-  statement {
-    sid       = "ListSchedules"
-    actions   = ["scheduler:ListSchedules"]
-    resources = ["*"]
-  }
-
-  # GetSchedule on the schedules of the watched groups only (resource type schedule:
-  # arn:${Partition}:scheduler:${Region}:${Account}:schedule/${GroupName}/${ScheduleName}).
-  statement {
-    sid       = "ReadFleetSchedules"
-    actions   = ["scheduler:GetSchedule"]
-    resources = [for g in local.watched_groups : "arn:${local.partition}:scheduler:${local.region}:${local.account_id}:schedule/${g}/*"]
-  }
-
-  # GetMetricData supports no resource-level permissions:
-  # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html
-  statement {
-    sid       = "ReadRunMetrics"
-    actions   = ["cloudwatch:GetMetricData"]
-    resources = ["*"]
-  }
+# Read-only: its own log, the fleet's schedule groups, the run metrics. Built with jsonencode
+# (its size is known at plan; the fleet test checks it against IAM's quotas); it grows with the
+# watched groups only (at most 20), not with the jobs.
+locals {
+  watchdog_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "OwnLog"
+        Effect   = "Allow"
+        Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+        Resource = ["${try(aws_cloudwatch_log_group.watchdog[0].arn, "")}:*"]
+      },
+      # ListSchedules has no resource type (it lists within a group given as a parameter):
+      # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridgescheduler.html
+      {
+        Sid      = "ListSchedules"
+        Effect   = "Allow"
+        Action   = ["scheduler:ListSchedules"]
+        Resource = ["*"]
+      },
+      # GetSchedule on the schedules of the watched groups only (resource type schedule:
+      # arn:${Partition}:scheduler:${Region}:${Account}:schedule/${GroupName}/${ScheduleName}).
+      {
+        Sid      = "ReadFleetSchedules"
+        Effect   = "Allow"
+        Action   = ["scheduler:GetSchedule"]
+        Resource = [for g in local.watched_groups : "arn:${local.partition}:scheduler:${local.region}:${local.account_id}:schedule/${g}/*"]
+      },
+      # GetMetricData supports no resource-level permissions:
+      # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html
+      {
+        Sid      = "ReadRunMetrics"
+        Effect   = "Allow"
+        Action   = ["cloudwatch:GetMetricData"]
+        Resource = ["*"]
+      },
+    ]
+  })
 }
 
 resource "aws_iam_role_policy" "watchdog" {
   count  = local.watchdog ? 1 : 0
   name   = "watchdog"
   role   = aws_iam_role.watchdog[0].id
-  policy = data.aws_iam_policy_document.watchdog[0].json
+  policy = local.watchdog_policy
+
+  lifecycle {
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html#reference_iam-quotas-entity-length
+    precondition {
+      condition     = length(local.watchdog_policy) + local.extra_policy_length <= 10240
+      error_message = "The watchdog role's inline policies would have ${length(local.watchdog_policy) + local.extra_policy_length} characters; IAM allows 10,240: shorten role_inline_policy."
+    }
+  }
 }
 
 resource "aws_lambda_function" "watchdog" {

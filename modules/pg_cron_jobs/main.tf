@@ -33,6 +33,7 @@ module "shared" {
   alarm_topic_arn                           = var.alarm_topic_arn
   alarm_emails                              = var.alarm_emails
   function_names                            = values(local.function_names)
+  function_name_prefix                      = "${var.name}-"
   create_watchdog                           = var.create_watchdog
   package_path                              = local.package_path
   architecture                              = local.architecture
@@ -42,6 +43,15 @@ module "shared" {
   watched_schedule_groups                   = length(local.schedule_groups) > 0 ? local.schedule_groups : ["default"]
   log_retention_days                        = coalesce(try(var.defaults.log_retention_days, null), 30)
   create_dashboard                          = var.create_dashboard
+  failure_queue_retention_seconds           = var.failure_queue_retention_seconds
+  kms_key_deletion_window_days              = var.kms_key_deletion_window_days
+  watchdog_schedule_group_name              = var.watchdog_schedule_group_name
+  security_group_tags                       = var.security_group_tags
+  endpoint_tags                             = var.endpoint_tags
+  kms_key_tags                              = var.kms_key_tags
+  alarm_topic_tags                          = var.alarm_topic_tags
+  failure_queue_tags                        = var.failure_queue_tags
+  scheduler_role_tags                       = var.scheduler_role_tags
   role_permissions_boundary                 = var.role_permissions_boundary
   role_path                                 = var.role_path
   role_policy_arns                          = var.role_policy_arns
@@ -127,4 +137,10 @@ module "job" {
   role_path                 = try(each.value.role_path, null) != null ? each.value.role_path : try(var.defaults.role_path, null) != null ? var.defaults.role_path : var.role_path
   role_policy_arns          = try(each.value.role_policy_arns, null) != null ? each.value.role_policy_arns : try(var.defaults.role_policy_arns, null) != null ? var.defaults.role_policy_arns : var.role_policy_arns
   role_inline_policy        = try(each.value.role_inline_policy, null) != null ? each.value.role_inline_policy : try(var.defaults.role_inline_policy, null) != null ? var.defaults.role_inline_policy : var.role_inline_policy
+  # Per-resource tags (on top of tags): the job's own map, else defaults'.
+  function_tags  = try(each.value.function_tags, null) != null ? each.value.function_tags : try(var.defaults.function_tags, null)
+  role_tags      = try(each.value.role_tags, null) != null ? each.value.role_tags : try(var.defaults.role_tags, null)
+  log_group_tags = try(each.value.log_group_tags, null) != null ? each.value.log_group_tags : try(var.defaults.log_group_tags, null)
+  alarm_tags     = try(each.value.alarm_tags, null) != null ? each.value.alarm_tags : try(var.defaults.alarm_tags, null)
+  secret_tags    = try(each.value.secret_tags, null) != null ? each.value.secret_tags : try(var.defaults.secret_tags, null)
 }

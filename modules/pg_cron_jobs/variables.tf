@@ -86,8 +86,15 @@ variable "jobs" {
   }
 
   validation {
-    condition     = alltrue([for k in keys(var.jobs) : can(regex("^[A-Za-z0-9_-]{1,64}$", k))])
-    error_message = "jobs keys must be letters, digits, '-' or '_' (they name the functions \"<name>-<key>\")."
+    condition     = alltrue([for k in keys(var.jobs) : can(regex("^[A-Za-z0-9_-]+$", k))])
+    error_message = "jobs keys must be letters, digits, '-' or '_' (they name the functions \"<name>-<key>\"): ${join(", ", [for k in keys(var.jobs) : jsonencode(k) if !can(regex("^[A-Za-z0-9_-]+$", k))])}."
+  }
+
+  validation {
+    # Lambda function names are at most 64 characters:
+    # https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html#lambda-CreateFunction-request-FunctionName
+    condition     = alltrue([for k, j in var.jobs : try(j.name, null) != null || length("${var.name}-${k}") <= 64])
+    error_message = "Job keys too long: ${join(", ", [for k, j in var.jobs : "${k} (${length(k)} characters)" if try(j.name, null) == null && length("${var.name}-${k}") > 64])}. The function is named \"<name>-<key>\", at most 64 characters (Lambda's limit): keys of this fleet may have ${63 - length(var.name)}; shorten the key or give the job a name."
   }
 
   validation {
@@ -161,6 +168,11 @@ locals {
     "role_path",
     "role_policy_arns",
     "role_inline_policy",
+    "function_tags",
+    "role_tags",
+    "log_group_tags",
+    "alarm_tags",
+    "secret_tags",
   ]
   # Removed inputs have their own message (above), not "misspelt".
   known_attributes = concat(local.job_attributes, ["expected_interval_seconds"])
@@ -385,4 +397,63 @@ variable "role_inline_policy" {
     condition     = var.role_inline_policy == null || can(jsondecode(var.role_inline_policy).Statement)
     error_message = "role_inline_policy must be an IAM policy JSON document with a Statement (data.aws_iam_policy_document.<name>.json or jsonencode({ Version = \"2012-10-17\", Statement = [...] }))."
   }
+}
+
+################################################################################
+# Shared layer, passed through: each input's type, range and default are declared once, in
+# modules/pg_cron_job_shared (null here takes that default; its validations apply).
+################################################################################
+
+variable "failure_queue_retention_seconds" {
+  description = "How long the failures queue keeps undelivered schedules and failed-run records (modules/pg_cron_job_shared: 60-1209600 s, default 14 days)."
+  type        = number
+  default     = null
+}
+
+variable "kms_key_deletion_window_days" {
+  description = "Waiting period before the created KMS key is deleted (modules/pg_cron_job_shared: 7-30 days, default 30)."
+  type        = number
+  default     = null
+}
+
+variable "watchdog_schedule_group_name" {
+  description = "Scheduler group of the watchdog's own schedule (default \"default\")."
+  type        = string
+  default     = null
+}
+
+variable "security_group_tags" {
+  description = "Extra tags of the jobs' security group."
+  type        = map(string)
+  default     = null
+}
+
+variable "endpoint_tags" {
+  description = "Extra tags of the Secrets Manager endpoint and its security group."
+  type        = map(string)
+  default     = null
+}
+
+variable "kms_key_tags" {
+  description = "Extra tags of the created KMS key."
+  type        = map(string)
+  default     = null
+}
+
+variable "alarm_topic_tags" {
+  description = "Extra tags of the created alarm topic."
+  type        = map(string)
+  default     = null
+}
+
+variable "failure_queue_tags" {
+  description = "Extra tags of the failures queue."
+  type        = map(string)
+  default     = null
+}
+
+variable "scheduler_role_tags" {
+  description = "Extra tags of the scheduler role."
+  type        = map(string)
+  default     = null
 }

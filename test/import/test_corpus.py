@@ -171,7 +171,7 @@ variables {{
   vpc_id                     = "vpc-0123456789abcdef0"
   subnet_ids                 = ["subnet-aaaa", "subnet-bbbb"]
   database_security_group_id = "sg-0db0db0db0db0db00"
-  secret_arn                 = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:master-AbC"
+  secret_arn                 = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:master-AbCdEf"
 }}
 
 run "imported_jobs_plan" {{

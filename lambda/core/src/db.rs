@@ -3,12 +3,16 @@
 //! and authentication; statement results are counted from command tags while rows are
 //! discarded as they arrive; every call takes a limit after which the session gives up.
 
-use std::sync::Arc;
+use std::future::Future;
+use std::pin::{pin, Pin};
+use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use futures_util::{pin_mut, StreamExt};
 use postgres_native_tls::MakeTlsConnector;
 use socket2::{SockRef, TcpKeepalive};
+use tokio::time::Sleep;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 use tracing::warn;
@@ -76,6 +80,7 @@ pub struct Session {
     wire: Arc<Wire>,
     /// `None` once [`Session::close`] took it.
     connection: Option<tokio::task::JoinHandle<()>>,
+    timer: LimitTimer,
 }
 
 impl Drop for Session {
@@ -170,17 +175,46 @@ async fn plain_socket(params: &ConnectParams<'_>) -> Result<tokio::net::TcpStrea
     Err(DbFailure::Io(last))
 }
 
-/// Waits for `fut` until `limit` (no limit when `None`).
-async fn bounded<T>(
-    limit: Option<Instant>,
-    fut: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>,
-) -> Result<T, DbFailure> {
-    match limit {
-        None => Ok(fut.await?),
-        Some(at) => tokio::time::timeout_at(at.into(), fut)
-            .await
-            .map_err(|_| DbFailure::NoAnswer)?
-            .map_err(DbFailure::Pg),
+/// The session's deadline timer. A run's statements share one deadline, so the timer is armed
+/// once and polled by each call in turn instead of being registered with the runtime's timer
+/// and cancelled again for every statement. A call takes it for its length (a call made while
+/// another holds it gets a timer of its own), so each timer is polled by one call at a time and
+/// wakes the call waiting on it.
+#[derive(Default)]
+struct LimitTimer(Mutex<Option<(Instant, Pin<Box<Sleep>>)>>);
+
+impl LimitTimer {
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<(Instant, Pin<Box<Sleep>>)>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A timer that fires at `at`: the session's (re-armed if its deadline differs) or a new one.
+    fn take(&self, at: Instant) -> Pin<Box<Sleep>> {
+        match self.slot().take() {
+            Some((armed, sleep)) if armed == at => sleep,
+            Some((_, mut sleep)) => {
+                sleep.as_mut().reset(at.into());
+                sleep
+            }
+            None => Box::pin(tokio::time::sleep_until(at.into())),
+        }
+    }
+}
+
+/// Gives the timer back to the session when the call ends (or is abandoned).
+struct TimerLoan<'a> {
+    timer: &'a LimitTimer,
+    at: Instant,
+    sleep: Option<Pin<Box<Sleep>>>,
+}
+
+impl Drop for TimerLoan<'_> {
+    fn drop(&mut self) {
+        if let Some(sleep) = self.sleep.take() {
+            *self.timer.slot() = Some((self.at, sleep));
+        }
     }
 }
 
@@ -203,7 +237,36 @@ impl Session {
             client,
             wire,
             connection: Some(connection),
+            timer: LimitTimer::default(),
         }
+    }
+
+    /// Waits for `fut` until `limit` (no limit when `None`); the call is polled before the
+    /// timer, as `tokio::time::timeout` does.
+    async fn bounded<T>(
+        &self,
+        limit: Option<Instant>,
+        fut: impl Future<Output = Result<T, tokio_postgres::Error>>,
+    ) -> Result<T, DbFailure> {
+        let Some(at) = limit else {
+            return Ok(fut.await?);
+        };
+        let mut fut = pin!(fut);
+        let mut loan = TimerLoan {
+            timer: &self.timer,
+            at,
+            sleep: Some(self.timer.take(at)),
+        };
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(result) = fut.as_mut().poll(cx) {
+                return Poll::Ready(result.map_err(DbFailure::Pg));
+            }
+            match loan.sleep.as_mut().map(|sleep| sleep.as_mut().poll(cx)) {
+                Some(Poll::Pending) => Poll::Pending,
+                _ => Poll::Ready(Err(DbFailure::NoAnswer)),
+            }
+        })
+        .await
     }
 
     /// The bound the server broke (the session was ended for it), if any.
@@ -244,7 +307,7 @@ impl Session {
         // The rows are skipped by the session's reader as they arrive, whatever their size.
         self.wire.set_drop_rows(true);
         let _keep_rows_after = KeepRowsOnDrop(&self.wire);
-        bounded(limit, async {
+        self.bounded(limit, async {
             let stream = self.client.simple_query_raw(sql).await?;
             pin_mut!(stream);
             let mut rows = 0u64;
@@ -264,7 +327,7 @@ impl Session {
         sql: &str,
         limit: Option<Instant>,
     ) -> Result<Option<String>, DbFailure> {
-        bounded(limit, async {
+        self.bounded(limit, async {
             let stream = self.client.simple_query_raw(sql).await?;
             pin_mut!(stream);
             let mut first = None;
@@ -287,7 +350,7 @@ impl Session {
         sql: &str,
         limit: Option<Instant>,
     ) -> Result<std::pin::Pin<Box<tokio_postgres::CopyOutStream>>, DbFailure> {
-        bounded(limit, async {
+        self.bounded(limit, async {
             Ok(Box::pin(self.client.copy_out(sql).await?))
         })
         .await
@@ -300,7 +363,7 @@ impl Session {
         params: &[&(dyn ToSql + Sync)],
         limit: Option<Instant>,
     ) -> Result<u64, DbFailure> {
-        bounded(limit, self.client.execute(sql, params)).await
+        self.bounded(limit, self.client.execute(sql, params)).await
     }
 
     /// Runs one parameterised query and returns its single row.
@@ -310,6 +373,7 @@ impl Session {
         params: &[&(dyn ToSql + Sync)],
         limit: Option<Instant>,
     ) -> Result<tokio_postgres::Row, DbFailure> {
-        bounded(limit, self.client.query_one(sql, params)).await
+        self.bounded(limit, self.client.query_one(sql, params))
+            .await
     }
 }

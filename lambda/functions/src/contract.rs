@@ -350,6 +350,8 @@ pub const EXPORT_FORMAT: Var = Var {
         values: &["csv", "text", "jsonl"],
         default: Some("csv"),
     },
+    // A key of the `export` object: its validations enforce the same values.
+    terraform: Some("export"),
     ..text(
         "EXPORT_FORMAT",
         "",
@@ -366,6 +368,8 @@ pub const EXPORT_COMPRESSION: Var = Var {
         values: &["gzip", "zstd", "none"],
         default: None,
     },
+    // A key of the `export` object: its validations enforce the same values.
+    terraform: Some("export"),
     ..text(
         "EXPORT_COMPRESSION",
         "`gzip` when the key ends in `.gz`, `zstd` when it ends in `.zst`, else `none`",
@@ -380,6 +384,8 @@ pub const EXPORT_COMPRESSION_LEVEL: Var = Var {
         default: None,
         unit: "",
     },
+    // A key of the `export` object: its validations enforce the same values.
+    terraform: Some("export"),
     ..text(
         "EXPORT_COMPRESSION_LEVEL",
         "6 (gzip), 3 (zstd)",
@@ -393,6 +399,8 @@ pub const EXPORT_THREADS: Var = Var {
         default: None,
         unit: "",
     },
+    // A key of the `export` object: its validations enforce the same values.
+    terraform: Some("export"),
     ..text(
         "EXPORT_THREADS",
         "the function's vCPUs",

@@ -232,6 +232,23 @@ run "rejects_no_credentials" {
   expect_failures = [var.secret_arn]
 }
 
+# A name or a partial ARN in the grant's Resource: IAM refuses the one, never matches the other.
+run "rejects_secret_name_instead_of_arn" {
+  command = plan
+  variables {
+    secret_arn = "app/master-credentials"
+  }
+  expect_failures = [var.secret_arn]
+}
+
+run "rejects_partial_secret_arn" {
+  command = plan
+  variables {
+    secret_arn = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:app/master-credentials"
+  }
+  expect_failures = [var.secret_arn]
+}
+
 run "rejects_secret_arn_and_create_secret" {
   command = plan
   variables {
@@ -431,6 +448,63 @@ run "rejects_weekday_8" {
     schedule_expression = "cron(0 0 ? * 8 *)"
   }
   expect_failures = [var.schedule_expression]
+}
+
+# Scheduler's cron rules: one of day-of-month and day-of-week is '?', the other says which days
+# (https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html#cron-based).
+run "rejects_both_day_fields_question_marks" {
+  command = plan
+  variables {
+    schedule_expression = "cron(0 2 ? * ? *)"
+  }
+  expect_failures = [var.schedule_expression]
+}
+
+# 31 February does not exist: the schedule would be created and never fire.
+run "rejects_a_day_the_month_does_not_have" {
+  command = plan
+  variables {
+    schedule_expression = "cron(0 2 30,31 FEB ? *)"
+  }
+  expect_failures = [var.schedule_expression]
+}
+
+run "accepts_29_february_and_the_last_day" {
+  command = plan
+  variables {
+    schedule_expression = "cron(0 12 29 2 ? *)"
+  }
+  assert {
+    condition     = aws_scheduler_schedule.this[0].schedule_expression == "cron(0 12 29 2 ? *)"
+    error_message = "29 February fires in leap years."
+  }
+}
+
+run "rejects_a_past_year" {
+  command = plan
+  variables {
+    schedule_expression = "cron(0 2 * * ? 2020-2024)"
+  }
+  expect_failures = [var.schedule_expression]
+}
+
+run "rejects_a_past_at" {
+  command = plan
+  variables {
+    schedule_expression = "at(2025-01-31T02:00:00)"
+  }
+  expect_failures = [var.schedule_expression]
+}
+
+run "accepts_a_year_range_reaching_the_future" {
+  command = plan
+  variables {
+    schedule_expression = "cron(0 12 * * ? 2020-2199)"
+  }
+  assert {
+    condition     = aws_scheduler_schedule.this[0].schedule_expression == "cron(0 12 * * ? 2020-2199)"
+    error_message = "A year range that reaches the future is accepted."
+  }
 }
 
 run "rejects_rate_unit_number_mismatch" {
@@ -869,7 +943,86 @@ run "rejects_export_unknown_compression" {
     sql_file        = null
     sql_source_path = null
     sql             = "SELECT 1"
-    export          = { bucket_arn = "arn:aws:s3:::acme-exports", prefix = "orders/", compression = "zstd" }
+    export          = { bucket_arn = "arn:aws:s3:::acme-exports", prefix = "orders/", compression = "brotli" }
+  }
+  expect_failures = [var.export]
+}
+
+# Object-typed inputs drop the attributes they do not declare: export is checked key by key so a
+# misspelt one fails here instead of silently taking the default.
+run "rejects_export_misspelt_key" {
+  command = plan
+  variables {
+    sql_file        = null
+    sql_source_path = null
+    sql             = "SELECT 1"
+    export          = { bucket_arn = "arn:aws:s3:::acme-exports", prefix = "orders/", formt = "jsonl" }
+  }
+  expect_failures = [var.export]
+}
+
+run "export_zstd_level_and_threads" {
+  command = plan
+  variables {
+    sql_file        = null
+    sql_source_path = null
+    sql             = "TABLE app.orders"
+    export = {
+      bucket_arn        = "arn:aws:s3:::acme-exports"
+      prefix            = "raw/"
+      compression       = "zstd"
+      compression_level = 12
+      threads           = 4
+    }
+  }
+
+  assert {
+    condition = {
+      for k, v in aws_lambda_function.this[0].environment[0].variables : k => v if startswith(k, "EXPORT_")
+      } == {
+      EXPORT_S3_URI            = "s3://acme-exports/raw/{job}/{scheduled_date}/{job}-{scheduled_time}.csv.zst"
+      EXPORT_FORMAT            = "csv"
+      EXPORT_HEADER            = "true"
+      EXPORT_COMPRESSION       = "zstd"
+      EXPORT_COMPRESSION_LEVEL = "12"
+      EXPORT_THREADS           = "4"
+      EXPORT_MANIFEST          = "false"
+    }
+    error_message = "zstd gets a .zst default key; level and threads reach the runner."
+  }
+}
+
+# The runner's ranges (lambda/functions/src/contract.rs and export/settings.rs): gzip levels 1-9,
+# zstd 1-19, threads 1-64.
+run "rejects_gzip_level_past_9" {
+  command = plan
+  variables {
+    sql_file        = null
+    sql_source_path = null
+    sql             = "SELECT 1"
+    export          = { bucket_arn = "arn:aws:s3:::acme-exports", prefix = "orders/", compression = "gzip", compression_level = 12 }
+  }
+  expect_failures = [var.export]
+}
+
+run "rejects_export_threads_0" {
+  command = plan
+  variables {
+    sql_file        = null
+    sql_source_path = null
+    sql             = "SELECT 1"
+    export          = { bucket_arn = "arn:aws:s3:::acme-exports", prefix = "orders/", threads = 0 }
+  }
+  expect_failures = [var.export]
+}
+
+run "rejects_level_without_compression" {
+  command = plan
+  variables {
+    sql_file        = null
+    sql_source_path = null
+    sql             = "SELECT 1"
+    export          = { bucket_arn = "arn:aws:s3:::acme-exports", prefix = "orders/", compression = "none", compression_level = 3 }
   }
   expect_failures = [var.export]
 }
@@ -1215,6 +1368,32 @@ run "dst_names_the_dates" {
   }
 }
 
+# A date the job never runs on is no warning: 29 February and 1 July at 02:30 in Rome.
+run "dst_is_quiet_on_days_the_job_does_not_run" {
+  command = plan
+  variables {
+    schedule_expression = "cron(30 2 29,1 FEB,JUL ? *)"
+    schedule_timezone   = "Europe/Rome"
+  }
+  assert {
+    condition     = length(local.dst_hits) == 0
+    error_message = "No clock change falls on 29 February or 1 July."
+  }
+}
+
+run "dst_warns_on_the_last_sunday_of_march_when_the_job_runs_then" {
+  command = plan
+  variables {
+    schedule_expression = "cron(30 2 28 MAR ? *)"
+    schedule_timezone   = "Europe/Rome"
+  }
+  assert {
+    condition     = length(local.dst_hits) > 0 && alltrue([for t in local.dst_hits : substr(t[0], 5, 5) == "03-28"])
+    error_message = "28 March is a clock change in Rome in 2027 (dst.tf's years): the warning names it and only it."
+  }
+  expect_failures = [check.daylight_saving_time]
+}
+
 run "dst_warns_that_a_daily_rate_moves" {
   command = plan
   variables {
@@ -1222,4 +1401,45 @@ run "dst_warns_that_a_daily_rate_moves" {
     schedule_timezone   = "Europe/Rome"
   }
   expect_failures = [check.daylight_saving_time]
+}
+
+# The largest policies a job can have (every optional statement, the longest names and ARNs)
+# against IAM's quotas: 10,240 characters for a role's inline policies together, 6,144 for a
+# managed policy (the bound used: it leaves room for role_inline_policy), whitespace not counted:
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
+# The policy JSON is mocked here, so the statement blocks are measured: as JSON they carry every
+# attribute name (null ones included) and conditions as lists of objects, more characters than
+# the policy document they render to, so this is an upper bound.
+run "the_largest_job_policies_fit_iam_quotas" {
+  command = plan
+
+  variables {
+    name                     = "a-job-name-of-sixty-four-characters-which-is-lambdas-limit-xxxxx"
+    secret_arn               = "arn:aws:secretsmanager:ap-southeast-4:123456789012:secret:a-long-secret-name-for-the-application-database-credentials-AbCdEf"
+    secret_kms_key_arn       = "arn:aws:kms:ap-southeast-4:123456789012:key/11111111-2222-3333-4444-555555555555"
+    auth_mode                = "iam"
+    database_user            = "a_long_database_user_name_of_the_job"
+    iam_database_resource_id = "cluster-ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    db_cluster_identifier    = "a-cluster-identifier-of-sixty-three-characters-which-is-the-max"
+    export = {
+      bucket_arn  = "arn:aws:s3:::a-bucket-name-of-sixty-three-characters-which-is-the-s3-limit-x"
+      prefix      = "exports/a-long-prefix/for-the-orders-of-the-application/"
+      kms_key_arn = "arn:aws:kms:ap-southeast-4:123456789012:key/66666666-7777-8888-9999-000000000000"
+      format      = "jsonl"
+    }
+    rotation = {
+      strategy                  = "alternating-users"
+      master_secret_arn         = "arn:aws:secretsmanager:ap-southeast-4:123456789012:secret:rds!cluster-0123456789abcdef0123456789abcdef-AbCdEf"
+      master_secret_kms_key_arn = "arn:aws:kms:ap-southeast-4:123456789012:key/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+    }
+  }
+
+  assert {
+    condition     = length(data.aws_iam_policy_document.lambda[0].statement) >= 10 && length(jsonencode(data.aws_iam_policy_document.lambda[0].statement)) < 6144
+    error_message = "The job's policy (${length(data.aws_iam_policy_document.lambda[0].statement)} statements) is at most ${length(jsonencode(data.aws_iam_policy_document.lambda[0].statement))} characters; the managed-policy quota is 6,144."
+  }
+  assert {
+    condition     = length(data.aws_iam_policy_document.rotation[0].statement) >= 7 && length(jsonencode(data.aws_iam_policy_document.rotation[0].statement)) < 6144
+    error_message = "The rotation function's policy is at most ${length(jsonencode(data.aws_iam_policy_document.rotation[0].statement))} characters; the managed-policy quota is 6,144."
+  }
 }

@@ -88,7 +88,7 @@ run "single_user_rotation_of_the_created_secret" {
 
   assert {
     condition = toset(flatten([for s in data.aws_iam_policy_document.rotation[0].statement : s.resources if s.sid == "RotateOwnSecret"])) == toset([
-      "arn:aws:secretsmanager:eu-south-1:123456789012:secret:purge-db-XyZ"
+      "arn:aws:secretsmanager:eu-south-1:123456789012:secret:purge-db-XyZabc"
     ])
     error_message = "The rotation function may change exactly this secret."
   }
@@ -101,7 +101,7 @@ run "single_user_rotation_of_the_created_secret" {
   }
 
   assert {
-    condition     = toset(flatten([for s in data.aws_iam_policy_document.rotation[0].statement : s.resources if length([for a in s.actions : a if startswith(a, "secretsmanager:") && a != "secretsmanager:GetRandomPassword"]) > 0])) == toset(["arn:aws:secretsmanager:eu-south-1:123456789012:secret:purge-db-XyZ"])
+    condition     = toset(flatten([for s in data.aws_iam_policy_document.rotation[0].statement : s.resources if length([for a in s.actions : a if startswith(a, "secretsmanager:") && a != "secretsmanager:GetRandomPassword"]) > 0])) == toset(["arn:aws:secretsmanager:eu-south-1:123456789012:secret:purge-db-XyZabc"])
     error_message = "No secretsmanager action other than GetRandomPassword may name any resource but this secret."
   }
 
@@ -121,7 +121,7 @@ run "single_user_rotation_of_the_created_secret" {
   }
 
   assert {
-    condition     = aws_lambda_permission.rotation[0].source_arn == "arn:aws:secretsmanager:eu-south-1:123456789012:secret:purge-db-XyZ" && aws_lambda_permission.rotation[0].source_account == "123456789012"
+    condition     = aws_lambda_permission.rotation[0].source_arn == "arn:aws:secretsmanager:eu-south-1:123456789012:secret:purge-db-XyZabc" && aws_lambda_permission.rotation[0].source_account == "123456789012"
     error_message = "The invoke permission's source is this secret (and this account)."
   }
 
@@ -141,7 +141,7 @@ run "single_user_rotation_of_the_created_secret" {
   }
 
   assert {
-    condition     = aws_secretsmanager_secret_rotation.this[0].secret_id == "arn:aws:secretsmanager:eu-south-1:123456789012:secret:purge-db-XyZ" && !aws_secretsmanager_secret_rotation.this[0].rotate_immediately
+    condition     = aws_secretsmanager_secret_rotation.this[0].secret_id == "arn:aws:secretsmanager:eu-south-1:123456789012:secret:purge-db-XyZabc" && !aws_secretsmanager_secret_rotation.this[0].rotate_immediately
     error_message = "The created secret is rotated on schedule, not at apply (the DBA sets the password first)."
   }
 
@@ -159,7 +159,7 @@ run "alternating_users_of_an_existing_secret_with_customer_keys" {
     rotation = {
       strategy                  = "alternating-users"
       schedule                  = "cron(0 3 ? * SUN *)"
-      master_secret_arn         = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:rds!db-master-AbC"
+      master_secret_arn         = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:rds!db-master-AbCdEf"
       master_secret_kms_key_arn = "arn:aws:kms:eu-south-1:123456789012:key/33333333-aaaa-bbbb-cccc-444444444444"
     }
   }
@@ -185,7 +185,7 @@ run "alternating_users_of_an_existing_secret_with_customer_keys" {
   assert {
     condition = [for s in data.aws_iam_policy_document.rotation[0].statement : { actions = s.actions, resources = s.resources } if s.sid == "ReadMasterSecret"] == [{
       actions   = toset(["secretsmanager:GetSecretValue"])
-      resources = toset(["arn:aws:secretsmanager:eu-south-1:123456789012:secret:rds!db-master-AbC"])
+      resources = toset(["arn:aws:secretsmanager:eu-south-1:123456789012:secret:rds!db-master-AbCdEf"])
     }]
     error_message = "The master secret may only be read."
   }
@@ -274,12 +274,12 @@ run "alternating_users_puts_masterarn_in_the_created_secret" {
     database_host   = "db.example.internal"
     rotation = {
       strategy          = "alternating-users"
-      master_secret_arn = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:master-AbC"
+      master_secret_arn = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:master-AbCdEf"
     }
   }
 
   assert {
-    condition     = toset(flatten([for s in data.aws_iam_policy_document.rotation[0].statement : s.resources if s.sid == "ReadMasterSecret"])) == toset(["arn:aws:secretsmanager:eu-south-1:123456789012:secret:master-AbC"])
+    condition     = toset(flatten([for s in data.aws_iam_policy_document.rotation[0].statement : s.resources if s.sid == "ReadMasterSecret"])) == toset(["arn:aws:secretsmanager:eu-south-1:123456789012:secret:master-AbCdEf"])
     error_message = "The master secret may be read."
   }
 }
@@ -299,7 +299,7 @@ run "rejects_alternating_users_without_master_secret" {
 run "rejects_master_secret_with_single_user" {
   command = plan
   variables {
-    rotation = { master_secret_arn = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:master-AbC" }
+    rotation = { master_secret_arn = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:master-AbCdEf" }
   }
   expect_failures = [var.rotation]
 }
@@ -318,6 +318,15 @@ run "rejects_master_secret_name" {
   command = plan
   variables {
     rotation = { strategy = "alternating-users", master_secret_arn = "rds-master" }
+  }
+  expect_failures = [var.rotation]
+}
+
+# A misspelt key would otherwise be dropped and the default schedule used.
+run "rejects_misspelt_rotation_key" {
+  command = plan
+  variables {
+    rotation = { schedul = "rate(7 days)" }
   }
   expect_failures = [var.rotation]
 }

@@ -66,13 +66,13 @@ run "failures_queue_senders_may_use_its_key" {
     error_message = "The failures queue is encrypted with the fleet's key."
   }
   assert {
-    condition = toset(flatten([for s in data.aws_iam_policy_document.scheduler[0].statement : s.actions if s.sid == "EncryptedDeadLetters"])) == toset(["kms:GenerateDataKey", "kms:Decrypt"]) && flatten([
-      for s in data.aws_iam_policy_document.scheduler[0].statement : s.resources if s.sid == "EncryptedDeadLetters"
+    condition = toset(flatten([for s in jsondecode(aws_iam_role_policy.scheduler[0].policy).Statement : s.Action if s.Sid == "EncryptedDeadLetters"])) == toset(["kms:GenerateDataKey", "kms:Decrypt"]) && flatten([
+      for s in jsondecode(aws_iam_role_policy.scheduler[0].policy).Statement : s.Resource if s.Sid == "EncryptedDeadLetters"
     ]) == [aws_kms_key.this[0].arn]
     error_message = "The scheduler role must be allowed kms:GenerateDataKey and kms:Decrypt on the queue's key."
   }
   assert {
-    condition = toset(flatten([for s in data.aws_iam_policy_document.scheduler[0].statement : s.resources if s.sid == "InvokeJobs"])) == toset([
+    condition = toset(flatten([for s in jsondecode(aws_iam_role_policy.scheduler[0].policy).Statement : s.Resource if s.Sid == "InvokeJobs"])) == toset([
       "arn:aws:lambda:eu-south-1:123456789012:function:fleet-purge",
       "arn:aws:lambda:eu-south-1:123456789012:function:fleet-vacuum",
       "arn:aws:lambda:eu-south-1:123456789012:function:fleet-refresh",
@@ -172,7 +172,7 @@ run "given_key_is_used_and_granted" {
     error_message = "A given key encrypts the topic and the queue."
   }
   assert {
-    condition     = flatten([for s in data.aws_iam_policy_document.scheduler[0].statement : s.resources if s.sid == "EncryptedDeadLetters"]) == ["arn:aws:kms:eu-south-1:123456789012:key/byok"]
+    condition     = flatten([for s in jsondecode(aws_iam_role_policy.scheduler[0].policy).Statement : s.Resource if s.Sid == "EncryptedDeadLetters"]) == ["arn:aws:kms:eu-south-1:123456789012:key/byok"]
     error_message = "The scheduler role is granted the given key."
   }
 }
@@ -183,7 +183,7 @@ run "no_key_means_sqs_managed_encryption" {
     create_kms_key = false
   }
   assert {
-    condition     = aws_sqs_queue.failures[0].sqs_managed_sse_enabled && aws_sns_topic.alarms[0].kms_master_key_id == null && length([for s in data.aws_iam_policy_document.scheduler[0].statement : s if s.sid == "EncryptedDeadLetters"]) == 0
+    condition     = aws_sqs_queue.failures[0].sqs_managed_sse_enabled && aws_sns_topic.alarms[0].kms_master_key_id == null && length([for s in jsondecode(aws_iam_role_policy.scheduler[0].policy).Statement : s if s.Sid == "EncryptedDeadLetters"]) == 0
     error_message = "Without a customer key: SSE-SQS, an unencrypted topic (never alias/aws/sns), no KMS grants."
   }
 }
@@ -302,13 +302,13 @@ run "watchdog_reads_only_the_fleet_schedules_and_metrics" {
   # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridgescheduler.html
   # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html
   assert {
-    condition = toset(flatten([for s in data.aws_iam_policy_document.watchdog[0].statement : s.actions])) == toset([
+    condition = toset(flatten([for s in jsondecode(aws_iam_role_policy.watchdog[0].policy).Statement : s.Action])) == toset([
       "logs:CreateLogStream", "logs:PutLogEvents", "scheduler:ListSchedules", "scheduler:GetSchedule", "cloudwatch:GetMetricData",
     ])
     error_message = "The watchdog may read schedules and metrics and write its own log, nothing else."
   }
   assert {
-    condition = one([for s in data.aws_iam_policy_document.watchdog[0].statement : s.resources if contains(s.actions, "scheduler:GetSchedule")]) == toset([
+    condition = toset(one([for s in jsondecode(aws_iam_role_policy.watchdog[0].policy).Statement : s.Resource if contains(s.Action, "scheduler:GetSchedule")])) == toset([
       "arn:aws:scheduler:eu-south-1:123456789012:schedule/default/*", "arn:aws:scheduler:eu-south-1:123456789012:schedule/reports/*",
     ])
     error_message = "GetSchedule is limited to the watched groups."
@@ -328,7 +328,7 @@ run "watchdog_reads_only_the_fleet_schedules_and_metrics" {
     error_message = "The watchdog runs every 5 minutes with an empty event (it does not watch itself)."
   }
   assert {
-    condition     = contains(one([for s in data.aws_iam_policy_document.scheduler[0].statement : s.resources if s.sid == "InvokeJobs"]), "arn:aws:lambda:eu-south-1:123456789012:function:fleet-watchdog")
+    condition     = contains(one([for s in jsondecode(aws_iam_role_policy.scheduler[0].policy).Statement : s.Resource if s.Sid == "InvokeJobs"]), "arn:aws:lambda:eu-south-1:123456789012:function:fleet-watchdog")
     error_message = "The scheduler role may invoke the watchdog."
   }
 }
@@ -450,4 +450,57 @@ run "rejects_bad_iam_guardrails" {
     role_inline_policy        = "s3:*"
   }
   expect_failures = [var.role_permissions_boundary, var.role_path, var.role_policy_arns, var.role_inline_policy]
+}
+
+# The policies of a 300-job fleet as the jobs map (modules/pg_cron_jobs) passes it: the longest
+# fleet name (40), 300 functions "<fleet>-<23-character key>" of 64 characters, one job with its
+# own name, 20 watched groups (the most watched_schedule_groups takes). Every policy document stays
+# under IAM's quotas: inline role policies 10,240 characters per role (all of them together),
+# managed policies 6,144 (the bound asserted, so each would also fit as a managed policy),
+# whitespace not counted (jsonencode writes none):
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
+# (Planned here rather than through the jobs map: 300 job modules take about 3 minutes to plan,
+# and the shared layer's policies are the only ones that depend on the fleet; a job's own
+# policies name only its own resources, bounded in modules/pg_cron_job/tests/module.tftest.hcl.)
+run "policies_of_a_300_job_fleet_fit_iam_quotas" {
+  command = plan
+  variables {
+    name                    = "a-fleet-name-of-forty-characters-long-xx"
+    function_name_prefix    = "a-fleet-name-of-forty-characters-long-xx-"
+    function_names          = concat([for i in range(300) : format("a-fleet-name-of-forty-characters-long-xx-purge-events-table-%04d", i)], ["legacy-purge"])
+    watched_schedule_groups = [for i in range(20) : format("schedule-group-%02d", i)]
+  }
+
+  assert {
+    condition     = alltrue([for n in var.function_names : length(n) <= 64]) && length(var.function_names) == 301
+    error_message = "301 functions, 64-character names."
+  }
+  assert {
+    condition     = alltrue([for r, p in output.role_policies : length(p) < 6144]) && length(output.role_policies) == 2
+    error_message = "Policy sizes of the 300-job fleet (quotas 6,144 managed / 10,240 inline): ${jsonencode({ for r, p in output.role_policies : r => length(p) })}."
+  }
+  assert {
+    condition = toset(flatten([for s in jsondecode(output.role_policies.scheduler).Statement : s.Resource if s.Sid == "InvokeJobs"])) == toset([
+      "arn:aws:lambda:eu-south-1:123456789012:function:a-fleet-name-of-forty-characters-long-xx-*",
+      "arn:aws:lambda:eu-south-1:123456789012:function:legacy-purge",
+    ])
+    error_message = "One wildcard for the prefixed jobs and the watchdog, the job with its own name listed."
+  }
+  assert {
+    condition     = length(one([for s in jsondecode(output.role_policies.watchdog).Statement : s.Resource if s.Sid == "ReadFleetSchedules"])) == 20
+    error_message = "The watchdog reads the 20 watched groups."
+  }
+  assert {
+    condition     = output.role_policies.scheduler == aws_iam_role_policy.scheduler[0].policy && output.role_policies.watchdog == aws_iam_role_policy.watchdog[0].policy
+    error_message = "role_policies are the roles' policies."
+  }
+}
+
+run "without_a_prefix_every_function_is_listed" {
+  command = plan
+
+  assert {
+    condition     = length(flatten([for s in jsondecode(output.role_policies.scheduler).Statement : s.Resource if s.Sid == "InvokeJobs"])) == 4
+    error_message = "Without function_name_prefix (a direct call, a job on its own) the jobs and the watchdog are listed one by one."
+  }
 }

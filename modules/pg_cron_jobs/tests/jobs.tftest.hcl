@@ -13,7 +13,7 @@ variables {
   database_security_group_id = "sg-0db0db0db0db0db00"
   secretsmanager_endpoint    = "create"
   defaults = {
-    secret_arn        = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:master-AbC"
+    secret_arn        = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:master-AbCdEf"
     database_host     = "db.example.internal"
     database_name     = "app"
     schedule_timezone = "Europe/Rome"
@@ -41,6 +41,14 @@ variables {
 
 run "one_shared_layer_for_every_job" {
   command = plan
+
+  # The fleet's functions are "<name>-<key>": the scheduler role invokes them (and the watchdog,
+  # "<name>-watchdog") through one name-prefix ARN, so its policy does not grow with the fleet
+  # (the 300-job size check is in modules/pg_cron_job_shared/tests/shared.tftest.hcl).
+  assert {
+    condition     = [for s in jsondecode(module.shared.role_policies.scheduler).Statement : s.Resource if s.Sid == "InvokeJobs"][0] == ["arn:aws:lambda:eu-south-1:123456789012:function:fleet-*"]
+    error_message = "The scheduler role invokes the fleet's functions through one name-prefix ARN."
+  }
 
   # At most one Secrets Manager interface endpoint with private DNS per VPC:
   # https://docs.aws.amazon.com/vpc/latest/privatelink/create-interface-endpoint.html
@@ -72,7 +80,7 @@ run "names_defaults_and_overrides" {
     error_message = "Jobs are named <fleet name>-<key>."
   }
   assert {
-    condition     = output.jobs["purge"].secret_arn == "arn:aws:secretsmanager:eu-south-1:123456789012:secret:fleet-purge-db-XyZ" && output.jobs["vacuum"].secret_arn == "arn:aws:secretsmanager:eu-south-1:123456789012:secret:master-AbC"
+    condition     = output.jobs["purge"].secret_arn == "arn:aws:secretsmanager:eu-south-1:123456789012:secret:fleet-purge-db-XyZabc" && output.jobs["vacuum"].secret_arn == "arn:aws:secretsmanager:eu-south-1:123456789012:secret:master-AbCdEf"
     error_message = "A job creating its secret does not inherit the default secret_arn; the others do."
   }
   assert {
@@ -107,7 +115,7 @@ run "export_and_rds_attributes" {
 
   variables {
     defaults = {
-      secret_arn                = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:rds!cluster-AbC"
+      secret_arn                = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:rds!cluster-AbCdEf"
       secret_kms_key_arn        = "arn:aws:kms:eu-south-1:123456789012:key/11111111-aaaa-bbbb-cccc-222222222222"
       db_cluster_identifier     = "app-aurora"
       when_database_unavailable = "skip"
@@ -139,7 +147,7 @@ run "export_and_rds_attributes" {
       EXPORT_FORMAT             = "csv"
       EXPORT_HEADER             = "true"
       EXPORT_MANIFEST           = "true"
-      DB_SECRET_ID              = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:rds!cluster-AbC"
+      DB_SECRET_ID              = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:rds!cluster-AbCdEf"
       DB_CLUSTER_IDENTIFIER     = "app-aurora"
       DB_ENDPOINT               = "reader"
       READ_ONLY                 = "true"
@@ -158,7 +166,7 @@ run "rejects_export_in_defaults" {
   command = plan
   variables {
     defaults = {
-      secret_arn = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:master-AbC"
+      secret_arn = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:master-AbCdEf"
       export     = { bucket_arn = "arn:aws:s3:::acme-exports", prefix = "all/" }
     }
   }
@@ -201,7 +209,7 @@ run "rejects_rotation_in_defaults" {
   command = plan
   variables {
     defaults = {
-      secret_arn = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:master-AbC"
+      secret_arn = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:master-AbCdEf"
       rotation   = {}
     }
   }
@@ -222,8 +230,8 @@ run "rejects_two_jobs_rotating_one_secret" {
   command = plan
   variables {
     jobs = {
-      a = { sql = "SELECT 1", schedule_expression = "rate(1 day)", secret_arn = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:app-AbC", rotation = {} }
-      b = { sql = "SELECT 2", schedule_expression = "rate(1 day)", secret_arn = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:app-AbC", rotation = {} }
+      a = { sql = "SELECT 1", schedule_expression = "rate(1 day)", secret_arn = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:app-AbCdEf", rotation = {} }
+      b = { sql = "SELECT 2", schedule_expression = "rate(1 day)", secret_arn = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:app-AbCdEf", rotation = {} }
     }
   }
   expect_failures = [var.jobs]
@@ -251,3 +259,4 @@ run "iam_guardrails_for_the_fleet" {
     error_message = "The fleet plans with the IAM guardrails."
   }
 }
+

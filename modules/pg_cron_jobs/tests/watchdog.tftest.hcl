@@ -12,7 +12,7 @@ variables {
   subnet_ids                 = ["subnet-aaaa", "subnet-bbbb"]
   database_security_group_id = "sg-0db0db0db0db0db00"
   defaults = {
-    secret_arn        = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:master-AbC"
+    secret_arn        = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:master-AbCdEf"
     database_host     = "db.example.internal"
     schedule_timezone = "UTC"
     grace_minutes     = 10
@@ -87,7 +87,7 @@ run "rejects_the_removed_interval_in_defaults" {
   command = plan
   variables {
     defaults = {
-      secret_arn                = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:master-AbC"
+      secret_arn                = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:master-AbCdEf"
       expected_interval_seconds = 86400
     }
   }

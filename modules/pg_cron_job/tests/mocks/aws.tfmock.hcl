@@ -23,7 +23,7 @@ mock_resource "aws_sns_topic" {
   defaults = { arn = "arn:aws:sns:eu-south-1:123456789012:purge-alarms" }
 }
 mock_resource "aws_secretsmanager_secret" {
-  defaults = { arn = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:purge-db-XyZ" }
+  defaults = { arn = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:purge-db-XyZabc" }
 }
 mock_resource "aws_lambda_function" {
   defaults = { arn = "arn:aws:lambda:eu-south-1:123456789012:function:purge" }

@@ -34,3 +34,8 @@ mock_resource "aws_vpc_endpoint" {
 mock_resource "aws_sns_topic_subscription" {
   defaults = { pending_confirmation = false }
 }
+# The watchdog's policy (jsonencode) names its log group: known at plan, as with a real provider
+# on the second plan.
+mock_resource "aws_cloudwatch_log_group" {
+  defaults = { arn = "arn:aws:logs:eu-south-1:123456789012:log-group:/aws/lambda/fleet-watchdog" }
+}

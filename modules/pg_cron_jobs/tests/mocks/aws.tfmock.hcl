@@ -32,7 +32,7 @@ mock_resource "aws_vpc_endpoint" {
   defaults = { id = "vpce-0123456789abcdef0" }
 }
 mock_resource "aws_secretsmanager_secret" {
-  defaults = { arn = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:fleet-purge-db-XyZ" }
+  defaults = { arn = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:fleet-purge-db-XyZabc" }
 }
 mock_resource "aws_lambda_function" {
   defaults = { arn = "arn:aws:lambda:eu-south-1:123456789012:function:fleet-job" }

@@ -1,4 +1,5 @@
-# expect: A cron() field is out of range
+# expect: cron() field out of range: minutes is 99, not 0-59.
+# absent: [0-5]?[0-9]
 # A job's own validation (here the cron ranges) fails the fleet's plan, with the job module's message.
 mock_provider "aws" {
   override_during = plan
@@ -13,7 +14,7 @@ variables {
   database_security_group_id = "sg-0db0db0db0db0db00"
   secretsmanager_endpoint    = "create"
   defaults = {
-    secret_arn        = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:master-AbC"
+    secret_arn        = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:master-AbCdEf"
     database_host     = "db.example.internal"
     database_name     = "app"
     schedule_timezone = "Europe/Rome"

@@ -12,7 +12,7 @@ variables {
   subnet_ids                 = ["subnet-aaaa", "subnet-bbbb"]
   database_security_group_id = "sg-0db0db0db0db0db00"
   defaults = {
-    secret_arn    = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:master-AbC"
+    secret_arn    = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:master-AbCdEf"
     database_host = "db.example.internal"
   }
   jobs = {

@@ -13,7 +13,7 @@ variables {
   database_security_group_id = "sg-0db0db0db0db0db00"
   secretsmanager_endpoint    = "create"
   defaults = {
-    secret_arn        = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:master-AbC"
+    secret_arn        = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:master-AbCdEf"
     database_host     = "db.example.internal"
     database_name     = "app"
     schedule_timezone = "Europe/Rome"
