@@ -124,6 +124,9 @@ module "shared" {
   alarm_emails                              = var.alarm_emails
   function_names                            = [var.name]
   package_path                              = var.package_path
+  package_s3_bucket                         = var.package_s3_bucket
+  package_s3_key                            = var.package_s3_key
+  package_s3_object_version                 = var.package_s3_object_version
   architecture                              = var.architecture
   watched_schedule_groups                   = [var.schedule_group_name]
   log_retention_days                        = var.log_retention_days
@@ -135,19 +138,25 @@ module "shared" {
 }
 
 resource "aws_lambda_function" "this" {
-  count                          = local.create ? 1 : 0
-  function_name                  = var.name
-  description                    = "pg_cron_job: scheduled SQL job ${local.job_name}"
-  role                           = aws_iam_role.lambda[0].arn
-  runtime                        = "provided.al2023"
-  handler                        = "job" # the package's job runner (Lambda passes it as _HANDLER)
-  filename                       = var.package_path
-  source_code_hash               = filebase64sha256(var.package_path)
-  architectures                  = [var.architecture]
-  memory_size                    = var.memory_size
-  timeout                        = var.timeout
-  reserved_concurrent_executions = var.reserved_concurrent_executions
-  kms_key_arn                    = var.kms_key_arn
+  count             = local.create ? 1 : 0
+  function_name     = var.name
+  description       = "pg_cron_job: scheduled SQL job ${local.job_name}"
+  role              = aws_iam_role.lambda[0].arn
+  runtime           = "provided.al2023"
+  handler           = "job" # the package's job runner (Lambda passes it as _HANDLER)
+  filename          = var.package_path
+  source_code_hash  = var.package_path == null ? null : filebase64sha256(var.package_path)
+  s3_bucket         = var.package_s3_bucket
+  s3_key            = var.package_s3_key
+  s3_object_version = var.package_s3_object_version
+  # Detach the security group before deleting the function, so its ENIs do not hold the group
+  # (and the destroy) for the minutes Lambda takes to release them.
+  replace_security_groups_on_destroy = true
+  architectures                      = [var.architecture]
+  memory_size                        = var.memory_size
+  timeout                            = var.timeout
+  reserved_concurrent_executions     = var.reserved_concurrent_executions
+  kms_key_arn                        = var.kms_key_arn
 
   environment {
     variables = local.environment
@@ -171,6 +180,20 @@ resource "aws_lambda_function" "this" {
     aws_cloudwatch_log_group.this,
     aws_iam_role_policy.lambda,
   ]
+
+  lifecycle {
+    # A job reaches AWS APIs over HTTPS from its subnets: Secrets Manager through the shared
+    # layer's endpoint, S3 through its gateway endpoint; the RDS and Lambda APIs only through a
+    # NAT (https_egress_cidr_blocks) or endpoints of your own (their address ranges there too).
+    precondition {
+      condition     = try(local.shared.network.https_egress, true) || (var.db_cluster_identifier == null && var.db_instance_identifier == null && !var.continue_on_deadline)
+      error_message = "${var.name} calls the ${var.continue_on_deadline ? "Lambda API (continue_on_deadline)" : "RDS API (db_cluster_identifier / db_instance_identifier)"}, which its network cannot reach: the shared layer opens HTTPS only to its Secrets Manager endpoint. Give the subnets a NAT and set https_egress_cidr_blocks (e.g. [\"0.0.0.0/0\"]), or create an interface endpoint for the API and put its subnets' CIDRs there."
+    }
+    precondition {
+      condition     = local.export == null || try(local.shared.network.https_egress || local.shared.network.s3_gateway, true)
+      error_message = "${var.name} exports to S3, which its network cannot reach: set create_s3_gateway_endpoint = true with s3_gateway_route_table_ids (free, no NAT needed), or https_egress_cidr_blocks for a NAT."
+    }
+  }
 
   # checkov:skip=CKV_AWS_50:X-Ray tracing would need xray:PutTraceSegments; the role is kept to the secret, logs and ENIs. Runs are traced by the JSON logs and the history table.
   # checkov:skip=CKV_AWS_272:Code signing is the consumer's choice; the package is built from this repository by make build.

@@ -152,10 +152,14 @@ resource "aws_lambda_function" "rotation" {
   runtime       = "provided.al2023"
   handler       = "rotation" # the package's rotation program (_HANDLER)
   # The same package as the job: ROTATION_STRATEGY makes bootstrap serve the rotation protocol.
-  filename         = var.package_path
-  source_code_hash = filebase64sha256(var.package_path)
-  architectures    = [var.architecture]
-  memory_size      = 256
+  filename                           = var.package_path
+  source_code_hash                   = var.package_path == null ? null : filebase64sha256(var.package_path)
+  s3_bucket                          = var.package_s3_bucket
+  s3_key                             = var.package_s3_key
+  s3_object_version                  = var.package_s3_object_version
+  replace_security_groups_on_destroy = true
+  architectures                      = [var.architecture]
+  memory_size                        = 256
   # Each step is bounded well inside this (connect budget, 15 s per statement).
   timeout     = 60
   kms_key_arn = var.kms_key_arn

@@ -33,17 +33,60 @@ variable "shared" {
     alarm_topic_arn    = optional(string)
     fleet_name         = optional(string)      # the watchdog's WATCH_FLEET
     watchdog           = optional(bool, false) # the fleet has a watchdog: the job gets a late alarm
+    network = optional(object({                # what the jobs' group may reach (null: not known, not checked)
+      https_egress = bool
+      s3_gateway   = bool
+    }))
   })
   default = null
 }
 
 variable "package_path" {
-  description = "Path to the Lambda package built by `make build` (.build/<arch>/pg-cron-job.zip)."
+  description = "Path to the Lambda package built by `make build` (.build/<arch>/pg-cron-job.zip), or null with package_s3_bucket and package_s3_key."
   type        = string
+  default     = null
 
   validation {
-    condition     = endswith(var.package_path, ".zip")
+    condition     = var.package_path == null || try(endswith(var.package_path, ".zip"), false)
     error_message = "package_path must point at the .zip that `make build` produces (for example .build/x86_64/pg-cron-job.zip)."
+  }
+
+  validation {
+    condition     = (var.package_path == null) != (var.package_s3_bucket == null)
+    error_message = "Give the package once: package_path (a local zip) or package_s3_bucket + package_s3_key (an uploaded one), not both and not neither."
+  }
+}
+
+variable "package_s3_bucket" {
+  description = "Instead of package_path: the bucket holding the package (a CI pipeline's artifact bucket, in the functions' region), with package_s3_key. Terraform's credentials need s3:GetObject on it; Lambda copies the object at create and update."
+  type        = string
+  default     = null
+}
+
+variable "package_s3_key" {
+  description = "Key of the package zip in package_s3_bucket. A new key (or package_s3_object_version) deploys new code: Terraform cannot hash an object it does not read."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = (var.package_s3_bucket == null) == (var.package_s3_key == null)
+    error_message = "package_s3_bucket and package_s3_key go together: set both (the package from S3) or neither (package_path)."
+  }
+
+  validation {
+    condition     = var.package_s3_key == null || try(endswith(var.package_s3_key, ".zip"), false)
+    error_message = "package_s3_key must name the .zip that `make build` produces (uploaded as it is, e.g. pg-cron-job/<version>/pg-cron-job.zip)."
+  }
+}
+
+variable "package_s3_object_version" {
+  description = "Version id of package_s3_key in a versioned bucket (null: the latest at apply; then a new upload needs a new key to be deployed)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.package_s3_object_version == null || var.package_s3_key != null
+    error_message = "package_s3_object_version is the version of package_s3_key: set package_s3_bucket and package_s3_key too."
   }
 }
 

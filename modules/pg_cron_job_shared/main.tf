@@ -142,11 +142,13 @@ resource "aws_vpc_security_group_ingress_rule" "endpoint" {
 # service in a VPC (its private hosted zone would conflict), hence "existing" for shared VPCs.
 # https://docs.aws.amazon.com/vpc/latest/privatelink/create-interface-endpoint.html
 resource "aws_vpc_endpoint" "secretsmanager" {
-  count               = local.create && var.secretsmanager_endpoint == "create" ? 1 : 0
-  vpc_id              = var.vpc_id
-  service_name        = "com.amazonaws.${local.region}.secretsmanager"
-  vpc_endpoint_type   = "Interface"
-  subnet_ids          = var.subnet_ids
+  count             = local.create && var.secretsmanager_endpoint == "create" ? 1 : 0
+  vpc_id            = var.vpc_id
+  service_name      = "com.amazonaws.${local.region}.secretsmanager"
+  vpc_endpoint_type = "Interface"
+  # An interface endpoint takes one subnet per Availability Zone (Lambda takes several):
+  # https://docs.aws.amazon.com/vpc/latest/privatelink/create-interface-endpoint.html
+  subnet_ids          = coalesce(var.endpoint_subnet_ids, var.subnet_ids)
   security_group_ids  = [aws_security_group.endpoint[0].id]
   private_dns_enabled = true
   tags                = merge(var.tags, var.endpoint_tags, { Name = "${var.name}-secretsmanager" })

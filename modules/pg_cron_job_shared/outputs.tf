@@ -102,6 +102,12 @@ output "job_inputs" {
     alarm_topic_arn    = local.alarm_topic_arn
     fleet_name         = var.name
     watchdog           = var.create_watchdog
+    # What the jobs' group may reach, known at plan: HTTPS to any address (a NAT), S3's prefix
+    # list (the gateway endpoint). The job module fails the plan of a job that needs more.
+    network = {
+      https_egress = length(local.https_egress_cidr_blocks) > 0
+      s3_gateway   = var.create_s3_gateway_endpoint
+    }
   } : null
 }
 

@@ -145,6 +145,17 @@ variable "security_group_tags" {
   nullable    = false
 }
 
+variable "endpoint_subnet_ids" {
+  description = "Subnets of the created Secrets Manager endpoint, one per Availability Zone (an interface endpoint's limit). null: subnet_ids, which then must be one per zone too."
+  type        = list(string)
+  default     = null
+
+  validation {
+    condition     = var.endpoint_subnet_ids == null || try(length(var.endpoint_subnet_ids) > 0 && length(distinct(var.endpoint_subnet_ids)) == length(var.endpoint_subnet_ids), false)
+    error_message = "endpoint_subnet_ids must be a non-empty list of distinct subnet ids, one per Availability Zone (or null for subnet_ids)."
+  }
+}
+
 variable "endpoint_tags" {
   description = "Extra tags of the Secrets Manager endpoint and its security group."
   type        = map(string)
@@ -310,8 +321,46 @@ variable "package_path" {
   }
 
   validation {
-    condition     = !var.create || !var.create_watchdog || var.package_path != null
-    error_message = "The watchdog runs from the fleet's package: set package_path (the jobs map module passes its own), or create_watchdog = false."
+    condition     = !var.create || !var.create_watchdog || var.package_path != null || var.package_s3_bucket != null
+    error_message = "The watchdog runs from the fleet's package: set package_path or package_s3_bucket + package_s3_key (the jobs map module passes its own), or create_watchdog = false."
+  }
+
+  validation {
+    condition     = var.package_path == null || var.package_s3_bucket == null
+    error_message = "Give the package once: package_path or package_s3_bucket + package_s3_key, not both."
+  }
+}
+
+variable "package_s3_bucket" {
+  description = "Instead of package_path: the bucket holding the package (a CI pipeline's artifact bucket, in the functions' region), with package_s3_key. Terraform's credentials need s3:GetObject on it; Lambda copies the object at create and update."
+  type        = string
+  default     = null
+}
+
+variable "package_s3_key" {
+  description = "Key of the package zip in package_s3_bucket. A new key (or package_s3_object_version) deploys new code: Terraform cannot hash an object it does not read."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = (var.package_s3_bucket == null) == (var.package_s3_key == null)
+    error_message = "package_s3_bucket and package_s3_key go together: set both (the package from S3) or neither (package_path)."
+  }
+
+  validation {
+    condition     = var.package_s3_key == null || try(endswith(var.package_s3_key, ".zip"), false)
+    error_message = "package_s3_key must name the .zip that `make build` produces (uploaded as it is, e.g. pg-cron-job/<version>/pg-cron-job.zip)."
+  }
+}
+
+variable "package_s3_object_version" {
+  description = "Version id of package_s3_key in a versioned bucket (null: the latest at apply; then a new upload needs a new key to be deployed)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.package_s3_object_version == null || var.package_s3_key != null
+    error_message = "package_s3_object_version is the version of package_s3_key: set package_s3_bucket and package_s3_key too."
   }
 }
 

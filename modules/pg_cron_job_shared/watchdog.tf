@@ -123,11 +123,14 @@ resource "aws_lambda_function" "watchdog" {
   runtime       = "provided.al2023"
   handler       = "watchdog" # the package's watchdog (Lambda passes it as _HANDLER)
   filename      = var.package_path
-  # Only when the watchdog exists (package_path is required then; filebase64sha256 needs a file).
-  source_code_hash = filebase64sha256(var.package_path)
-  architectures    = [var.architecture]
-  memory_size      = var.watchdog_memory_size
-  timeout          = var.watchdog_timeout
+  # Only when the watchdog exists (a package is required then; filebase64sha256 needs a file).
+  source_code_hash  = var.package_path == null ? null : filebase64sha256(var.package_path)
+  s3_bucket         = var.package_s3_bucket
+  s3_key            = var.package_s3_key
+  s3_object_version = var.package_s3_object_version
+  architectures     = [var.architecture]
+  memory_size       = var.watchdog_memory_size
+  timeout           = var.watchdog_timeout
 
   environment {
     variables = local.watchdog_environment

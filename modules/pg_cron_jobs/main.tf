@@ -7,7 +7,12 @@ locals {
   # The Scheduler groups of the jobs' schedules: the watchdog lists them.
   schedule_groups = distinct([for k, j in var.jobs : coalesce(try(j.schedule_group_name, null), try(var.defaults.schedule_group_name, null), "default")])
   # The fleet's package and architecture (the watchdog's), as the jobs default to them.
-  package_path = coalesce(try(var.defaults.package_path, null), var.package_path)
+  # A package given by defaults (a path or a bucket and key) replaces the fleet's.
+  package = try(var.defaults.package_path, null) != null || try(var.defaults.package_s3_bucket, null) != null ? {
+    path = try(var.defaults.package_path, null), bucket = try(var.defaults.package_s3_bucket, null), key = try(var.defaults.package_s3_key, null), version = try(var.defaults.package_s3_object_version, null)
+    } : {
+    path = var.package_path, bucket = var.package_s3_bucket, key = var.package_s3_key, version = var.package_s3_object_version
+  }
   architecture = coalesce(try(var.defaults.architecture, null), "x86_64")
 }
 
@@ -35,7 +40,10 @@ module "shared" {
   function_names                            = values(local.function_names)
   function_name_prefix                      = "${var.name}-"
   create_watchdog                           = var.create_watchdog
-  package_path                              = local.package_path
+  package_path                              = local.package.path
+  package_s3_bucket                         = local.package.bucket
+  package_s3_key                            = local.package.key
+  package_s3_object_version                 = local.package.version
   architecture                              = local.architecture
   watchdog_schedule_expression              = var.watchdog_schedule_expression
   watchdog_timeout                          = var.watchdog_timeout
@@ -46,6 +54,7 @@ module "shared" {
   failure_queue_retention_seconds           = var.failure_queue_retention_seconds
   kms_key_deletion_window_days              = var.kms_key_deletion_window_days
   watchdog_schedule_group_name              = var.watchdog_schedule_group_name
+  endpoint_subnet_ids                       = var.endpoint_subnet_ids
   security_group_tags                       = var.security_group_tags
   endpoint_tags                             = var.endpoint_tags
   kms_key_tags                              = var.kms_key_tags
@@ -68,9 +77,13 @@ module "job" {
   vpc_id        = var.vpc_id
   subnet_ids    = var.subnet_ids
   database_port = var.database_port
-  package_path  = try(each.value.package_path, null) != null ? each.value.package_path : coalesce(try(var.defaults.package_path, null), var.package_path)
-  environment   = merge(try(coalesce(var.defaults.environment, {}), {}), try(coalesce(each.value.environment, {}), {}))
-  tags          = merge(var.tags, try(coalesce(var.defaults.tags, {}), {}), try(coalesce(each.value.tags, {}), {}))
+  # A job's own package (a path or a bucket and key) replaces the fleet's.
+  package_path              = try(each.value.package_path, null) != null || try(each.value.package_s3_bucket, null) != null ? try(each.value.package_path, null) : local.package.path
+  package_s3_bucket         = try(each.value.package_path, null) != null || try(each.value.package_s3_bucket, null) != null ? try(each.value.package_s3_bucket, null) : local.package.bucket
+  package_s3_key            = try(each.value.package_path, null) != null || try(each.value.package_s3_bucket, null) != null ? try(each.value.package_s3_key, null) : local.package.key
+  package_s3_object_version = try(each.value.package_path, null) != null || try(each.value.package_s3_bucket, null) != null ? try(each.value.package_s3_object_version, null) : local.package.version
+  environment               = merge(try(coalesce(var.defaults.environment, {}), {}), try(coalesce(each.value.environment, {}), {}))
+  tags                      = merge(var.tags, try(coalesce(var.defaults.tags, {}), {}), try(coalesce(each.value.tags, {}), {}))
 
   job_name                       = try(each.value.job_name, null) != null ? each.value.job_name : try(var.defaults.job_name, null)
   sql                            = try(each.value.sql, null) != null ? each.value.sql : try(var.defaults.sql, null)

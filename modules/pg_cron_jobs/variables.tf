@@ -16,8 +16,27 @@ variable "name" {
 }
 
 variable "package_path" {
-  description = "Path to the Lambda package built by `make build` (a job may override it)."
+  description = "Path to the Lambda package built by `make build` (a job may override it), or null with package_s3_bucket and package_s3_key."
   type        = string
+  default     = null
+}
+
+variable "package_s3_bucket" {
+  description = "Instead of package_path: the bucket of the uploaded package, with package_s3_key (see modules/pg_cron_job)."
+  type        = string
+  default     = null
+}
+
+variable "package_s3_key" {
+  description = "Key of the package zip in package_s3_bucket; a new key (or version) deploys new code."
+  type        = string
+  default     = null
+}
+
+variable "package_s3_object_version" {
+  description = "Version id of package_s3_key in a versioned bucket."
+  type        = string
+  default     = null
 }
 
 variable "tags" {
@@ -137,6 +156,9 @@ locals {
     "timeout",
     "reserved_concurrent_executions",
     "package_path",
+    "package_s3_bucket",
+    "package_s3_key",
+    "package_s3_object_version",
     "architecture",
     "auth_mode",
     "secret_arn",
@@ -419,6 +441,12 @@ variable "kms_key_deletion_window_days" {
 variable "watchdog_schedule_group_name" {
   description = "Scheduler group of the watchdog's own schedule (default \"default\")."
   type        = string
+  default     = null
+}
+
+variable "endpoint_subnet_ids" {
+  description = "Subnets of the created Secrets Manager endpoint, one per Availability Zone (null: subnet_ids; see modules/pg_cron_job_shared)."
+  type        = list(string)
   default     = null
 }
 

@@ -283,9 +283,11 @@ def module_accepts(expressions, workdir):
     block = text[start:text.index('\nvariable "', start + 10)]
     conditions = re.findall(r"condition\s*=\s*(.*?)\n\s*error_message", block, re.S)
     assert len(conditions) >= 3, "schedule_expression validations not found"
-    lstart = text.rindex("locals {", 0, text.index("cron_regex   ="))
+    lstart = text.rindex("locals {", 0, text.index("cron_list    ="))
     locals_block = text[lstart:text.index("\n}\n", lstart) + 3]
-    checks = ",\n    ".join(c.strip().replace("var.schedule_expression", "e") for c in conditions)
+    # plantimestamp() is unknown outside a plan (the past-schedule check): the time of this run.
+    now = '"' + datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") + '"'
+    checks = ",\n    ".join(c.strip().replace("var.schedule_expression", "e").replace("plantimestamp()", now) for c in conditions)
     (workdir / "main.tf").write_text(
         f'variable "exprs" {{\n  type = list(string)\n}}\n\n{locals_block}\n'
         f"locals {{\n  ok = [for e in var.exprs : alltrue([\n    {checks}\n  ])]\n}}\n"

@@ -1443,3 +1443,56 @@ run "the_largest_job_policies_fit_iam_quotas" {
     error_message = "The rotation function's policy is at most ${length(jsonencode(data.aws_iam_policy_document.rotation[0].statement))} characters; the managed-policy quota is 6,144."
   }
 }
+
+# The package from S3 (a CI pipeline's artifact) instead of a local zip: Lambda copies the object;
+# the function also detaches its security group before it is deleted (faster VPC destroys).
+run "package_from_s3" {
+  command = plan
+  variables {
+    package_path              = null
+    package_s3_bucket         = "acme-artifacts"
+    package_s3_key            = "pg-cron-job/0.3.0/pg-cron-job.zip"
+    package_s3_object_version = "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY"
+  }
+  assert {
+    condition = (aws_lambda_function.this[0].filename == null && aws_lambda_function.this[0].s3_bucket == "acme-artifacts" &&
+    aws_lambda_function.this[0].s3_key == "pg-cron-job/0.3.0/pg-cron-job.zip" && aws_lambda_function.this[0].s3_object_version == "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY")
+    error_message = "The function's code comes from the S3 object (no local file)."
+  }
+  assert {
+    condition     = aws_lambda_function.this[0].replace_security_groups_on_destroy == true
+    error_message = "A VPC function detaches its security group before it is deleted."
+  }
+}
+
+run "rejects_two_packages" {
+  command = plan
+  variables {
+    package_s3_bucket = "acme-artifacts"
+    package_s3_key    = "pg-cron-job/0.3.0/pg-cron-job.zip"
+  }
+  expect_failures = [var.package_path]
+}
+
+run "rejects_a_bucket_without_a_key" {
+  command = plan
+  variables {
+    package_path      = null
+    package_s3_bucket = "acme-artifacts"
+  }
+  expect_failures = [var.package_s3_key]
+}
+
+# A job on its own with the Secrets Manager endpoint and neither NAT egress nor the S3 gateway
+# endpoint cannot reach S3: the export fails the plan (with the fix) instead of every run.
+run "rejects_an_export_its_network_cannot_reach" {
+  command = plan
+  variables {
+    sql_file                       = null
+    sql_source_path                = null
+    sql                            = "TABLE app.orders"
+    create_secretsmanager_endpoint = true
+    export                         = { bucket_arn = "arn:aws:s3:::acme-exports", prefix = "orders/" }
+  }
+  expect_failures = [aws_lambda_function.this]
+}

@@ -114,6 +114,8 @@ run "export_and_rds_attributes" {
   command = plan
 
   variables {
+    # The RDS API and S3 are reached through a NAT (the network check is in must_fail/).
+    https_egress_cidr_blocks = ["0.0.0.0/0"]
     defaults = {
       secret_arn                = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:rds!cluster-AbCdEf"
       secret_kms_key_arn        = "arn:aws:kms:eu-south-1:123456789012:key/11111111-aaaa-bbbb-cccc-222222222222"
@@ -260,3 +262,22 @@ run "iam_guardrails_for_the_fleet" {
   }
 }
 
+
+# The fleet's package from S3: every job and the watchdog run from the object; a job may still
+# bring its own local zip.
+run "fleet_package_from_s3" {
+  command = plan
+  variables {
+    package_path      = null
+    package_s3_bucket = "acme-artifacts"
+    package_s3_key    = "pg-cron-job/0.3.0/pg-cron-job.zip"
+    jobs = {
+      purge  = { sql = "DELETE FROM app.events WHERE created_at < now() - interval '90 days'", schedule_expression = "cron(30 1 * * ? *)" }
+      vacuum = { sql = "VACUUM (ANALYZE) app.events", schedule_expression = "cron(0 4 ? * SUN *)", package_path = "tests/fixtures/package.zip" }
+    }
+  }
+  assert {
+    condition     = module.job["purge"].function_name != null && module.shared.watchdog_function_name != null
+    error_message = "The fleet plans with its package in S3."
+  }
+}
