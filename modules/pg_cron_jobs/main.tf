@@ -7,6 +7,8 @@ locals {
   # The Scheduler groups of the jobs' schedules: the watchdog lists them.
   schedule_groups = distinct([for k, j in var.jobs : coalesce(try(j.schedule_group_name, null), try(var.defaults.schedule_group_name, null), "default")])
   # The fleet's package and architecture (the watchdog's), as the jobs default to them.
+  # The jobs that bring their own package (a path or a bucket and key) instead of the fleet's.
+  own_package = { for k, j in var.jobs : k => try(j.package_path, null) != null || try(j.package_s3_bucket, null) != null }
   # A package given by defaults (a path or a bucket and key) replaces the fleet's.
   package = try(var.defaults.package_path, null) != null || try(var.defaults.package_s3_bucket, null) != null ? {
     path = try(var.defaults.package_path, null), bucket = try(var.defaults.package_s3_bucket, null), key = try(var.defaults.package_s3_key, null), version = try(var.defaults.package_s3_object_version, null)
@@ -78,10 +80,10 @@ module "job" {
   subnet_ids    = var.subnet_ids
   database_port = var.database_port
   # A job's own package (a path or a bucket and key) replaces the fleet's.
-  package_path              = try(each.value.package_path, null) != null || try(each.value.package_s3_bucket, null) != null ? try(each.value.package_path, null) : local.package.path
-  package_s3_bucket         = try(each.value.package_path, null) != null || try(each.value.package_s3_bucket, null) != null ? try(each.value.package_s3_bucket, null) : local.package.bucket
-  package_s3_key            = try(each.value.package_path, null) != null || try(each.value.package_s3_bucket, null) != null ? try(each.value.package_s3_key, null) : local.package.key
-  package_s3_object_version = try(each.value.package_path, null) != null || try(each.value.package_s3_bucket, null) != null ? try(each.value.package_s3_object_version, null) : local.package.version
+  package_path              = local.own_package[each.key] ? try(each.value.package_path, null) : local.package.path
+  package_s3_bucket         = local.own_package[each.key] ? try(each.value.package_s3_bucket, null) : local.package.bucket
+  package_s3_key            = local.own_package[each.key] ? try(each.value.package_s3_key, null) : local.package.key
+  package_s3_object_version = local.own_package[each.key] ? try(each.value.package_s3_object_version, null) : local.package.version
   environment               = merge(try(coalesce(var.defaults.environment, {}), {}), try(coalesce(each.value.environment, {}), {}))
   tags                      = merge(var.tags, try(coalesce(var.defaults.tags, {}), {}), try(coalesce(each.value.tags, {}), {}))
 
