@@ -3,8 +3,9 @@ the real aws provider) against a real AWS API server (moto) on loopback, read ba
 created, run three different jobs' packaged bootstrap the way Lambda runs them (Runtime API on
 loopback, each function's own deployed environment) against a real TLS PostgreSQL (the
 extraction job streams into the bucket the example created, on the same server's S3), check that a
-second plan changes nothing, that an edited SQL file changes exactly its job, measure the
-resources per job with 20 jobs, then `terraform destroy` and check nothing is left.
+second plan changes nothing, that an edited SQL file changes exactly its job, plan a 200-job
+fleet (resources per job, a shared layer that does not grow), then `terraform destroy` and check
+nothing is left.
 
 Stand-ins, because nothing real can run here: moto stores the Lambda but cannot execute it (so
 the test runs the same package's bootstrap itself), moto's RDS instance has no server behind it
@@ -385,21 +386,27 @@ def test_edited_sql_changes_only_its_job_and_a_stale_package_is_refused(applied,
     assert result.code == 2 and "rebuild" in result.stderr + result.stdout, result
 
 
-def test_twenty_jobs_resource_count(applied):
-    """The figures of the module README: resources per job and for the shared layer."""
+def test_two_hundred_jobs_plan(applied):
+    """A fleet of 200 jobs planned on the applied four-job fleet with the real provider: the
+    figures of the module README (resources per job and for the shared layer), and nothing the
+    fleet shares grows or changes with its size (the scheduler invokes the functions through one
+    name-prefix ARN, the shared layer has no per-job list; IAM's quotas are checked at 300 jobs
+    by modules/pg_cron_job_shared/tests). The apply of such a fleet is `make bench-fleet`."""
     work, env = applied
-    _, changes = plan_changes(work, env, "-var=extra_jobs=17")
+    started = time.monotonic()
+    _, changes = plan_changes(work, env, "-var=extra_jobs=196")
+    took = time.monotonic() - started
     per_job = {}
-    shared = 0
-    for address, _, actions, _ in changes:
+    shared = []
+    for address, kind, actions, changed in changes:
         if address.startswith("module.jobs.module.shared."):
-            shared += 1
+            shared.append((address, kind, actions, changed))
         elif address.startswith("module.jobs.module.job["):
             key = address.split('"')[1]
             per_job[key] = per_job.get(key, 0) + 1
-    assert len(per_job) == 21
+    assert len(per_job) == 200
     added = [per_job[k] for k in per_job if k.startswith("analyze-")]
-    print(f"21 jobs: {shared} shared resources; per job {sorted(set(per_job.values()))} "
+    print(f"200 jobs planned in {took:.0f} s: {len(shared)} shared resources; per job {sorted(set(per_job.values()))} "
           f"(purge-events with its secret and built-in rotation: {per_job['purge-events']}, a plain job: {added[0]})")
     # A plain job: function, invoke config, log group, role, policy, schedule, failed and late
     # alarms (8, whatever the schedule; 9 before the watchdog, 8 for the unwatched monthly ones).
@@ -410,7 +417,13 @@ def test_twenty_jobs_resource_count(applied):
     # The shared layer: 13 as before, the watchdog's function, log group, role, policy and
     # schedule, its two alarms, the failures-queue alarm and the dashboard (9), the example's S3
     # gateway endpoint and rule (2).
-    assert shared == 24, shared
+    assert len(shared) == 24, shared
+    grown = [c for c in shared if c[2] != ["no-op"] and not (c[2] == ["update"] and all((c[1], a) in MOTO_GAPS for a in c[3]))]
+    assert grown == [], f"the shared layer changes with the fleet's size: {grown}"
+    # The four jobs already applied stay as they are (each new job is its own module instance).
+    existing = [c for c in changes if c[0].startswith("module.jobs.module.job[") and not c[0].split('"')[1].startswith("analyze-")
+                and c[2] != ["no-op"] and not (c[2] == ["update"] and all((c[1], a) in MOTO_GAPS for a in c[3]))]
+    assert existing == [], f"adding jobs changes the jobs already deployed: {existing}"
 
 
 # --- The watchdog ---------------------------------------------------------------------------
