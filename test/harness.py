@@ -399,9 +399,9 @@ TF_SERVICES = ["lambda", "iam", "ec2", "sts", "secretsmanager", "scheduler", "sn
                "cloudwatch", "logs", "rds", "kms", "s3"]
 
 
-def terraform(workdir, *args, env=None, echo=False):
-    """Runs terraform; raises with its output when it fails."""
-    proc = subprocess.run(["terraform", *args], cwd=workdir, env=env, capture_output=not echo, text=True, timeout=900)
+def terraform(workdir, *args, env=None, echo=False, timeout=900):
+    """Runs terraform (at most `timeout` seconds); raises with its output when it fails."""
+    proc = subprocess.run(["terraform", *args], cwd=workdir, env=env, capture_output=not echo, text=True, timeout=timeout)
     if proc.returncode != 0:
         raise AssertionError(f"terraform {' '.join(args)} failed:\n{(proc.stdout or '')[-4000:]}\n{(proc.stderr or '')[-4000:]}")
     return proc.stdout

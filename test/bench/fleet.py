@@ -32,7 +32,8 @@ def timed(work, env, *args):
     """Runs one terraform command and prints its time as soon as it ends (a long fleet run shows
     its progress step by step)."""
     started = time.monotonic()
-    out = terraform(work, *args, env=env)
+    # A 200-job destroy took 856 s here: each step may take up to 40 minutes.
+    out = terraform(work, *args, env=env, timeout=2400)
     took = time.monotonic() - started
     print(f"{JOBS} jobs, package from {PACKAGE_FROM}: terraform {args[0]} {took:.0f} s", flush=True)
     return took, out
