@@ -26,6 +26,7 @@ JOBS = int(os.environ.get("JOBS", "200"))
 NAME = "pgcj-fleet"
 PACKAGE_FROM = os.environ.get("PACKAGE_FROM", "s3")
 PACKAGE_BUCKET = "pgcj-fleet-packages"
+PACKAGE_KEY = "pg-cron-job.zip"
 
 
 def timed(work, env, *args):
@@ -44,21 +45,22 @@ def main() -> int:
     if not pathlib.Path(package).is_file():
         print(f"no package at {package}: run make build first")
         return 1
+    if PACKAGE_FROM not in ("s3", "zip"):
+        print(f"PACKAGE_FROM={PACKAGE_FROM}: expected s3 or zip")
+        return 2
     moto = MotoServer(ROOT / ".venv" / "bin")
     work = None
     try:
         work, env = prepare_example(ROOT / "examples" / "complete", ROOT / "modules" / "pg_cron_job", moto, package, NAME)
         if PACKAGE_FROM == "s3":
-            moto.client("s3").create_bucket(Bucket=PACKAGE_BUCKET)
-            moto.client("s3").upload_file(package, PACKAGE_BUCKET, "pg-cron-job.zip")
+            s3 = moto.client("s3")
+            s3.create_bucket(Bucket=PACKAGE_BUCKET)
+            s3.upload_file(package, PACKAGE_BUCKET, PACKAGE_KEY)
             # An override file (merged into the example's module block): the fleet's package is
             # the S3 object instead of the local zip.
             (work / "fleet_override.tf").write_text(
                 f'module "jobs" {{\n  package_path      = null\n  package_s3_bucket = "{PACKAGE_BUCKET}"\n'
-                '  package_s3_key    = "pg-cron-job.zip"\n}\n')
-        elif PACKAGE_FROM != "zip":
-            print(f"PACKAGE_FROM={PACKAGE_FROM}: expected s3 or zip")
-            return 2
+                f'  package_s3_key    = "{PACKAGE_KEY}"\n}}\n')
         extra = [f"-var=extra_jobs={JOBS - 4}", "-input=false", "-no-color"]
         plan_s, _ = timed(work, env, "plan", "-out=fleet.tfplan", *extra)
         plan = json.loads(terraform(work, "show", "-json", "fleet.tfplan", env=env))
