@@ -35,7 +35,6 @@ resource "aws_cloudwatch_metric_alarm" "failed" {
   comparison_operator = "GreaterThanOrEqualToThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
   tags                = merge(var.tags, var.alarm_tags)
 }
 
@@ -60,6 +59,5 @@ resource "aws_cloudwatch_metric_alarm" "late" {
   comparison_operator = "GreaterThanOrEqualToThreshold"
   treat_missing_data  = "ignore"
   alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
   tags                = merge(var.tags, var.alarm_tags)
 }

@@ -226,6 +226,5 @@ resource "aws_cloudwatch_metric_alarm" "rotation_errors" {
   comparison_operator = "GreaterThanOrEqualToThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
   tags                = merge(var.tags, var.alarm_tags)
 }

@@ -215,6 +215,23 @@ data "aws_iam_policy_document" "kms" {
       identifiers = ["cloudwatch.amazonaws.com"]
     }
   }
+
+  # The recoveries rule (notifications.tf) publishes to the encrypted topic as EventBridge, which
+  # needs the same two actions on the key:
+  # https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions
+  # https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
+  dynamic "statement" {
+    for_each = var.create_alarm_topic ? ["EventBridgeRecoveriesPublish"] : []
+    content {
+      sid       = statement.value
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+      resources = ["*"]
+      principals {
+        type        = "Service"
+        identifiers = ["events.amazonaws.com"]
+      }
+    }
+  }
 }
 
 resource "aws_kms_key" "this" {

@@ -212,7 +212,6 @@ resource "aws_cloudwatch_metric_alarm" "watchdog_errors" {
   comparison_operator = "GreaterThanOrEqualToThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
   tags                = var.tags
 }
 
@@ -236,7 +235,6 @@ resource "aws_cloudwatch_metric_alarm" "watchdog_not_running" {
   comparison_operator       = "LessThanThreshold"
   treat_missing_data        = "missing"
   alarm_actions             = local.alarm_actions
-  ok_actions                = local.alarm_actions
   insufficient_data_actions = local.alarm_actions
   tags                      = var.tags
 }
@@ -258,7 +256,6 @@ resource "aws_cloudwatch_metric_alarm" "failures_queue" {
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
   tags                = var.tags
 }
 

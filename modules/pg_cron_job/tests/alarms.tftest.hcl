@@ -36,8 +36,8 @@ run "late_alarm_settings" {
     error_message = "The late alarm reads Late of the job's JOB_NAME (the runner's and the watchdog's Job dimension), Maximum over 5 minutes, and keeps its state between checks."
   }
   assert {
-    condition     = length(aws_cloudwatch_metric_alarm.late[0].alarm_actions) == 1 && aws_cloudwatch_metric_alarm.late[0].ok_actions == aws_cloudwatch_metric_alarm.late[0].alarm_actions
-    error_message = "The late alarm pages and clears through the topic."
+    condition     = length(aws_cloudwatch_metric_alarm.late[0].alarm_actions) == 1 && try(length(aws_cloudwatch_metric_alarm.late[0].ok_actions), 0) == 0
+    error_message = "The late alarm pages through the topic and sends nothing on OK (the fleet's recoveries rule says ALARM -> OK)."
   }
   # The job's `watch` object: the watchdog finds the fleet's schedules by it (the job's name is the
   # metrics' Job dimension, the timeout is part of the allowance).
@@ -174,8 +174,8 @@ run "rotation_function_errors_page" {
     error_message = "The rotation function's errors page (>= 1, no data is no error)."
   }
   assert {
-    condition     = aws_cloudwatch_metric_alarm.rotation_errors[0].dimensions == tomap({ FunctionName = aws_lambda_function.rotation[0].function_name }) && length(aws_cloudwatch_metric_alarm.rotation_errors[0].alarm_actions) == 1
-    error_message = "The rotation alarm watches this job's rotation function and pages through the topic."
+    condition     = aws_cloudwatch_metric_alarm.rotation_errors[0].dimensions == tomap({ FunctionName = aws_lambda_function.rotation[0].function_name }) && length(aws_cloudwatch_metric_alarm.rotation_errors[0].alarm_actions) == 1 && try(length(aws_cloudwatch_metric_alarm.rotation_errors[0].ok_actions), 0) == 0
+    error_message = "The rotation alarm watches this job's rotation function and pages through the topic (no ok_actions)."
   }
 }
 

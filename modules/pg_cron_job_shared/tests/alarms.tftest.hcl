@@ -29,9 +29,8 @@ run "watchdog_not_running_settings" {
   }
   assert {
     condition = (aws_cloudwatch_metric_alarm.watchdog_not_running[0].alarm_actions == aws_cloudwatch_metric_alarm.watchdog_not_running[0].insufficient_data_actions
-      && aws_cloudwatch_metric_alarm.watchdog_not_running[0].ok_actions == aws_cloudwatch_metric_alarm.watchdog_not_running[0].alarm_actions
     && length(aws_cloudwatch_metric_alarm.watchdog_not_running[0].alarm_actions) == 1)
-    error_message = "INSUFFICIENT_DATA pages like ALARM; OK clears."
+    error_message = "INSUFFICIENT_DATA pages like ALARM."
   }
   assert {
     condition = (aws_cloudwatch_metric_alarm.watchdog_errors[0].alarm_name == "fleet-watchdog-errors" && aws_cloudwatch_metric_alarm.watchdog_errors[0].threshold == 1
@@ -150,5 +149,128 @@ run "confirmed_subscriptions_are_quiet" {
   assert {
     condition     = length(output.pending_alarm_subscriptions) == 0
     error_message = "No pending subscription, nothing listed."
+  }
+}
+
+# Quiet notifications: no alarm has ok_actions (a new alarm goes INSUFFICIENT_DATA -> OK, which
+# sent one OK message per alarm on a first deploy); ALARM -> OK of the fleet's alarms reaches the
+# topic through one EventBridge rule on CloudWatch's alarm state change events:
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html
+run "recoveries_notify_through_one_rule" {
+  command = plan
+
+  assert {
+    condition = alltrue([for a in [aws_cloudwatch_metric_alarm.watchdog_errors[0], aws_cloudwatch_metric_alarm.watchdog_not_running[0], aws_cloudwatch_metric_alarm.failures_queue[0]] :
+    try(length(a.ok_actions), 0) == 0 && length(a.alarm_actions) == 1])
+    error_message = "The fleet's alarms page (alarm_actions) and send nothing on OK (no ok_actions)."
+  }
+  assert {
+    condition = jsondecode(aws_cloudwatch_event_rule.recoveries[0].event_pattern) == {
+      source        = ["aws.cloudwatch"]
+      "detail-type" = ["CloudWatch Alarm State Change"]
+      resources     = [{ "anything-but" = ["arn:aws:cloudwatch:eu-south-1:123456789012:alarm:fleet-failures-queue"] }]
+      detail = {
+        alarmName     = [{ prefix = "fleet-" }]
+        previousState = { value = ["ALARM"] }
+        state         = { value = ["OK"] }
+      }
+    }
+    error_message = "One rule: the fleet's alarms (\"fleet-...\") from ALARM to OK, not the failures-queue alarm."
+  }
+  assert {
+    condition = (length(aws_cloudwatch_event_rule.recoveries) == 1 && aws_cloudwatch_event_rule.recoveries[0].name == "fleet-recovered"
+      && aws_cloudwatch_event_target.recoveries[0].arn == aws_sns_topic.alarms[0].arn
+    && aws_cloudwatch_event_target.recoveries[0].rule == aws_cloudwatch_event_rule.recoveries[0].name)
+    error_message = "The rule's target is the fleet's alarm topic."
+  }
+  # An input template that is a quoted string is delivered as text:
+  # https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html
+  assert {
+    condition = (aws_cloudwatch_event_target.recoveries[0].input_transformer[0].input_paths == tomap({ alarm = "$.detail.alarmName", time = "$.time", reason = "$.detail.state.reason" })
+    && aws_cloudwatch_event_target.recoveries[0].input_transformer[0].input_template == "\"<alarm> back to OK at <time>: <reason>\"")
+    error_message = "One readable line: the alarm, back to OK, when, why."
+  }
+}
+
+# EventBridge may publish to the topic only if the topic policy allows events.amazonaws.com (this
+# rule only) and, for an encrypted topic, the key policy lets it use the key; CloudWatch keeps
+# its own grant (a topic policy replaces SNS's default one):
+# https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions
+# https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
+run "eventbridge_may_publish_to_the_encrypted_topic" {
+  command = plan
+
+  override_resource {
+    target          = aws_cloudwatch_event_rule.recoveries
+    override_during = plan
+    values          = { arn = "arn:aws:events:eu-south-1:123456789012:rule/fleet-recovered" }
+  }
+
+  assert {
+    condition = length([for s in data.aws_iam_policy_document.alarm_topic[0].statement : s if anytrue([
+      for p in s.principals : p.type == "Service" && p.identifiers == toset(["events.amazonaws.com"])]) && s.actions == toset(["sns:Publish"]) && anytrue([
+      for c in s.condition : c.test == "ArnEquals" && c.variable == "aws:SourceArn" && c.values == tolist(["arn:aws:events:eu-south-1:123456789012:rule/fleet-recovered"])
+    ])]) == 1
+    error_message = "The topic policy lets events.amazonaws.com publish, for the recoveries rule only (aws:SourceArn)."
+  }
+  assert {
+    condition = length([for s in data.aws_iam_policy_document.alarm_topic[0].statement : s if anytrue([
+    for p in s.principals : p.type == "Service" && contains(p.identifiers, "cloudwatch.amazonaws.com")]) && contains(s.actions, "sns:Publish")]) == 1
+    error_message = "The topic policy keeps CloudWatch alarms' permission to publish."
+  }
+  assert {
+    condition     = aws_sns_topic_policy.alarms[0].arn == aws_sns_topic.alarms[0].arn
+    error_message = "The policy is on the created topic."
+  }
+  assert {
+    condition = length([for s in data.aws_iam_policy_document.kms[0].statement : s if anytrue([
+      for p in s.principals : p.type == "Service" && contains(p.identifiers, "events.amazonaws.com")
+    ]) && contains(s.actions, "kms:Decrypt") && contains(s.actions, "kms:GenerateDataKey*")]) == 1
+    error_message = "The key policy lets events.amazonaws.com use the topic's key (kms:Decrypt, kms:GenerateDataKey*)."
+  }
+}
+
+# A topic of your own: the rule still targets it (its policy must allow the rule: README), the
+# module writes no policy on a topic it does not own.
+run "recoveries_to_a_given_topic" {
+  command = plan
+  variables {
+    create_alarm_topic = false
+    alarm_topic_arn    = "arn:aws:sns:eu-south-1:123456789012:oncall"
+  }
+  assert {
+    condition     = aws_cloudwatch_event_target.recoveries[0].arn == "arn:aws:sns:eu-south-1:123456789012:oncall" && length(aws_sns_topic_policy.alarms) == 0
+    error_message = "The rule targets the given topic; no policy is written on it."
+  }
+  assert {
+    condition = length([for s in data.aws_iam_policy_document.kms[0].statement : s if anytrue([
+    for p in s.principals : contains(p.identifiers, "events.amazonaws.com")])]) == 0
+    error_message = "The created key encrypts no topic then: no EventBridge statement."
+  }
+}
+
+run "no_topic_no_recoveries" {
+  command = plan
+  variables {
+    create_alarm_topic = false
+  }
+  assert {
+    condition     = length(aws_cloudwatch_event_rule.recoveries) == 0 && length(aws_cloudwatch_event_target.recoveries) == 0
+    error_message = "Without a topic there is nothing to notify."
+  }
+}
+
+run "a_long_fleet_name_keeps_the_watchdog_alarms_in_the_rule" {
+  command = plan
+  variables {
+    name = "a-very-long-fleet-name-for-the-nightly-purges-of-events-012345"
+  }
+  assert {
+    condition = (length(aws_cloudwatch_event_rule.recoveries[0].name) <= 64
+      && toset(jsondecode(aws_cloudwatch_event_rule.recoveries[0].event_pattern).detail.alarmName) == toset([
+        { prefix = "a-very-long-fleet-name-for-the-nightly-purges-of-events-012345-" },
+        { prefix = "${aws_lambda_function.watchdog[0].function_name}-" },
+    ]))
+    error_message = "A shortened watchdog name is matched by its own prefix; the rule name fits 64 characters."
   }
 }
