@@ -241,15 +241,26 @@ resource "aws_cloudwatch_metric_alarm" "watchdog_not_running" {
 
 # Scheduler's dead letters (a run it could not deliver) and Lambda's dropped asynchronous events
 # (a failed run past its retries): anything here is a run that did not happen or failed. The queue
-# keeps records for failure_queue_retention_seconds (14 days by default).
+# keeps records for failure_queue_retention_seconds (14 days by default) and nothing drains it,
+# so an alarm on the messages in the queue (ApproximateNumberOfMessagesVisible) stayed in ALARM
+# after the first record and never paged again. This one is edge-triggered: it pages for every
+# period in which new records arrived (NumberOfMessagesSent, Sum > 0) and is OK again the next
+# period without any (no data then: notBreaching), whatever is still in the queue.
+# NumberOfMessagesSent counts the messages added with SendMessage; only the ones SQS itself moves
+# from a source queue's redrive policy are not counted. Both producers here call SendMessage:
+# Scheduler sends the dead letter with the schedule's role (sqs:SendMessage, main.tf), Lambda's
+# on-failure destination with the function's role (sqs:SendMessage, modules/pg_cron_job/iam.tf).
+# https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html
+# https://docs.aws.amazon.com/scheduler/latest/UserGuide/configuring-schedule-dlq.html
+# https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
 resource "aws_cloudwatch_metric_alarm" "failures_queue" {
   count               = local.create ? 1 : 0
   alarm_name          = "${var.name}-failures-queue"
-  alarm_description   = "pg_cron_job ${var.name}: records in the failures queue ${aws_sqs_queue.failures[0].name} (undelivered schedules, failed asynchronous runs); read them, then purge the queue"
+  alarm_description   = "pg_cron_job ${var.name}: new records in the failures queue ${aws_sqs_queue.failures[0].name} (undelivered schedules, failed asynchronous runs) in the last 5 minutes; read them (they expire after the queue's retention), then delete them"
   namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
+  metric_name         = "NumberOfMessagesSent"
   dimensions          = { QueueName = aws_sqs_queue.failures[0].name }
-  statistic           = "Maximum"
+  statistic           = "Sum"
   period              = 300
   evaluation_periods  = 1
   threshold           = 0
@@ -316,7 +327,10 @@ resource "aws_cloudwatch_dashboard" "this" {
           period = 300
           view   = "timeSeries"
           metrics = concat(
-            [["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", aws_sqs_queue.failures[0].name, { stat = "Maximum", label = "Failures queue (messages)" }]],
+            [
+              ["AWS/SQS", "NumberOfMessagesSent", "QueueName", aws_sqs_queue.failures[0].name, { stat = "Sum", label = "New failure records (the alarm)" }],
+              ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", aws_sqs_queue.failures[0].name, { stat = "Maximum", label = "Failures queue (messages kept)" }],
+            ],
             local.watchdog ? [
               ["AWS/Lambda", "Invocations", "FunctionName", local.watchdog_name, { stat = "Sum", label = "Watchdog checks" }],
               ["AWS/Lambda", "Errors", "FunctionName", local.watchdog_name, { stat = "Sum", label = "Watchdog errors" }],

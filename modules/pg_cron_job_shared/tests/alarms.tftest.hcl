@@ -39,10 +39,10 @@ run "watchdog_not_running_settings" {
     error_message = "Watchdog errors: >= 1, no data is no error."
   }
   assert {
-    condition = (aws_cloudwatch_metric_alarm.failures_queue[0].alarm_name == "fleet-failures-queue" && aws_cloudwatch_metric_alarm.failures_queue[0].statistic == "Maximum"
+    condition = (aws_cloudwatch_metric_alarm.failures_queue[0].alarm_name == "fleet-failures-queue" && aws_cloudwatch_metric_alarm.failures_queue[0].statistic == "Sum"
       && aws_cloudwatch_metric_alarm.failures_queue[0].period == 300 && aws_cloudwatch_metric_alarm.failures_queue[0].treat_missing_data == "notBreaching"
     && aws_cloudwatch_metric_alarm.failures_queue[0].dimensions == tomap({ QueueName = "fleet-failures" }))
-    error_message = "Failures queue: Maximum of visible messages over 5 minutes, > 0, on the fleet's queue."
+    error_message = "Failures queue: Sum of messages sent over 5 minutes, > 0, on the fleet's queue."
   }
   assert {
     condition     = output.watchdog_function_name == "fleet-watchdog" && aws_scheduler_schedule.watchdog[0].name == "fleet-watchdog" && aws_cloudwatch_log_group.watchdog[0].name == "/aws/lambda/fleet-watchdog"
@@ -100,6 +100,7 @@ run "dashboard_widgets" {
   assert {
     condition = (aws_cloudwatch_dashboard.this[0].dashboard_name == "fleet"
       && strcontains(aws_cloudwatch_dashboard.this[0].dashboard_body, "ApproximateNumberOfMessagesVisible")
+      && strcontains(aws_cloudwatch_dashboard.this[0].dashboard_body, "NumberOfMessagesSent")
     && strcontains(aws_cloudwatch_dashboard.this[0].dashboard_body, "fleet-watchdog"))
     error_message = "The dashboard shows the failures queue and the watchdog."
   }

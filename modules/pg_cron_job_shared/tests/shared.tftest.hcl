@@ -348,10 +348,19 @@ run "the_watcher_and_the_failures_queue_are_watched" {
     condition     = aws_cloudwatch_metric_alarm.watchdog_errors[0].metric_name == "Errors" && aws_cloudwatch_metric_alarm.watchdog_errors[0].dimensions == tomap({ FunctionName = "fleet-watchdog" })
     error_message = "A failed check pages."
   }
+  # Edge-triggered on new records: NumberOfMessagesSent counts what Scheduler's dead-letter
+  # delivery and Lambda's on-failure destination add with SendMessage (not SQS's own redrives,
+  # which this queue has none of); the number of messages in the queue would stay above 0 (nothing
+  # drains it) and never page again after the first record:
+  # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html
+  # https://docs.aws.amazon.com/scheduler/latest/UserGuide/configuring-schedule-dlq.html
+  # https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
   assert {
-    condition = (aws_cloudwatch_metric_alarm.failures_queue[0].namespace == "AWS/SQS" && aws_cloudwatch_metric_alarm.failures_queue[0].metric_name == "ApproximateNumberOfMessagesVisible"
-    && aws_cloudwatch_metric_alarm.failures_queue[0].comparison_operator == "GreaterThanThreshold" && aws_cloudwatch_metric_alarm.failures_queue[0].threshold == 0)
-    error_message = "Any record in the failures queue pages."
+    condition = (aws_cloudwatch_metric_alarm.failures_queue[0].namespace == "AWS/SQS" && aws_cloudwatch_metric_alarm.failures_queue[0].metric_name == "NumberOfMessagesSent"
+      && aws_cloudwatch_metric_alarm.failures_queue[0].statistic == "Sum" && aws_cloudwatch_metric_alarm.failures_queue[0].evaluation_periods == 1
+      && aws_cloudwatch_metric_alarm.failures_queue[0].comparison_operator == "GreaterThanThreshold" && aws_cloudwatch_metric_alarm.failures_queue[0].threshold == 0
+    && aws_cloudwatch_metric_alarm.failures_queue[0].treat_missing_data == "notBreaching")
+    error_message = "Every period with a new record in the failures queue pages (NumberOfMessagesSent, Sum > 0; no data is no record)."
   }
   assert {
     condition     = length(aws_cloudwatch_dashboard.this) == 1 && strcontains(aws_cloudwatch_dashboard.this[0].dashboard_body, "SEARCH('{PgCronJob,Job} MetricName=\\\"Late\\\"'")
