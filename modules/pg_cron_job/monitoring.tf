@@ -40,11 +40,18 @@ resource "aws_cloudwatch_metric_alarm" "failed" {
 
 # "Did not run", for every schedule: the fleet's watchdog writes Late = 1 for this job (dimension
 # Job) while an expected start has no run past its allowance (60 s + the flexible window +
-# grace_minutes + the function's timeout), and Late = 0 otherwise (new, up, paused, ended), once
-# per check. treat_missing_data = "ignore" keeps the state between checks (a check's data point
-# may land in the next period); the alarm goes back to OK at the first check after a run
-# started. If the watchdog stops, its own "not running" alarm pages.
+# grace_minutes + the function's timeout), or while a declared job's schedule is missing, and
+# Late = 0 otherwise (new, up, paused, ended), once per check.
+# 1 datapoint out of 3 periods (M of N): the first check with Late = 1 pages (a check's
+# datapoint may land in the next period: one breaching datapoint in the range is enough), and
+# the alarm is OK again once the 3 periods hold no Late = 1 (within 15 minutes after the run
+# started). treat_missing_data = "missing": a period without a datapoint is not evaluated, and
+# when the whole 15-minute range has none (the watchdog stopped writing for this job) the alarm
+# goes INSUFFICIENT_DATA instead of keeping its last state forever ("ignore" did). That state
+# sends nothing: the watchdog's not-running alarm pages when it stops, its unjudged alarm when it
+# cannot judge some jobs.
 # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarm-evaluation
 resource "aws_cloudwatch_metric_alarm" "late" {
   count               = local.create && local.watched ? 1 : 0
   alarm_name          = "${var.name}-late"
@@ -54,10 +61,11 @@ resource "aws_cloudwatch_metric_alarm" "late" {
   dimensions          = { Job = local.job_name }
   statistic           = "Maximum"
   period              = 300
-  evaluation_periods  = 1
+  evaluation_periods  = 3
+  datapoints_to_alarm = 1
   threshold           = 1
   comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "ignore"
+  treat_missing_data  = "missing"
   alarm_actions       = local.alarm_actions
   tags                = merge(var.tags, var.alarm_tags)
 }

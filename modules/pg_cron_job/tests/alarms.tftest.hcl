@@ -1,8 +1,9 @@
 # The job's alarms with the fleet's watchdog (modules/pg_cron_job_shared/watchdog.tf), planned
 # with a mocked AWS provider: a late alarm for every schedule, none without a watchdog, the
 # schedule's `watch` object, the rotation function's errors.
-# The watchdog writes Late (dimension Job) once per check; treat_missing_data "ignore" keeps the
-# alarm's state between checks:
+# The watchdog writes Late (dimension Job) once per check; 1 breaching datapoint out of 3 periods
+# pages, and with treat_missing_data "missing" a range without any datapoint is INSUFFICIENT_DATA
+# (the alarm is never frozen in its last state):
 # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html
 mock_provider "aws" {
   override_during = plan
@@ -30,10 +31,10 @@ run "late_alarm_settings" {
     condition = (aws_cloudwatch_metric_alarm.late[0].alarm_name == "nightly-late" && aws_cloudwatch_metric_alarm.late[0].namespace == "PgCronJob"
       && aws_cloudwatch_metric_alarm.late[0].metric_name == "Late" && aws_cloudwatch_metric_alarm.late[0].dimensions == tomap({ Job = "nightly-purge" })
       && aws_cloudwatch_metric_alarm.late[0].statistic == "Maximum" && aws_cloudwatch_metric_alarm.late[0].period == 300
-      && aws_cloudwatch_metric_alarm.late[0].evaluation_periods == 1 && aws_cloudwatch_metric_alarm.late[0].threshold == 1
-      && aws_cloudwatch_metric_alarm.late[0].comparison_operator == "GreaterThanOrEqualToThreshold"
-    && aws_cloudwatch_metric_alarm.late[0].treat_missing_data == "ignore")
-    error_message = "The late alarm reads Late of the job's JOB_NAME (the runner's and the watchdog's Job dimension), Maximum over 5 minutes, and keeps its state between checks."
+      && aws_cloudwatch_metric_alarm.late[0].evaluation_periods == 3 && aws_cloudwatch_metric_alarm.late[0].datapoints_to_alarm == 1
+      && aws_cloudwatch_metric_alarm.late[0].threshold == 1 && aws_cloudwatch_metric_alarm.late[0].comparison_operator == "GreaterThanOrEqualToThreshold"
+    && aws_cloudwatch_metric_alarm.late[0].treat_missing_data == "missing")
+    error_message = "The late alarm reads Late of the job's JOB_NAME (the runner's and the watchdog's Job dimension), Maximum over 5 minutes: the first Late = 1 of 3 periods pages, 15 minutes without data is INSUFFICIENT_DATA (never frozen)."
   }
   assert {
     condition     = length(aws_cloudwatch_metric_alarm.late[0].alarm_actions) == 1 && try(length(aws_cloudwatch_metric_alarm.late[0].ok_actions), 0) == 0

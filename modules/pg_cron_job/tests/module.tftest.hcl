@@ -577,7 +577,8 @@ run "rejects_rotation_of_an_existing_secret" {
 
 # --- Alarms: one page per failed run, one per start without a run, whatever the schedule -------
 # The watchdog (modules/pg_cron_job_shared/watchdog.tf) writes Late with dimension Job; the alarm
-# keeps its state between checks (treat_missing_data "ignore"):
+# pages at the first Late = 1 of 3 periods and goes INSUFFICIENT_DATA when the whole range has no
+# datapoint (treat_missing_data "missing"), never frozen in its last state:
 # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html
 
 run "alarms_carry_the_job_dimension_and_clear" {
@@ -590,8 +591,8 @@ run "alarms_carry_the_job_dimension_and_clear" {
     condition = (aws_cloudwatch_metric_alarm.late[0].namespace == "PgCronJob" && aws_cloudwatch_metric_alarm.late[0].metric_name == "Late"
       && aws_cloudwatch_metric_alarm.late[0].dimensions == tomap({ Job = "purge" }) && aws_cloudwatch_metric_alarm.late[0].statistic == "Maximum"
       && aws_cloudwatch_metric_alarm.late[0].threshold == 1 && aws_cloudwatch_metric_alarm.late[0].comparison_operator == "GreaterThanOrEqualToThreshold"
-    && aws_cloudwatch_metric_alarm.late[0].treat_missing_data == "ignore")
-    error_message = "The late alarm reads the watchdog's Late metric of this job and keeps its state between checks."
+    && aws_cloudwatch_metric_alarm.late[0].treat_missing_data == "missing" && aws_cloudwatch_metric_alarm.late[0].evaluation_periods == 3 && aws_cloudwatch_metric_alarm.late[0].datapoints_to_alarm == 1)
+    error_message = "The late alarm reads the watchdog's Late metric of this job: 1 of 3 periods pages, no data for the range is INSUFFICIENT_DATA."
   }
   assert {
     condition     = length(aws_cloudwatch_metric_alarm.failed[0].alarm_actions) == 1 && try(length(aws_cloudwatch_metric_alarm.failed[0].ok_actions), 0) == 0 && try(length(aws_cloudwatch_metric_alarm.late[0].ok_actions), 0) == 0
