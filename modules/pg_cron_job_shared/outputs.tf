@@ -127,10 +127,11 @@ output "watchdog_schedule_arn" {
 }
 
 output "alarm_names" {
-  description = "The fleet's own alarms: watchdog errors and not running, failures queue (each job has its failed and late alarms)."
+  description = "The fleet's own alarms: watchdog errors, not running and unjudged jobs, failures queue (each job has its failed and late alarms)."
   value = compact([
     try(aws_cloudwatch_metric_alarm.watchdog_errors[0].alarm_name, ""),
     try(aws_cloudwatch_metric_alarm.watchdog_not_running[0].alarm_name, ""),
+    try(aws_cloudwatch_metric_alarm.watchdog_unjudged[0].alarm_name, ""),
     try(aws_cloudwatch_metric_alarm.failures_queue[0].alarm_name, ""),
   ])
 }

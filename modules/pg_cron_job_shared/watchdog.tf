@@ -239,6 +239,33 @@ resource "aws_cloudwatch_metric_alarm" "watchdog_not_running" {
   tags                      = var.tags
 }
 
+# Jobs the watchdog could not judge: it publishes per check one fleet line (Embedded Metric
+# Format, namespace PgCronJob, dimension Fleet) with JudgedJobs, UnjudgedJobs, LateJobs and
+# MissingJobs. A job it cannot judge (its schedule unreadable, an expression it cannot evaluate,
+# its runs unreadable) no longer fails the whole check; it is counted in UnjudgedJobs and named
+# with the reason in the watchdog's "jobs not judged" log line. Pages when every datapoint of 3
+# periods (15 minutes at the default period) counts at least one: one unreadable check does not
+# page. No data (no watchdog run) is notBreaching here: the not-running alarm pages for that.
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html
+resource "aws_cloudwatch_metric_alarm" "watchdog_unjudged" {
+  count               = local.watchdog ? 1 : 0
+  alarm_name          = "${local.watchdog_name}-unjudged"
+  alarm_description   = "pg_cron_job ${var.name}: jobs the watchdog could not judge for 15 minutes (their lateness is not checked); its log line \"jobs not judged\" names each and why"
+  namespace           = local.metrics_namespace
+  metric_name         = "UnjudgedJobs"
+  dimensions          = { Fleet = var.name }
+  statistic           = "Maximum"
+  period              = max(300, local.watchdog_period)
+  evaluation_periods  = 3
+  datapoints_to_alarm = 3
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  tags                = var.tags
+}
+
 # Scheduler's dead letters (a run it could not deliver) and Lambda's dropped asynchronous events
 # (a failed run past its retries): anything here is a run that did not happen or failed. The queue
 # keeps records for failure_queue_retention_seconds (14 days by default) and nothing drains it,
@@ -338,7 +365,25 @@ resource "aws_cloudwatch_dashboard" "this" {
           )
         }
       },
-    ])
+      ], local.watchdog ? [
+      {
+        type   = "metric"
+        x      = 0
+        y      = 24
+        width  = 24
+        height = 6
+        properties = {
+          title  = "Watchdog: jobs judged, not judged, late, missing (fleet ${var.name})"
+          region = local.region
+          period = 300
+          view   = "timeSeries"
+          stat   = "Maximum"
+          metrics = [for m in ["JudgedJobs", "UnjudgedJobs", "LateJobs", "MissingJobs"] :
+            [local.metrics_namespace, m, "Fleet", var.name, { stat = "Maximum", label = m }]
+          ]
+        }
+      },
+    ] : [])
   })
 }
 

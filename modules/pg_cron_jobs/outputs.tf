@@ -93,7 +93,7 @@ output "watchdog_schedule_arn" {
 }
 
 output "alarm_names" {
-  description = "The fleet's own alarms (watchdog errors and not running, failures queue)."
+  description = "The fleet's own alarms (watchdog errors, not running and unjudged jobs, failures queue)."
   value       = module.shared.alarm_names
 }
 

@@ -105,8 +105,63 @@ run "dashboard_widgets" {
     error_message = "The dashboard shows the failures queue and the watchdog."
   }
   assert {
-    condition     = length(jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets) == 8
-    error_message = "Seven per-job widgets and one for the queue and the watchdog."
+    condition     = length(jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets) == 9
+    error_message = "Seven per-job widgets, one for the queue and the watchdog, one with the watchdog's fleet counts."
+  }
+  # The watchdog's fleet line (EMF, namespace PgCronJob, dimension Fleet = the fleet's name).
+  assert {
+    condition = toset([for m in one([for w in jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets : w.properties.metrics if strcontains(w.properties.title, "jobs judged")]) : "${m[0]}/${m[1]}/${m[2]}=${m[3]}"]) == toset([
+      "PgCronJob/JudgedJobs/Fleet=fleet", "PgCronJob/UnjudgedJobs/Fleet=fleet", "PgCronJob/LateJobs/Fleet=fleet", "PgCronJob/MissingJobs/Fleet=fleet",
+    ])
+    error_message = "The dashboard shows the fleet's counts: judged, unjudged, late and missing jobs (dimension Fleet)."
+  }
+}
+
+# Jobs the watchdog could not judge (counted per check in UnjudgedJobs, dimension Fleet): every
+# datapoint of 3 periods at least 1 pages; no data (no check) is the not-running alarm's case.
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html
+run "unjudged_jobs_page_after_15_minutes" {
+  command = plan
+  assert {
+    condition = (aws_cloudwatch_metric_alarm.watchdog_unjudged[0].alarm_name == "fleet-watchdog-unjudged"
+      && aws_cloudwatch_metric_alarm.watchdog_unjudged[0].namespace == "PgCronJob" && aws_cloudwatch_metric_alarm.watchdog_unjudged[0].metric_name == "UnjudgedJobs"
+      && aws_cloudwatch_metric_alarm.watchdog_unjudged[0].dimensions == tomap({ Fleet = "fleet" }) && aws_cloudwatch_metric_alarm.watchdog_unjudged[0].statistic == "Maximum"
+      && aws_cloudwatch_metric_alarm.watchdog_unjudged[0].period == 300 && aws_cloudwatch_metric_alarm.watchdog_unjudged[0].evaluation_periods == 3
+      && aws_cloudwatch_metric_alarm.watchdog_unjudged[0].datapoints_to_alarm == 3 && aws_cloudwatch_metric_alarm.watchdog_unjudged[0].threshold == 1
+      && aws_cloudwatch_metric_alarm.watchdog_unjudged[0].comparison_operator == "GreaterThanOrEqualToThreshold"
+    && aws_cloudwatch_metric_alarm.watchdog_unjudged[0].treat_missing_data == "notBreaching")
+    error_message = "Unjudged: PgCronJob UnjudgedJobs {Fleet}, Maximum, 3 of 3 five-minute periods >= 1, no data is not breaching."
+  }
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.watchdog_unjudged[0].alarm_actions) == 1 && try(length(aws_cloudwatch_metric_alarm.watchdog_unjudged[0].ok_actions), 0) == 0 && strcontains(aws_cloudwatch_metric_alarm.watchdog_unjudged[0].alarm_description, "jobs not judged")
+    error_message = "It pages through the topic (no ok_actions) and says where the jobs are named."
+  }
+  assert {
+    condition     = contains(output.alarm_names, "fleet-watchdog-unjudged") && length(output.alarm_names) == 4
+    error_message = "alarm_names lists it with the watchdog's other alarms and the failures queue's."
+  }
+}
+
+run "unjudged_period_follows_an_hourly_watchdog" {
+  command = plan
+  variables {
+    watchdog_schedule_expression = "rate(60 minutes)"
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.watchdog_unjudged[0].period == 3600
+    error_message = "An hourly watchdog: 3 periods of an hour."
+  }
+}
+
+run "no_unjudged_alarm_or_counts_without_a_watchdog" {
+  command = plan
+  variables {
+    create_watchdog = false
+    package_path    = null
+  }
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.watchdog_unjudged) == 0 && length(jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets) == 8
+    error_message = "Without the watchdog: no unjudged alarm, no fleet-counts widget."
   }
 }
 

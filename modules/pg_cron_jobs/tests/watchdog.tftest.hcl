@@ -43,7 +43,7 @@ run "every_job_is_watched_whatever_its_schedule" {
     error_message = "The jobs are told the fleet's name and that it has a watchdog."
   }
   assert {
-    condition     = toset(output.alarm_names) == toset(["fleet-watchdog-errors", "fleet-watchdog-not-running", "fleet-failures-queue"]) && output.dashboard_name == "fleet"
+    condition     = toset(output.alarm_names) == toset(["fleet-watchdog-errors", "fleet-watchdog-not-running", "fleet-watchdog-unjudged", "fleet-failures-queue"]) && output.dashboard_name == "fleet"
     error_message = "The fleet's own alarms and its dashboard."
   }
 }
