@@ -115,43 +115,136 @@ def test_a_missed_start_is_late_until_the_next_run_starts(binary, moto, fleet):
     assert by_job[daily]["state"] == "up" and by_job[daily]["last_run"] == iso(s3), by_job[daily]
 
 
-def test_a_bad_watch_object_fails_the_check_naming_the_schedule(binary, moto, fleet):
+def fleet_line(result):
+    lines = [json.loads(l) for l in result.stderr.splitlines() if '"fleet state"' in l]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_a_bad_watch_object_leaves_only_its_schedule_unjudged(binary, moto, fleet):
     name, job = fleet
     good = job("good", "cron(0 3 * * ? *)")
-    job("typo", "cron(0 3 * * ? *)", watch={"fleet": name, "job": "t", "grace_minutes": 5})
+    job("typo", "cron(0 3 * * ? *)", watch={"fleet": name, "job": f"{name}-t", "grace_minutes": 5})
     result = watchdog(binary, moto, name)
-    assert result.code == 1, result
+    assert result.code == 0, result
     body, by_job = states(result)
-    assert set(by_job) == {good}
-    assert len(body["unchecked"]) == 1 and f"{name}/{name}-typo" in body["unchecked"][0], body
-    assert "grace_minutes" in result.stderr and "could not be checked" in result.stderr
+    assert set(by_job) == {good} and body["judged"] == 1
+    assert len(body["unjudged"]) == 1, body
+    u = body["unjudged"][0]
+    assert u["job"] == f"{name}-t" and u["schedule"] == f"{name}/{name}-typo" and "grace_minutes" in u["why"], u
+    assert "jobs not judged" in result.stderr and "grace_minutes" in result.stderr
+    line = fleet_line(result)
+    assert (line["Fleet"], line["JudgedJobs"], line["UnjudgedJobs"]) == (name, 1, 1), line
+    assert line["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Fleet"]]
 
 
-def test_configuration_errors_exit_2_naming_the_variable(binary, moto):
-    result = run_oneshot(binary, {**moto.env(), "_HANDLER": "watchdog"})
-    assert result.code == 2 and "WATCH_FLEET is required" in result.stderr, result
-    result = run_oneshot(binary, {**moto.env(), "_HANDLER": "watchdog", "WATCH_FLEET": "f", "WATCH_PERIOD_SECONDS": "5"})
-    assert result.code == 2 and "WATCH_PERIOD_SECONDS" in result.stderr, result
-    result = run_oneshot(binary, {**moto.env(), "_HANDLER": "watchdog", "WATCH_FLEET": "f"}, '{"at": "soon"}')
-    assert result.code == 2 and '"soon"' in result.stderr, result
+def declare(moto, fleet_name, jobs, per_parameter=2):
+    """The declared jobs as the shared module writes them: chunks under one SSM path."""
+    ssm = moto.client("ssm")
+    path = f"/pg-cron-job/{fleet_name}/declared"
+    items = sorted(jobs.items())
+    for i in range(0, len(items), per_parameter):
+        ssm.put_parameter(Name=f"{path}/{i // per_parameter:03d}", Type="String", Overwrite=True,
+                          Value=json.dumps(dict(items[i:i + per_parameter])))
+    return path
 
 
-def test_a_rate_without_start_date_follows_its_runs(binary, moto, fleet):
-    """Scheduler counts such a rate from a moment its API does not give: the next start is due a
-    rate after the latest run (after the schedule's creation before the first run)."""
+def test_a_declared_job_whose_schedule_is_deleted_or_unwatched_is_missing(binary, moto, fleet):
     name, job = fleet
-    hourly = job("hourly", "rate(1 hour)")
-    _, by_job = states(watchdog(binary, moto, name))
-    since = datetime.fromisoformat(by_job[hourly]["since"].replace("Z", "+00:00"))
-    allowance = timedelta(seconds=by_job[hourly]["allowance_seconds"])
-    # Whatever phase Scheduler picked (here 23 minutes after creation): up while runs come.
-    runs = [since + timedelta(minutes=23, seconds=10) + timedelta(hours=h) for h in range(3)]
-    for r in runs:
-        put_run(moto, hourly, r)
-    last_minute_end = runs[-1].replace(second=0) + timedelta(minutes=1)
-    due = last_minute_end + timedelta(hours=1)
-    _, by_job = states(watchdog(binary, moto, name, json.dumps({"at": iso(due + allowance - timedelta(minutes=1))})))
-    assert by_job[hourly]["state"] == "up", by_job[hourly]
-    # The job stopped: late once a rate plus the allowance has passed since the latest run.
-    _, by_job = states(watchdog(binary, moto, name, json.dumps({"at": iso(due + allowance + timedelta(minutes=1))})))
-    assert by_job[hourly]["state"] == "late", by_job[hourly]
+    kept = job("kept", "cron(0 3 * * ? *)")
+    deleted = job("deleted", "cron(0 4 * * ? *)")
+    unwatched = job("unwatched", "cron(0 5 * * ? *)", watch={"fleet": "someone-else", "job": "x"})
+    never = f"{name}-never-created"
+    path = declare(moto, name, {j: f"{name}/{j}" for j in (kept, deleted, unwatched, never)})
+    result = watchdog(binary, moto, name, WATCH_DECLARED_PATH=path)
+    assert result.code == 0, result
+    body, by_job = states(result)
+    assert by_job[kept]["state"] == "new" and by_job[deleted]["state"] == "new"
+    assert by_job[unwatched]["state"] == "missing" and by_job[never]["state"] == "missing", body
+    assert "watch object" in by_job[unwatched]["why"]
+    # Deleted in the console (the Scheduler API): missing at the next check, paged as late.
+    moto.client("scheduler").delete_schedule(Name=deleted, GroupName=name)
+    result = watchdog(binary, moto, name, WATCH_DECLARED_PATH=path)
+    assert result.code == 0, result
+    body, by_job = states(result)
+    assert by_job[deleted]["state"] == "missing" and body["counts"] == {"new": 1, "missing": 3}, body
+    lines = {l["Job"]: l for l in map(json.loads, (l for l in result.stderr.splitlines() if '"job state"' in l))}
+    assert lines[deleted]["Late"] == 1 and lines[kept]["Late"] == 0
+    assert fleet_line(result)["MissingJobs"] == 3
+    assert body["api_calls"]["GetParametersByPath"] == 1  # two parameters: one page (10 a page)
+
+
+def test_a_job_whose_runs_cannot_be_read_is_unjudged_and_the_others_still_judged(binary, moto, fleet):
+    """CloudWatch refuses connections (its endpoint alone points at a closed loopback port): the
+    jobs are listed and named as unjudged, exit 0; nothing is published as late."""
+    import socket
+    name, job = fleet
+    daily = job("daily", "cron(0 3 * * ? *)")
+    path = declare(moto, name, {daily: f"{name}/{daily}"})
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    result = watchdog(binary, moto, name, WATCH_DECLARED_PATH=path,
+                      AWS_ENDPOINT_URL_CLOUDWATCH=f"http://127.0.0.1:{closed}")
+    assert result.code == 0, result
+    body, by_job = states(result)
+    assert by_job == {} and [u["job"] for u in body["unjudged"]] == [daily], body
+    assert "CloudWatch" in body["unjudged"][0]["why"], body
+    assert body["api_calls"]["GetMetricData"] == 1
+    assert '"job state"' not in result.stderr and fleet_line(result)["UnjudgedJobs"] == 1
+
+
+def put_runs(moto, runs):
+    """Many runs at once (PutMetricData takes up to 1,000 data points a call)."""
+    cw = moto.client("cloudwatch")
+    data = [{"MetricName": "Runs", "Dimensions": [{"Name": "Job", "Value": j}], "Timestamp": t, "Value": 1,
+             "Unit": "Count"} for j, t in runs]
+    for i in range(0, len(data), 1000):
+        cw.put_metric_data(Namespace="PgCronJob", MetricData=data[i:i + 1000])
+
+
+MIXED = [("cron(30 2 * * ? *)", "Europe/Rome"), ("cron(* * * * ? *)", "UTC"), ("cron(0 * * * ? *)", "UTC"),
+         ("cron(0 6 ? * MON-FRI *)", "America/New_York"), ("cron(0 4 1 * ? *)", "UTC"), ("rate(15 minutes)", "UTC")]
+
+
+@pytest.mark.parametrize("shape", ["200 daily + 1 monthly", "1000 mixed"])
+def test_a_large_fleet_is_judged_in_one_check_every_job(binary, moto, fleet, shape):
+    """The fleet-scale case: each job's evidence reaches back its own distance (a monthly job a
+    month, an every-minute job minutes), within GetMetricData's limits per call, so the check
+    judges every job; a preview weeks later (every start judged, lookbacks at their longest)
+    too."""
+    name, job = fleet
+    if shape == "1000 mixed":
+        jobs = [job(f"j{i:04d}", *MIXED[i % len(MIXED)]) for i in range(1000)]
+    else:
+        jobs = [job(f"d{i:03d}", "cron(30 2 * * ? *)", "Europe/Rome") for i in range(200)]
+        jobs.append(job("monthly", "cron(0 4 1 * ? *)"))
+    result = watchdog(binary, moto, name)
+    assert result.code == 0, result.stderr[-2000:]
+    body, by_job = states(result)
+    assert body["judged"] == len(jobs) and body["unjudged"] == [] and set(by_job) == set(jobs)
+    since = datetime.fromisoformat(by_job[jobs[0]]["since"].replace("Z", "+00:00"))
+    # Runs for every job at its first starts after creation (the every-minute ones for an hour).
+    runs = []
+    for j in jobs:
+        expr, zone = by_job[j]["expression"], by_job[j]["timezone"]
+        if expr.startswith("cron("):
+            n = 60 if expr == "cron(* * * * ? *)" else 1
+            runs += [(j, t) for t in Cron(expr).fire_times(since, ZoneInfo(zone), n)]
+    put_runs(moto, runs)
+    # 40 days later: the monthly job's run (1st of the month) is two weeks old, in CloudWatch's
+    # 5-minute data; the every-minute jobs need minutes.
+    later = iso(since + timedelta(days=40))
+    result = watchdog(binary, moto, name, json.dumps({"at": later}))
+    assert result.code == 0, result.stderr[-2000:]
+    body, by_job = states(result)
+    assert body["judged"] == len(jobs) and body["unjudged"] == [], body["unjudged"][:3]
+    # Nobody ran since their first starts: late (the rates follow their runs), whatever the
+    # schedule; the monthly job's only start since creation ran.
+    for j in jobs:
+        want = "up" if by_job[j]["expression"] == "cron(0 4 1 * ? *)" else "late"
+        assert by_job[j]["state"] == want, by_job[j]
+    calls = body["api_calls"]
+    # One GetSchedule per job (a new process: nothing cached); GetMetricData planned within its
+    # limits: a few calls, not one per job.
+    assert calls["GetSchedule"] == len(jobs) and calls["GetMetricData"] <= 12, calls

@@ -110,7 +110,11 @@ impl App {
         let report = self.run_job(event, limits, function_arn).await;
         eprintln!(
             "{}",
-            metrics::job_finished(&report, &self.config.metrics_namespace)
+            metrics::job_finished(
+                &report,
+                &self.config.metrics_namespace,
+                event.scheduled_time
+            )
         );
         report
     }

@@ -427,7 +427,7 @@ pub const METRICS_NAMESPACE: Var = Var {
     ..text(
         "METRICS_NAMESPACE",
         "`PgCronJob`",
-        "CloudWatch namespace of the run metrics in the \"job finished\" line (Embedded Metric Format: `Runs`, `Succeeded`, `Failed`, `Skipped`, `Partial`, `DurationMs`, `RowsAffected`, dimension `Job`); the watchdog reads `Runs` there and publishes `Late` and `LateSeconds` beside them.",
+        "CloudWatch namespace of the run metrics in the \"job finished\" line (Embedded Metric Format: `Runs`, `Succeeded`, `Failed`, `Skipped`, `Partial`, `DurationMs`, `RowsAffected`, dimension `Job`); stamped at the start Scheduler meant); the watchdog reads `Runs` there and publishes `Late` and `LateSeconds` beside them, and its fleet counts (`JudgedJobs`, `UnjudgedJobs`, `LateJobs`, `MissingJobs`, dimension `Fleet`).",
     )
 };
 pub const WATCH_FLEET: Var = Var {
@@ -458,6 +458,14 @@ pub const WATCH_PERIOD_SECONDS: Var = Var {
         "WATCH_PERIOD_SECONDS",
         "",
         "How often the watchdog runs (its own schedule's rate): each check judges the starts due since the previous one.",
+    )
+};
+pub const WATCH_DECLARED_PATH: Var = Var {
+    programs: WATCHDOG,
+    ..text(
+        "WATCH_DECLARED_PATH",
+        "none (the jobs are those the schedules name)",
+        "SSM Parameter Store path (`/pg-cron-job/<fleet>/declared`) whose String parameters each hold a JSON object `{\"<job>\": \"<group>/<schedule>\"}` of the jobs Terraform declared: a declared job whose schedule is gone, or no longer carries its `watch` object, is `missing` (paged as late).",
     )
 };
 pub const RUST_LOG: Var = Var {
@@ -516,6 +524,7 @@ pub const VARIABLES: &[Var] = &[
     WATCH_FLEET,
     WATCH_SCHEDULE_GROUPS,
     WATCH_PERIOD_SECONDS,
+    WATCH_DECLARED_PATH,
     RUST_LOG,
 ];
 

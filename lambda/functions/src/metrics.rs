@@ -4,7 +4,9 @@
 //!
 //! Namespace `PgCronJob` (`METRICS_NAMESPACE`), dimension `Job`, metrics `Runs` (1 per run),
 //! `Succeeded`, `Failed`, `Skipped`, `Partial` (1 or 0), `DurationMs` and `RowsAffected`. The
-//! metrics' timestamp is the run's start, so the watchdog sees when runs started.
+//! metrics' timestamp is the start Scheduler meant (the event's `scheduled_time`), so the
+//! watchdog matches each run to its own start however late the flexible window, a retry or a
+//! repeated local time made it; a run without one (invoked by hand) is stamped at its start.
 //! <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html>
 
 use serde_json::{json, Value};
@@ -25,9 +27,29 @@ pub const METRICS: &[(&str, &str)] = &[
     ("RowsAffected", "Count"),
 ];
 
-/// The "job finished" line for `report` (one JSON object, no newline).
-pub fn job_finished(report: &Report, namespace: &str) -> String {
+/// CloudWatch accepts metric data up to two weeks old: an older scheduled time (a run that
+/// waited in Lambda's queue that long cannot happen; a hand-written event can) is not used.
+/// <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_concepts.html#Metric>
+const MAX_STAMP_AGE_MS: i64 = 13 * 24 * 3_600 * 1_000;
+
+/// The metrics' timestamp: the scheduled time when it is at most the start (and recent enough
+/// for CloudWatch), else the run's start.
+fn stamp_ms(started_ms: i64, scheduled: Option<time::OffsetDateTime>) -> i64 {
+    scheduled
+        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+        .filter(|s| *s <= started_ms + 60_000 && started_ms - *s <= MAX_STAMP_AGE_MS)
+        .unwrap_or(started_ms)
+}
+
+/// The "job finished" line for `report` (one JSON object, no newline); `scheduled` is the
+/// event's scheduled time.
+pub fn job_finished(
+    report: &Report,
+    namespace: &str,
+    scheduled: Option<time::OffsetDateTime>,
+) -> String {
     let started_ms = started_millis(&report.started_at);
+    let stamp = stamp_ms(started_ms, scheduled);
     let is = |s: Status| u8::from(report.status == s);
     let metrics: Vec<Value> = METRICS
         .iter()
@@ -44,10 +66,11 @@ pub fn job_finished(report: &Report, namespace: &str) -> String {
         "statements": report.statements,
         "rows_affected": report.rows_affected,
         "duration_ms": report.duration_ms,
+        "scheduled_time": scheduled.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok()),
         "error_kind": report.error.as_ref().map(|e| e.kind.as_str()),
         "error": report.error.as_ref().map(|e| e.message.as_str()),
         "_aws": {
-            "Timestamp": started_ms,
+            "Timestamp": stamp,
             "CloudWatchMetrics": [{
                 "Namespace": namespace,
                 "Dimensions": [["Job"]],
@@ -74,7 +97,7 @@ pub const WATCHDOG_METRICS: &[(&str, &str)] = &[("Late", "Count"), ("LateSeconds
 /// The watchdog's "job state" line for one job (EMF; one JSON object, no newline), stamped at
 /// the check; `state` is the job's entry of the check's result.
 pub fn job_state(state: &Value, namespace: &str, checked_ms: i64) -> String {
-    let late = u8::from(state["state"] == "late");
+    let late = u8::from(state["state"] == "late" || state["state"] == "missing");
     let metrics: Vec<Value> = WATCHDOG_METRICS
         .iter()
         .map(|(name, unit)| json!({"Name": name, "Unit": unit}))
@@ -100,6 +123,46 @@ pub fn job_state(state: &Value, namespace: &str, checked_ms: i64) -> String {
         }
     }
     line.to_string()
+}
+
+/// The watchdog's fleet metrics, once per check: how many jobs it judged and could not judge,
+/// and how many are late or missing (dimension `Fleet`; the fleet's unjudged alarm reads
+/// `UnjudgedJobs`).
+pub const FLEET_METRICS: &[&str] = &["JudgedJobs", "UnjudgedJobs", "LateJobs", "MissingJobs"];
+
+/// One check's fleet counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FleetCounts {
+    pub judged: u64,
+    pub unjudged: u64,
+    pub late: u64,
+    pub missing: u64,
+}
+
+/// The watchdog's "fleet state" line (EMF; one JSON object, no newline), stamped at the check.
+pub fn fleet_state(fleet: &str, namespace: &str, checked_ms: i64, c: &FleetCounts) -> String {
+    let metrics: Vec<Value> = FLEET_METRICS
+        .iter()
+        .map(|name| json!({"Name": name, "Unit": "Count"}))
+        .collect();
+    json!({
+        "level": if c.unjudged > 0 { "WARN" } else { "INFO" },
+        "message": "fleet state",
+        "_aws": {
+            "Timestamp": checked_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": namespace,
+                "Dimensions": [["Fleet"]],
+                "Metrics": metrics,
+            }],
+        },
+        "Fleet": fleet,
+        "JudgedJobs": c.judged,
+        "UnjudgedJobs": c.unjudged,
+        "LateJobs": c.late,
+        "MissingJobs": c.missing,
+    })
+    .to_string()
 }
 
 /// Milliseconds since the epoch of an RFC 3339 time (0 if it cannot be read).
@@ -140,7 +203,7 @@ mod tests {
     fn one_emf_document_per_run() {
         let mut report = Report::start("purge", "r1", Some("e1"), 1, false, "2026-12-02T02:30:05Z");
         report.fail(ErrorInfo::new(ErrorKind::Secret, "no answer".into()));
-        let v: Value = serde_json::from_str(&job_finished(&report, "PgCronJob")).unwrap();
+        let v: Value = serde_json::from_str(&job_finished(&report, "PgCronJob", None)).unwrap();
         assert_eq!(v["message"], "job finished");
         assert_eq!(v["_aws"]["Timestamp"], 1_796_178_605_000i64);
         let m = &v["_aws"]["CloudWatchMetrics"][0];
@@ -161,5 +224,31 @@ mod tests {
         );
         assert_eq!(v["Job"], "purge");
         assert_eq!(v["error_kind"], "secret");
+    }
+
+    #[test]
+    fn runs_are_stamped_at_the_start_scheduler_meant() {
+        let report = Report::start("purge", "r1", Some("e1"), 1, false, "2026-12-02T02:41:05Z");
+        let at = |t: time::OffsetDateTime| {
+            let v: Value =
+                serde_json::from_str(&job_finished(&report, "PgCronJob", Some(t))).unwrap();
+            v["_aws"]["Timestamp"].as_i64().unwrap()
+        };
+        // Started 11 minutes late in a flexible window: stamped at 02:30.
+        let scheduled = time::macros::datetime!(2026-12-02 02:30:00 UTC);
+        assert_eq!(at(scheduled), 1_796_178_600_000);
+        // A scheduled time after the start, or older than CloudWatch keeps: the start.
+        let started = 1_796_178_600_000 + 665_000;
+        assert_eq!(
+            at(time::macros::datetime!(2026-12-02 03:30:00 UTC)),
+            started
+        );
+        assert_eq!(
+            at(time::macros::datetime!(2026-11-01 02:30:00 UTC)),
+            started
+        );
+        let v: Value =
+            serde_json::from_str(&job_finished(&report, "PgCronJob", Some(scheduled))).unwrap();
+        assert_eq!(v["scheduled_time"], "2026-12-02T02:30:00Z");
     }
 }

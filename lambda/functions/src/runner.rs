@@ -29,7 +29,7 @@ fn finished(report: &Report) {
         .ok()
         .filter(|n| !n.trim().is_empty())
         .unwrap_or_else(|| crate::metrics::DEFAULT_NAMESPACE.to_string());
-    eprintln!("{}", crate::metrics::job_finished(report, &namespace));
+    eprintln!("{}", crate::metrics::job_finished(report, &namespace, None));
 }
 
 fn job_name_from_env() -> String {

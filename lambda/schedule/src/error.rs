@@ -23,4 +23,12 @@ pub enum ScheduleError {
     At(String),
     #[error("time zone {0:?} is not an IANA time zone name (for example Europe/Rome or UTC)")]
     TimeZone(String),
+    /// A one-time start whose local time the clocks skip: Scheduler never starts it.
+    #[error("at({at}) never happens in {zone}: the clocks go from {before} to {after} that night (daylight saving time); choose a time outside the gap")]
+    AtInGap {
+        at: String,
+        zone: String,
+        before: String,
+        after: String,
+    },
 }

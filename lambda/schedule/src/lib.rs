@@ -100,14 +100,63 @@ pub fn time_zone(name: &str) -> Result<TimeZone, ScheduleError> {
 
 impl Schedule {
     /// `expression` in the time zone `zone`, without start or end date.
+    /// An `at()` whose local time falls in a daylight-saving gap of `zone` is refused (it would
+    /// never start).
     pub fn parse(expression: &str, zone: &str) -> Result<Self, ScheduleError> {
-        Ok(Schedule {
+        let schedule = Schedule {
             expression: Expression::parse(expression)?,
             zone: time_zone(zone)?,
             start: None,
             end: None,
             anchor: None,
-        })
+        };
+        if let Expression::At(dt) = &schedule.expression {
+            if let AmbiguousOffset::Gap { before, after } =
+                schedule.zone.to_ambiguous_timestamp(*dt).offset()
+            {
+                // The change itself: the first transition after a day before the gap.
+                let day_before = after
+                    .to_timestamp(*dt)
+                    .ok()
+                    .and_then(|t| t.checked_sub(SignedDuration::from_hours(24)).ok());
+                let change = day_before.and_then(|t| schedule.zone.following(t).next());
+                let (from, to) = change.map_or_else(
+                    || (before.to_string(), after.to_string()),
+                    |c| {
+                        let t = c.timestamp();
+                        (
+                            before.to_datetime(t).time().to_string(),
+                            after.to_datetime(t).time().to_string(),
+                        )
+                    },
+                );
+                return Err(ScheduleError::AtInGap {
+                    at: dt.to_string(),
+                    zone: zone.to_string(),
+                    before: from,
+                    after: to,
+                });
+            }
+        }
+        Ok(schedule)
+    }
+
+    /// How much later than `t` the same local time comes again when `t` is the first
+    /// occurrence of a local time the clocks repeat (the night they go back); zero otherwise.
+    /// Scheduler documents the first occurrence; the watchdog waits for the second one too
+    /// before it calls the start missed.
+    pub fn repeat_after(&self, t: Timestamp) -> SignedDuration {
+        let local = self.zone.to_datetime(t);
+        match self.zone.to_ambiguous_timestamp(local).offset() {
+            AmbiguousOffset::Fold { before, after }
+                if before.to_timestamp(local).ok() == Some(t) =>
+            {
+                after
+                    .to_timestamp(local)
+                    .map_or(SignedDuration::ZERO, |second| second.duration_since(t))
+            }
+            _ => SignedDuration::ZERO,
+        }
     }
 
     /// The first start strictly after `after`, if any.
@@ -237,6 +286,18 @@ mod tests {
     }
 
     #[test]
+    fn an_at_in_a_daylight_saving_gap_is_refused() {
+        let e = Schedule::parse("at(2027-03-28T02:30:00)", "Europe/Rome").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "at(2027-03-28T02:30:00) never happens in Europe/Rome: the clocks go from 02:00:00 to 03:00:00 that night (daylight saving time); choose a time outside the gap"
+        );
+        assert!(Schedule::parse("at(2027-03-28T03:30:00)", "Europe/Rome").is_ok());
+        // A repeated local time happens (its first occurrence).
+        assert!(Schedule::parse("at(2026-10-25T02:30:00)", "Europe/Rome").is_ok());
+    }
+
+    #[test]
     fn spring_forward_skips_and_fall_back_runs_once() {
         // Europe/Rome, 29 March 2026 02:00 -> 03:00; 25 October 2026 03:00 -> 02:00.
         assert_eq!(
@@ -352,13 +413,11 @@ mod tests {
             ),
             ["2026-12-24T17:00:00Z"]
         );
-        assert!(next(
-            "at(2026-03-29T02:30:00)",
-            "Europe/Rome",
-            "2026-01-01T00:00:00Z",
-            1
-        )
-        .is_empty());
+        // An at() in a gap would never start: refused, not an empty preview.
+        assert!(matches!(
+            Schedule::parse("at(2026-03-29T02:30:00)", "Europe/Rome"),
+            Err(ScheduleError::AtInGap { .. })
+        ));
         assert_eq!(
             s.last_at_or_before(ts("2026-01-01T00:00:00Z"), ts("2026-01-01T06:30:00Z")),
             Some(ts("2026-01-01T06:00:00Z"))

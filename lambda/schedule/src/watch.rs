@@ -125,7 +125,7 @@ impl Watched {
             return sub(now, back).max(self.since);
         }
         let cutoff = sub(now, self.allowance());
-        let from = match self.latest_start(cutoff) {
+        let from = match self.latest_judged(cutoff) {
             Some(t) => t.min(sub(cutoff, period + START_PRECISION)),
             None => sub(cutoff, period + START_PRECISION),
         };
@@ -147,7 +147,7 @@ impl Watched {
             return quiet(State::Paused);
         }
         let cutoff = sub(now, self.allowance());
-        let Some(expected) = self.latest_start(cutoff) else {
+        let Some(expected) = self.latest_judged(cutoff) else {
             let seen = runs.iter().any(|r| *r >= self.since);
             return quiet(if seen { State::Up } else { State::New });
         };
@@ -174,7 +174,10 @@ impl Watched {
         let recent_missed = starts
             .iter()
             .zip(&matched)
-            .find(|(t, m)| !**m && **t > window_from && **t <= cutoff)
+            .find(|(t, m)| {
+                let judged_at = **t + self.schedule.repeat_after(**t);
+                !**m && judged_at > window_from && judged_at <= cutoff
+            })
             .map(|(t, _)| *t);
         let expected_missed = starts
             .iter()
@@ -292,18 +295,40 @@ impl Watched {
     /// back one start each.)
     fn match_runs(&self, starts: &[Timestamp], runs: &[Timestamp]) -> Vec<bool> {
         let window = self.start_window();
+        // A start whose local time comes again (the night the clocks go back) may run at
+        // either occurrence.
+        let windows: Vec<SignedDuration> = starts
+            .iter()
+            .map(|s| window + self.schedule.repeat_after(*s))
+            .collect();
+        let longest = windows.iter().copied().max().unwrap_or(window);
         let mut matched = vec![false; starts.len()];
         for run in runs {
             let before = starts.partition_point(|s| s <= run);
             if let Some(i) = (0..before)
                 .rev()
-                .take_while(|i| starts[*i] + window >= *run)
+                .take_while(|i| starts[*i] + longest >= *run)
+                .filter(|i| starts[*i] + windows[*i] >= *run)
                 .find(|i| !matched[*i])
             {
                 matched[i] = true;
             }
         }
         matched
+    }
+
+    /// The latest expected start judged by `cutoff` (now minus the allowance): in
+    /// `(since, cutoff]`, and for a start whose local time repeats, its second occurrence too.
+    fn latest_judged(&self, cutoff: Timestamp) -> Option<Timestamp> {
+        let mut candidate = self.latest_start(cutoff);
+        while let Some(t) = candidate {
+            let repeat = self.schedule.repeat_after(t);
+            if repeat.is_zero() || t + repeat <= cutoff {
+                return Some(t);
+            }
+            candidate = self.latest_start(sub(t, SignedDuration::from_nanos(1)));
+        }
+        None
     }
 
     /// The latest expected start in `(since, cutoff]`, looking back in growing steps (a day,
@@ -475,6 +500,93 @@ mod tests {
         assert!(w.runs_from_buckets(&[b(0)]).is_empty());
         assert_eq!(w.runs_from_buckets(&[b(2)]).len(), 2);
         assert_eq!(w.runs_from_buckets(&[b(1_000_000)]).len(), 60);
+    }
+
+    #[test]
+    fn runs_stamped_at_their_scheduled_time_match_a_window_longer_than_the_period() {
+        // Every 5 minutes with a 15-minute flexible window: the 10:05 start ran at 10:16, after
+        // the 10:15 start's run at 10:15:30. Stamped at their scheduled times, each run is its
+        // own start's (stamped at the start minute, the 10:16 run would be given to 10:15 and
+        // 10:05 would page).
+        let w = Watched {
+            schedule: Schedule::parse("cron(0/5 * * * ? *)", "UTC").unwrap(),
+            since: ts("2026-12-02T09:00:00Z"),
+            flexible_window: SignedDuration::from_mins(15),
+            grace: SignedDuration::ZERO,
+            timeout: SignedDuration::from_mins(1),
+            ..daily()
+        };
+        let minute = |t: &str| Bucket {
+            start: ts(t),
+            length: SignedDuration::from_mins(1),
+            runs: 1,
+        };
+        let scheduled: Vec<Bucket> = (0..12)
+            .map(|i| minute(&format!("2026-12-02T10:{:02}:00Z", i * 5)))
+            .collect();
+        for at in [
+            "2026-12-02T10:25:00Z",
+            "2026-12-02T10:40:00Z",
+            "2026-12-02T11:10:00Z",
+        ] {
+            let (v, _) = w.judge(ts(at), PERIOD, &scheduled);
+            assert_eq!(v.state, State::Up, "{at}: {v:?}");
+        }
+        // The same runs without the 10:05 one: late, naming 10:05.
+        let (v, _) = w.judge(
+            ts("2026-12-02T10:25:00Z"),
+            PERIOD,
+            &[scheduled[0], scheduled[2], scheduled[3]],
+        );
+        assert_eq!(
+            (v.state, v.missed),
+            (State::Late, Some(ts("2026-12-02T10:05:00Z")))
+        );
+    }
+
+    #[test]
+    fn a_start_in_a_repeated_hour_may_run_at_either_occurrence() {
+        // 25 October 2026 in Rome, clocks back 03:00 -> 02:00: 02:30 is 00:30Z, then 01:30Z.
+        let w = Watched {
+            since: ts("2026-10-20T00:00:00Z"),
+            ..daily()
+        };
+        let day_before = ts("2026-10-24T00:30:10Z");
+        let second = ts("2026-10-25T01:30:20Z");
+        // Past the first occurrence's allowance (16 min) but before the second's: not judged yet.
+        let v = w.verdict(ts("2026-10-25T00:50:00Z"), PERIOD, &[day_before]);
+        assert_eq!(v.state, State::Up, "{v:?}");
+        assert_eq!(v.expected, Some(ts("2026-10-24T00:30:00Z")));
+        // Scheduler ran the second 02:30: up, whenever it is judged.
+        for at in ["2026-10-25T01:50:00Z", "2026-10-25T12:00:00Z"] {
+            let v = w.verdict(ts(at), PERIOD, &[day_before, second]);
+            assert_eq!(
+                (v.state, v.expected),
+                (State::Up, Some(ts("2026-10-25T00:30:00Z"))),
+                "{at}"
+            );
+        }
+        // The first occurrence counts as before.
+        let v = w.verdict(
+            ts("2026-10-25T01:50:00Z"),
+            PERIOD,
+            &[day_before, ts("2026-10-25T00:30:05Z")],
+        );
+        assert_eq!(v.state, State::Up);
+        // Neither: late once the second occurrence's allowance has passed.
+        let v = w.verdict(ts("2026-10-25T01:50:00Z"), PERIOD, &[day_before]);
+        assert_eq!(
+            (v.state, v.missed),
+            (State::Late, Some(ts("2026-10-25T00:30:00Z")))
+        );
+        assert_eq!(
+            w.schedule.repeat_after(ts("2026-10-25T00:30:00Z")),
+            SignedDuration::from_hours(1)
+        );
+        assert_eq!(
+            w.schedule.repeat_after(ts("2026-10-25T01:30:00Z")),
+            SignedDuration::ZERO
+        );
     }
 
     #[test]

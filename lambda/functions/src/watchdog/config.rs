@@ -45,6 +45,8 @@ pub struct WatchdogConfig {
     pub period: SignedDuration,
     /// Where the runs' metrics are, and where lateness is published.
     pub namespace: String,
+    /// The SSM Parameter Store path of the declared jobs, if any.
+    pub declared_path: Option<String>,
 }
 
 impl WatchdogConfig {
@@ -79,7 +81,20 @@ impl WatchdogConfig {
         let period = env
             .int::<i64>(&contract::WATCH_PERIOD_SECONDS)?
             .unwrap_or(300);
+        let declared_path = env
+            .text(&contract::WATCH_DECLARED_PATH)
+            .map(|p| p.trim().trim_end_matches('/').to_string())
+            .filter(|p| !p.is_empty());
+        if let Some(bad) = declared_path
+            .as_deref()
+            .filter(|p| !valid_parameter_path(p))
+        {
+            return Err(WatchdogError::Config(format!(
+                "WATCH_DECLARED_PATH {bad:?} is not an SSM parameter path: /-separated, starting with /, letters, digits and . - _ only, at most 1011 characters (for example /pg-cron-job/nightly/declared)"
+            )));
+        }
         Ok(WatchdogConfig {
+            declared_path,
             fleet,
             groups,
             period: SignedDuration::from_secs(period),
@@ -88,6 +103,17 @@ impl WatchdogConfig {
                 .unwrap_or_else(|| DEFAULT_NAMESPACE.to_string()),
         })
     }
+}
+
+/// Parameter Store's rule for names (a path here): `a-zA-Z0-9_.-` and `/`, 1011 characters at
+/// most for a fully qualified name.
+/// <https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-paramstore-su-create.html>
+fn valid_parameter_path(p: &str) -> bool {
+    p.starts_with('/')
+        && p.len() <= 1011
+        && !p.contains("//")
+        && p.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
 }
 
 /// Scheduler's rule for group names: `^[0-9a-zA-Z-_.]+$`, 1 to 64 characters.
@@ -125,6 +151,20 @@ mod tests {
         let c = config(&[("WATCH_FLEET", "f"), ("WATCH_PERIOD_SECONDS", "600")]).unwrap();
         assert_eq!(c.groups, ["default"]);
         assert_eq!(c.period, SignedDuration::from_mins(10));
+        assert_eq!(c.declared_path, None);
+        let c = config(&[
+            ("WATCH_FLEET", "f"),
+            ("WATCH_DECLARED_PATH", "/pg-cron-job/f/declared/"),
+        ])
+        .unwrap();
+        assert_eq!(c.declared_path.as_deref(), Some("/pg-cron-job/f/declared"));
+        let e = config(&[("WATCH_FLEET", "f"), ("WATCH_DECLARED_PATH", "pg cron")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("WATCH_DECLARED_PATH") && e.contains("\"pg cron\""),
+            "{e}"
+        );
     }
 
     #[test]

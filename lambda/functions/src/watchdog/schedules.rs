@@ -2,6 +2,10 @@
 //! what is checked): every schedule of the watched groups whose target input carries this
 //! fleet's `watch` object.
 
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Mutex;
+
 use aws_sdk_scheduler::types::{FlexibleTimeWindowMode, ScheduleState};
 use futures_util::stream::{self, StreamExt};
 use jiff::{SignedDuration, Timestamp};
@@ -9,13 +13,14 @@ use pg_cron_job_schedule::watch::Watched;
 use pg_cron_job_schedule::Schedule;
 use serde::Deserialize;
 
+use super::calls::ApiCalls;
 use super::config::{WatchdogConfig, WatchdogError};
 use crate::aws::explain_aws;
 
 /// Most schedules listed across the groups, and most read in full: a bound on one check's
 /// work and memory (a fleet has hundreds of jobs at most).
 pub const MAX_LISTED: usize = 10_000;
-pub const MAX_READ: usize = 2_000;
+pub const MAX_READ: usize = 5_000;
 /// GetSchedule calls in flight at once.
 const CONCURRENT_READS: usize = 8;
 /// Defaults for a `watch` object that leaves them out.
@@ -137,35 +142,87 @@ fn timestamp(t: Option<&aws_sdk_scheduler::primitives::DateTime>) -> Option<Time
     t.and_then(|t| Timestamp::new(t.secs(), t.subsec_nanos() as i32).ok())
 }
 
-/// The fleet's jobs (and the schedules of the fleet that cannot be checked, with the reason).
+/// A schedule (or job) of the fleet that could not be judged this check, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unjudged {
+    /// The job, when known (its schedule's `watch` object or the declared list names it).
+    pub job: Option<String>,
+    /// `group/name`, or the group alone when the group could not be listed.
+    pub schedule: String,
+    pub why: String,
+}
+
+/// What the listing found: the watched jobs, what could not be judged, and the groups that
+/// could not be listed.
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub jobs: Vec<WatchedJob>,
+    pub unjudged: Vec<Unjudged>,
+    pub failed_groups: Vec<String>,
+}
+
+/// Schedules already read, by `group/name`, with the modification time they were read at:
+/// kept across the checks of a warm instance, so a check reads only the schedules that changed
+/// (ListSchedules gives every schedule's last modification).
+pub type ScheduleCache = Mutex<HashMap<String, (Timestamp, ScheduleFacts)>>;
+
+/// The fleet's jobs, and the schedules of the fleet that cannot be judged (with the reason).
 pub async fn fleet_jobs(
     client: &aws_sdk_scheduler::Client,
     config: &WatchdogConfig,
     now: Timestamp,
-) -> Result<(Vec<WatchedJob>, Vec<String>), WatchdogError> {
-    let mut candidates: Vec<(String, String)> = Vec::new();
+    cache: &ScheduleCache,
+    calls: &ApiCalls,
+    deadline: tokio::time::Instant,
+) -> Result<Listing, WatchdogError> {
+    let mut listing = Listing::default();
+    // (group, name, last modification)
+    let mut candidates: Vec<(String, String, Option<Timestamp>)> = Vec::new();
     for group in &config.groups {
         let mut token: Option<String> = None;
         loop {
-            let page = client
-                .list_schedules()
-                .group_name(group)
-                .max_results(100)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| {
-                    WatchdogError::Scheduler(explain_aws(
-                        &e,
-                        "EventBridge Scheduler",
-                        &format!("scheduler:ListSchedules (group {group})"),
-                    ))
-                })?;
+            calls.list_schedules.fetch_add(1, Ordering::Relaxed);
+            let page = tokio::time::timeout_at(
+                deadline,
+                client
+                    .list_schedules()
+                    .group_name(group)
+                    .max_results(100)
+                    .set_next_token(token.take())
+                    .send(),
+            )
+            .await;
+            let page = match page {
+                Ok(Ok(page)) => page,
+                failed => {
+                    let why = match failed {
+                        Ok(Err(e)) => explain_aws(
+                            &e,
+                            "EventBridge Scheduler",
+                            &format!("scheduler:ListSchedules (group {group})"),
+                        ),
+                        _ => "ListSchedules not answered before the check's deadline".into(),
+                    };
+                    listing.unjudged.push(Unjudged {
+                        job: None,
+                        schedule: group.clone(),
+                        why: format!(
+                            "EventBridge Scheduler: group {group} could not be listed: {why}"
+                        ),
+                    });
+                    listing.failed_groups.push(group.clone());
+                    break;
+                }
+            };
             for s in page.schedules() {
                 // Only schedules that invoke a Lambda function can be a job's.
                 let lambda = s.target().is_some_and(|t| t.arn().contains(":lambda:"));
                 if let (true, Some(name)) = (lambda, s.name()) {
-                    candidates.push((group.clone(), name.to_string()));
+                    candidates.push((
+                        group.clone(),
+                        name.to_string(),
+                        timestamp(s.last_modification_date()),
+                    ));
                 }
             }
             if candidates.len() > MAX_LISTED {
@@ -180,33 +237,83 @@ pub async fn fleet_jobs(
             }
         }
     }
-    if candidates.len() > MAX_READ {
+    // Unchanged schedules come from the cache; the others are read (a few at a time).
+    let mut facts: Vec<Result<ScheduleFacts, (String, String)>> = Vec::new();
+    let mut to_read = Vec::new();
+    {
+        let cached = cache
+            .lock()
+            .map_err(|_| WatchdogError::Config("schedule cache poisoned".into()))?;
+        for (group, name, modified) in candidates {
+            let id = format!("{group}/{name}");
+            match (cached.get(&id), modified) {
+                (Some((at, f)), Some(m)) if *at == m => facts.push(Ok(f.clone())),
+                _ => to_read.push((group, name)),
+            }
+        }
+    }
+    if to_read.len() > MAX_READ {
         return Err(WatchdogError::Scheduler(format!(
-            "{} schedules target Lambda functions in the groups {:?}, more than the {MAX_READ} one check reads: give the fleet its own schedule group",
-            candidates.len(),
+            "{} changed schedules target Lambda functions in the groups {:?}, more than the {MAX_READ} one check reads: give the fleet its own schedule group",
+            to_read.len(),
             config.groups
         )));
     }
-    let results: Vec<Result<ScheduleFacts, String>> = stream::iter(candidates)
-        .map(|(group, name)| async move { read(client, group, name).await })
+    let read: Vec<Result<ScheduleFacts, (String, String)>> = stream::iter(to_read)
+        .map(|(group, name)| async move {
+            calls.get_schedule.fetch_add(1, Ordering::Relaxed);
+            let id = format!("{group}/{name}");
+            match tokio::time::timeout_at(deadline, read(client, group, name)).await {
+                Ok(r) => r.map_err(|e| (id, e)),
+                Err(_) => Err((
+                    id.clone(),
+                    format!("schedule {id}: GetSchedule not answered before the check's deadline"),
+                )),
+            }
+        })
         .buffer_unordered(CONCURRENT_READS)
         .collect()
         .await;
-    let mut jobs = Vec::new();
-    let mut problems = Vec::new();
-    for result in results {
-        match result {
-            Ok(facts) => match classify(&facts, &config.fleet, now) {
-                Membership::Watched(job) => jobs.push(*job),
-                Membership::NotOurs => {}
-                Membership::Invalid(why) => problems.push(why),
-            },
-            Err(e) => problems.push(e),
+    if let Ok(mut cached) = cache.lock() {
+        for f in read.iter().flatten() {
+            if let Some(m) = f.modified {
+                cached.insert(format!("{}/{}", f.group, f.name), (m, f.clone()));
+            }
+        }
+        if cached.len() > MAX_LISTED {
+            cached.clear();
         }
     }
-    jobs.sort_by(|a, b| a.job.cmp(&b.job).then(a.schedule.cmp(&b.schedule)));
-    problems.sort();
-    Ok((jobs, problems))
+    facts.extend(read);
+    for result in facts {
+        match result {
+            Ok(facts) => match classify(&facts, &config.fleet, now) {
+                Membership::Watched(job) => listing.jobs.push(*job),
+                Membership::NotOurs => {}
+                Membership::Invalid(why) => listing.unjudged.push(Unjudged {
+                    job: watch_job(&facts),
+                    schedule: format!("{}/{}", facts.group, facts.name),
+                    why,
+                }),
+            },
+            Err((schedule, why)) => listing.unjudged.push(Unjudged {
+                job: None,
+                schedule,
+                why,
+            }),
+        }
+    }
+    listing
+        .jobs
+        .sort_by(|a, b| a.job.cmp(&b.job).then(a.schedule.cmp(&b.schedule)));
+    listing.unjudged.sort_by(|a, b| a.schedule.cmp(&b.schedule));
+    Ok(listing)
+}
+
+/// The job a schedule's `watch` object names, if it can be read that far.
+fn watch_job(facts: &ScheduleFacts) -> Option<String> {
+    let input: serde_json::Value = serde_json::from_str(facts.input.as_deref()?).ok()?;
+    input["watch"]["job"].as_str().map(str::to_string)
 }
 
 async fn read(
