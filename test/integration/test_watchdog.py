@@ -5,6 +5,7 @@ metrics from logs, so the test calls PutMetricData itself, stamped at the run's 
 Expected start times come from the import tests' Python Scheduler evaluator, not from the Rust
 evaluator under test."""
 import json
+import time
 import pathlib
 import sys
 import uuid
@@ -248,3 +249,34 @@ def test_a_large_fleet_is_judged_in_one_check_every_job(binary, moto, fleet, sha
     # One GetSchedule per job (a new process: nothing cached); GetMetricData planned within its
     # limits: a few calls, not one per job.
     assert calls["GetSchedule"] == len(jobs) and calls["GetMetricData"] <= 12, calls
+
+
+def test_a_warm_watchdog_reads_only_the_schedules_that_changed(binary, moto, fleet):
+    """Lambda mode (the loopback Runtime API): the second check of a warm instance reads no
+    schedule again (ListSchedules gives each one's last modification); one updated in between is
+    read again, and its change is what is judged."""
+    from harness import RuntimeApi
+    name, job = fleet
+    a = job("a", "cron(0 3 * * ? *)")
+    job("b", "cron(0 4 * * ? *)")
+    api = RuntimeApi()
+    try:
+        api.start_bootstrap(binary, {**moto.env(), "_HANDLER": "watchdog", "WATCH_FLEET": name,
+                                     "WATCH_SCHEDULE_GROUPS": name}, function_name=f"{name}-watchdog")
+        kind, first = api.invoke({})
+        assert kind == "response", first
+        assert first["api_calls"]["GetSchedule"] == 2 and first["judged"] == 2
+        kind, second = api.invoke({})
+        assert kind == "response" and second["api_calls"]["GetSchedule"] == 0, second["api_calls"]
+        sched = moto.client("scheduler")
+        current = sched.get_schedule(Name=a, GroupName=name)
+        time.sleep(1.1)  # a later last-modification second
+        sched.update_schedule(Name=a, GroupName=name, ScheduleExpression="cron(0 5 * * ? *)",
+                              ScheduleExpressionTimezone="UTC", FlexibleTimeWindow={"Mode": "OFF"},
+                              State="DISABLED", Target=current["Target"])
+        kind, third = api.invoke({})
+        assert kind == "response" and third["api_calls"]["GetSchedule"] == 1, third["api_calls"]
+        by_job = {s["job"]: s for s in third["jobs"]}
+        assert by_job[a]["state"] == "paused" and by_job[a]["expression"] == "cron(0 5 * * ? *)"
+    finally:
+        api.stop()

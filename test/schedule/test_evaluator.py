@@ -98,9 +98,9 @@ def test_local_time_is_printed_with_its_offset(cli):
     # rate(): a fixed interval from --after (24 hours, not a calendar day, across the autumn change).
     ("rate(1 day)", "Europe/Rome", "2026-10-24T10:00:00Z", ["2026-10-25T10:00:00Z", "2026-10-26T10:00:00Z"]),
     ("rate(90 minutes)", "UTC", "2026-01-01T00:00:00Z", ["2026-01-01T01:30:00Z", "2026-01-01T03:00:00Z"]),
-    # at(): once, local time; a skipped local time never runs.
+    # at(): once, local time (a repeated local time at its first occurrence).
     ("at(2026-12-24T18:00:00)", "Europe/Rome", "2026-01-01T00:00:00Z", ["2026-12-24T17:00:00Z"]),
-    ("at(2026-03-29T02:30:00)", "Europe/Rome", "2026-01-01T00:00:00Z", []),
+    ("at(2026-10-25T02:30:00)", "Europe/Rome", "2026-01-01T00:00:00Z", ["2026-10-25T00:30:00Z"]),
     # Pacific/Apia skipped 30 December 2011; Australia/Lord_Howe's fold is 30 minutes long.
     ("cron(0 12 * * ? *)", "Pacific/Apia", "2011-12-28T00:00:00Z",
      ["2011-12-28T22:00:00Z", "2011-12-29T22:00:00Z", "2011-12-30T22:00:00Z"]),
@@ -119,6 +119,8 @@ def test_hand_checked_cases(cli, expr, zone, after, want):
     ("cron(61 2 * * ? *)", "UTC", "61 is outside 0-59"),
     ("rate(5 minute)", "UTC", "rate(5 minute)"),
     ("cron(0 2 * * ? *)", "Mars/Olympus", "not an IANA time zone"),
+    # A local time the clocks skip: Scheduler would never start it (it used to preview as nothing).
+    ("at(2026-03-29T02:30:00)", "Europe/Rome", "never happens in Europe/Rome: the clocks go from 02:00:00 to 03:00:00"),
 ])
 def test_invalid_expressions_exit_2_with_the_reason(cli, expr, zone, needle):
     proc = next_starts(cli, expr, zone, "2026-01-01T00:00:00Z", 1)
