@@ -129,12 +129,15 @@ module "shared" {
   package_s3_object_version                 = var.package_s3_object_version
   architecture                              = var.architecture
   watched_schedule_groups                   = [var.schedule_group_name]
-  log_retention_days                        = var.log_retention_days
-  role_permissions_boundary                 = var.role_permissions_boundary
-  role_path                                 = var.role_path
-  role_policy_arns                          = var.role_policy_arns
-  role_inline_policy                        = var.role_inline_policy
-  tags                                      = var.tags
+  # Itself, for the watchdog to page if its schedule goes missing; through the schedule's own
+  # name, so the declaration is written after the schedule exists.
+  declared_jobs             = { (local.job_name) = "${var.schedule_group_name}/${try(aws_scheduler_schedule.this[0].name, var.name)}" }
+  log_retention_days        = var.log_retention_days
+  role_permissions_boundary = var.role_permissions_boundary
+  role_path                 = var.role_path
+  role_policy_arns          = var.role_policy_arns
+  role_inline_policy        = var.role_inline_policy
+  tags                      = var.tags
 }
 
 resource "aws_lambda_function" "this" {

@@ -136,6 +136,16 @@ output "alarm_names" {
   ])
 }
 
+output "declared_jobs_path" {
+  description = "SSM Parameter Store path of the declared jobs (WATCH_DECLARED_PATH; null without declared jobs or without the watchdog)."
+  value       = local.declared ? local.declared_path : null
+}
+
+output "declared_jobs" {
+  description = "The declared jobs the watchdog reads from declared_jobs_path: job name -> \"<schedule group>/<schedule name>\" ({} without)."
+  value       = local.declared ? var.declared_jobs : {}
+}
+
 output "dashboard_name" {
   description = "Name of the fleet's CloudWatch dashboard."
   value       = try(aws_cloudwatch_dashboard.this[0].dashboard_name, null)

@@ -410,6 +410,20 @@ variable "watched_schedule_groups" {
   }
 }
 
+variable "declared_jobs" {
+  description = "The jobs Terraform declares for this fleet: job name (JOB_NAME, the watchdog's `job`) -> \"<schedule group>/<schedule name>\". Written to SSM Parameter Store under /pg-cron-job/<name>/declared (WATCH_DECLARED_PATH): a declared job whose schedule is missing is late (state \"missing\"). The jobs map and a job on its own pass theirs. Must be known at plan. {}: none (no parameter, no variable)."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+
+  validation {
+    # Scheduler group and schedule names: 1-64 of [0-9a-zA-Z-_.]:
+    # https://docs.aws.amazon.com/scheduler/latest/APIReference/API_CreateSchedule.html
+    condition     = alltrue([for j, s in var.declared_jobs : can(regex("^[0-9a-zA-Z._-]{1,64}/[0-9a-zA-Z._-]{1,64}$", s)) && length(j) >= 1 && length(j) <= 255])
+    error_message = "declared_jobs maps a job name (1-255 characters) to \"<schedule group>/<schedule name>\" (each 1-64 letters, digits, '.', '-', '_'); got ${join(", ", [for j, s in var.declared_jobs : "${jsonencode(j)} = ${jsonencode(s)}" if !can(regex("^[0-9a-zA-Z._-]{1,64}/[0-9a-zA-Z._-]{1,64}$", s)) || length(j) < 1 || length(j) > 255])}."
+  }
+}
+
 variable "watchdog_timeout" {
   description = "The watchdog function's timeout in seconds."
   type        = number

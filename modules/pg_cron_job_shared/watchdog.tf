@@ -21,9 +21,63 @@ locals {
       WATCH_FLEET           = var.name
       WATCH_SCHEDULE_GROUPS = join(",", local.watched_groups)
       WATCH_PERIOD_SECONDS  = local.watchdog_period
+      WATCH_DECLARED_PATH   = local.declared ? local.declared_path : null
       METRICS_NAMESPACE     = local.metrics_namespace
       RUST_LOG              = "info"
     } : k => tostring(v) if v != null
+  }
+}
+
+################################################################################
+# Declared jobs: what Terraform created, so that a schedule deleted outside Terraform pages
+################################################################################
+
+# The watchdog reads the jobs of WATCH_DECLARED_PATH with ssm:GetParametersByPath (not
+# recursive): String parameters <path>/000, /001, ... each a JSON object of job name ->
+# "<group>/<schedule>", a declared job whose schedule is missing is late ("missing"). Standard
+# tier (free): a value holds at most 4 KB, so the sorted map is cut into chunks that fit. Every
+# entry `"job":"group/name"` is measured in bytes (UTF-8, from its base64 length, so a non-ASCII
+# job name counts what it weighs), and a chunk takes as many as the longest entry allows:
+# 2 braces + n entries + (n - 1) commas <= 4096.
+# https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-advanced-parameters.html
+locals {
+  declared      = local.watchdog && length(var.declared_jobs) > 0
+  declared_path = "/pg-cron-job/${var.name}/declared"
+  declared_keys = sort(keys(var.declared_jobs))
+  declared_entry_bytes = [for k in local.declared_keys : (
+    length(base64encode(jsonencode({ (k) = var.declared_jobs[k] }))) / 4 * 3
+    -length(regexall("=", substr(base64encode(jsonencode({ (k) = var.declared_jobs[k] })), -2, 2)))
+    -2
+  )]
+  declared_per_chunk = max(1, floor(4094 / (max(concat([1], local.declared_entry_bytes)...) + 1)))
+  declared_chunks = {
+    for i, keys in chunklist(local.declared_keys, local.declared_per_chunk) :
+    format("%03d", i) => jsonencode({ for k in keys : k => var.declared_jobs[k] })
+  }
+  # The value's size in bytes, as Parameter Store counts it.
+  declared_chunk_bytes = { for i, v in local.declared_chunks : i => length(base64encode(v)) / 4 * 3 - length(regexall("=", substr(base64encode(v), -2, 2))) }
+}
+
+resource "aws_ssm_parameter" "declared" {
+  for_each    = local.declared ? local.declared_chunks : {}
+  name        = "${local.declared_path}/${each.key}"
+  description = "pg_cron_job ${var.name}: jobs the watchdog expects (job -> group/schedule), part ${each.key}"
+  type        = "String"
+  tier        = "Standard"
+  data_type   = "text"
+  # Not a secret (job and schedule names): shown in the plan.
+  insecure_value = each.value
+  tags           = var.tags
+
+  # checkov:skip=CKV2_AWS_34:Job and schedule names, not secrets: a String parameter the watchdog reads without kms:Decrypt.
+
+  lifecycle {
+    # Standard parameters hold at most 4 KB (advanced ones cost per parameter and month):
+    # https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-advanced-parameters.html
+    precondition {
+      condition     = local.declared_chunk_bytes[each.key] <= 4096
+      error_message = "SSM parameter ${local.declared_path}/${each.key} would hold ${local.declared_chunk_bytes[each.key]} bytes of declared jobs; a standard parameter holds at most 4096: shorten the job names (job_name) of the fleet."
+    }
   }
 }
 
@@ -65,7 +119,7 @@ resource "aws_iam_role" "watchdog" {
 locals {
   watchdog_policy = jsonencode({
     Version = "2012-10-17"
-    Statement = [
+    Statement = concat([
       {
         Sid      = "OwnLog"
         Effect   = "Allow"
@@ -96,7 +150,21 @@ locals {
         Action   = ["cloudwatch:GetMetricData"]
         Resource = ["*"]
       },
-    ]
+      ], local.declared ? [
+      # GetParametersByPath on the declared jobs' path (resource type parameter:
+      # arn:${Partition}:ssm:${Region}:${Account}:parameter/${ParameterNameWithoutLeadingSlash}),
+      # the path itself and the parameters under it; one statement whatever the fleet's size:
+      # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssystemsmanager.html
+      {
+        Sid    = "ReadDeclaredJobs"
+        Effect = "Allow"
+        Action = ["ssm:GetParametersByPath"]
+        Resource = [
+          "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${local.declared_path}",
+          "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${local.declared_path}/*",
+        ]
+      },
+    ] : [])
   })
 }
 

@@ -16,6 +16,10 @@ locals {
     path = var.package_path, bucket = var.package_s3_bucket, key = var.package_s3_key, version = var.package_s3_object_version
   }
   architecture = coalesce(try(var.defaults.architecture, null), "x86_64")
+  # Each job's JOB_NAME (the watchdog's `job`, the metrics' Job dimension) and schedule group,
+  # as the job module sets them.
+  job_names  = { for k, j in var.jobs : k => coalesce(try(j.job_name, null), try(var.defaults.job_name, null), local.function_names[k]) }
+  job_groups = { for k, j in var.jobs : k => coalesce(try(j.schedule_group_name, null), try(var.defaults.schedule_group_name, null), "default") }
 }
 
 module "shared" {
@@ -51,23 +55,26 @@ module "shared" {
   watchdog_timeout                          = var.watchdog_timeout
   watchdog_memory_size                      = var.watchdog_memory_size
   watched_schedule_groups                   = length(local.schedule_groups) > 0 ? local.schedule_groups : ["default"]
-  log_retention_days                        = coalesce(try(var.defaults.log_retention_days, null), 30)
-  create_dashboard                          = var.create_dashboard
-  failure_queue_retention_seconds           = var.failure_queue_retention_seconds
-  kms_key_deletion_window_days              = var.kms_key_deletion_window_days
-  watchdog_schedule_group_name              = var.watchdog_schedule_group_name
-  endpoint_subnet_ids                       = var.endpoint_subnet_ids
-  security_group_tags                       = var.security_group_tags
-  endpoint_tags                             = var.endpoint_tags
-  kms_key_tags                              = var.kms_key_tags
-  alarm_topic_tags                          = var.alarm_topic_tags
-  failure_queue_tags                        = var.failure_queue_tags
-  scheduler_role_tags                       = var.scheduler_role_tags
-  role_permissions_boundary                 = var.role_permissions_boundary
-  role_path                                 = var.role_path
-  role_policy_arns                          = var.role_policy_arns
-  role_inline_policy                        = var.role_inline_policy
-  tags                                      = var.tags
+  # Every job of the map (job name -> "<group>/<schedule>"), through the jobs' schedule names so
+  # that the declaration is written once the schedules exist (no "missing" during an apply).
+  declared_jobs                   = merge(var.declared_jobs, { for k, j in module.job : local.job_names[k] => "${local.job_groups[k]}/${j.schedule_name}" })
+  log_retention_days              = coalesce(try(var.defaults.log_retention_days, null), 30)
+  create_dashboard                = var.create_dashboard
+  failure_queue_retention_seconds = var.failure_queue_retention_seconds
+  kms_key_deletion_window_days    = var.kms_key_deletion_window_days
+  watchdog_schedule_group_name    = var.watchdog_schedule_group_name
+  endpoint_subnet_ids             = var.endpoint_subnet_ids
+  security_group_tags             = var.security_group_tags
+  endpoint_tags                   = var.endpoint_tags
+  kms_key_tags                    = var.kms_key_tags
+  alarm_topic_tags                = var.alarm_topic_tags
+  failure_queue_tags              = var.failure_queue_tags
+  scheduler_role_tags             = var.scheduler_role_tags
+  role_permissions_boundary       = var.role_permissions_boundary
+  role_path                       = var.role_path
+  role_policy_arns                = var.role_policy_arns
+  role_inline_policy              = var.role_inline_policy
+  tags                            = var.tags
 }
 
 module "job" {

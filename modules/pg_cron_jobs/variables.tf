@@ -325,6 +325,13 @@ variable "create_watchdog" {
   nullable    = false
 }
 
+variable "declared_jobs" {
+  description = "Further jobs the fleet's watchdog expects, besides the map's own (which the module declares itself): job name -> \"<schedule group>/<schedule name>\", for schedules made outside the map that carry this fleet's `watch` object. A declared job whose schedule is missing is late (\"missing\")."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+}
+
 variable "watchdog_schedule_expression" {
   description = "How often the watchdog checks: rate(N minutes), N from 1 to 60."
   type        = string

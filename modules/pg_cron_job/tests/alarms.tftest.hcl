@@ -187,3 +187,14 @@ run "no_rotation_alarm_without_rotation" {
     error_message = "Only a job with the built-in rotation has a rotation alarm."
   }
 }
+
+# A job on its own declares itself to its own watchdog (SSM Parameter Store, read through
+# WATCH_DECLARED_PATH): if its schedule is deleted outside Terraform, the watchdog says "missing"
+# and the late alarm pages.
+run "a_job_on_its_own_declares_itself" {
+  command = plan
+  assert {
+    condition     = module.shared[0].declared_jobs_path == "/pg-cron-job/nightly/declared" && module.shared[0].declared_jobs == tomap({ "nightly-purge" = "default/nightly" })
+    error_message = "The job's own shared layer declares job nightly-purge -> default/nightly."
+  }
+}

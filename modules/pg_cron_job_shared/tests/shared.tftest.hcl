@@ -333,6 +333,55 @@ run "watchdog_reads_only_the_fleet_schedules_and_metrics" {
   }
 }
 
+run "declared_jobs_are_written_for_the_watchdog" {
+  command = plan
+  variables {
+    declared_jobs = {
+      "fleet-purge"   = "fleet/fleet-purge"
+      "fleet-vacuum"  = "fleet/fleet-vacuum"
+      "fleet-refresh" = "reports/fleet-refresh"
+    }
+  }
+  assert {
+    condition = (length(aws_ssm_parameter.declared) == 1 && aws_ssm_parameter.declared["000"].name == "/pg-cron-job/fleet/declared/000"
+      && aws_ssm_parameter.declared["000"].type == "String" && aws_ssm_parameter.declared["000"].tier == "Standard"
+    && tomap(jsondecode(aws_ssm_parameter.declared["000"].insecure_value)) == var.declared_jobs)
+    error_message = "One standard String parameter /pg-cron-job/fleet/declared/000 holding the JSON object job -> group/schedule."
+  }
+  assert {
+    condition     = aws_lambda_function.watchdog[0].environment[0].variables["WATCH_DECLARED_PATH"] == "/pg-cron-job/fleet/declared"
+    error_message = "The watchdog is told the path (WATCH_DECLARED_PATH)."
+  }
+  # GetParametersByPath's resource is the parameter type, arn:...:parameter/<name without the
+  # leading slash>: the path and what is under it.
+  # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssystemsmanager.html
+  assert {
+    condition = one([for s in jsondecode(aws_iam_role_policy.watchdog[0].policy).Statement : s if s.Sid == "ReadDeclaredJobs"]) == {
+      Sid      = "ReadDeclaredJobs"
+      Effect   = "Allow"
+      Action   = ["ssm:GetParametersByPath"]
+      Resource = ["arn:aws:ssm:eu-south-1:123456789012:parameter/pg-cron-job/fleet/declared", "arn:aws:ssm:eu-south-1:123456789012:parameter/pg-cron-job/fleet/declared/*"]
+    }
+    error_message = "The watchdog may read the declared path and nothing else of Parameter Store."
+  }
+}
+
+run "no_declared_jobs_no_parameter" {
+  command = plan
+  assert {
+    condition     = length(aws_ssm_parameter.declared) == 0 && !contains(keys(aws_lambda_function.watchdog[0].environment[0].variables), "WATCH_DECLARED_PATH") && length([for s in jsondecode(aws_iam_role_policy.watchdog[0].policy).Statement : s if s.Sid == "ReadDeclaredJobs"]) == 0
+    error_message = "declared_jobs = {}: no parameter, no WATCH_DECLARED_PATH, no grant."
+  }
+}
+
+run "rejects_a_declared_schedule_without_its_group" {
+  command = plan
+  variables {
+    declared_jobs = { "fleet-purge" = "fleet-purge" }
+  }
+  expect_failures = [var.declared_jobs]
+}
+
 run "the_watcher_and_the_failures_queue_are_watched" {
   command = plan
 
@@ -502,6 +551,40 @@ run "policies_of_a_300_job_fleet_fit_iam_quotas" {
   assert {
     condition     = output.role_policies.scheduler == aws_iam_role_policy.scheduler[0].policy && output.role_policies.watchdog == aws_iam_role_policy.watchdog[0].policy
     error_message = "role_policies are the roles' policies."
+  }
+}
+
+# The same 300 jobs declared with the longest names they can have (job name = function name, 64
+# characters; group 17, schedule 64): each standard parameter's value stays within 4,096 bytes,
+# together they hold exactly the declared map, and the watchdog's policy reads the path with one
+# statement that does not grow with the fleet:
+# https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-advanced-parameters.html
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssystemsmanager.html
+run "declared_jobs_of_a_300_job_fleet_fit_standard_parameters" {
+  command = plan
+  variables {
+    name                    = "a-fleet-name-of-forty-characters-long-xx"
+    function_name_prefix    = "a-fleet-name-of-forty-characters-long-xx-"
+    function_names          = concat([for i in range(300) : format("a-fleet-name-of-forty-characters-long-xx-purge-events-table-%04d", i)], ["legacy-purge"])
+    watched_schedule_groups = [for i in range(20) : format("schedule-group-%02d", i)]
+    declared_jobs           = { for i in range(300) : format("a-fleet-name-of-forty-characters-long-xx-purge-events-table-%04d", i) => format("schedule-group-%02d/a-fleet-name-of-forty-characters-long-xx-purge-events-table-%04d", i % 20, i) }
+  }
+
+  assert {
+    condition     = length(aws_ssm_parameter.declared) == 12 && alltrue([for k, p in aws_ssm_parameter.declared : length(p.insecure_value) <= 4096 && p.type == "String" && p.tier == "Standard"])
+    error_message = "300 declared jobs in 12 standard String parameters of at most 4,096 characters: ${jsonencode({ for k, p in aws_ssm_parameter.declared : k => length(p.insecure_value) })}."
+  }
+  assert {
+    condition     = tomap(merge([for k, p in aws_ssm_parameter.declared : jsondecode(p.insecure_value)]...)) == var.declared_jobs
+    error_message = "The parameters hold exactly the declared jobs."
+  }
+  assert {
+    condition     = toset([for k, p in aws_ssm_parameter.declared : p.name]) == toset([for i in range(12) : format("/pg-cron-job/a-fleet-name-of-forty-characters-long-xx/declared/%03d", i)])
+    error_message = "Parameters /pg-cron-job/<fleet>/declared/000, /001, ..."
+  }
+  assert {
+    condition     = alltrue([for r, p in output.role_policies : length(p) < 6144]) && length(one([for s in jsondecode(output.role_policies.watchdog).Statement : s.Resource if s.Sid == "ReadDeclaredJobs"])) == 2
+    error_message = "Policy sizes with the declared jobs: ${jsonencode({ for r, p in output.role_policies : r => length(p) })}; one statement on the path, whatever the number of jobs."
   }
 }
 

@@ -59,6 +59,23 @@ run "watchdog_watches_the_jobs_groups" {
   }
 }
 
+# Every job of the map is declared to the watchdog (job name -> "<group>/<schedule>"), so a
+# schedule deleted outside Terraform is "missing" and pages; declared_jobs adds others.
+run "every_job_is_declared_to_the_watchdog" {
+  command = plan
+  variables {
+    declared_jobs = { "legacy-report" = "reports/legacy-report" }
+  }
+  assert {
+    condition = module.shared.declared_jobs == tomap({
+      "fleet-weekdays" = "default/fleet-weekdays", "fleet-monthly" = "reports/fleet-monthly", "fleet-last_day" = "reports/fleet-last_day",
+      "fleet-twice"    = "default/fleet-twice", "fleet-once" = "default/fleet-once", "fleet-paused" = "default/fleet-paused",
+      "legacy-report"  = "reports/legacy-report",
+    }) && module.shared.declared_jobs_path == "/pg-cron-job/fleet/declared"
+    error_message = "The map's six jobs and the extra one are declared under /pg-cron-job/fleet/declared."
+  }
+}
+
 run "no_watchdog_no_late_alarms" {
   command = plan
   variables {
