@@ -38,6 +38,11 @@ output "schedule_name" {
   value       = try(aws_scheduler_schedule.this[0].name, null)
 }
 
+output "schedule_group_name" {
+  description = "Scheduler group of the schedule."
+  value       = try(aws_scheduler_schedule.this[0].group_name, null)
+}
+
 output "secret_arn" {
   description = "ARN of the secret the job reads (created or given; null with IAM auth and no secret)."
   value       = local.create ? local.secret_arn : null

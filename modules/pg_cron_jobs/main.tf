@@ -5,7 +5,7 @@
 locals {
   function_names = { for k, j in var.jobs : k => try(j.name, null) != null ? j.name : "${var.name}-${k}" }
   # The Scheduler groups of the jobs' schedules: the watchdog lists them.
-  schedule_groups = distinct([for k, j in var.jobs : coalesce(try(j.schedule_group_name, null), try(var.defaults.schedule_group_name, null), "default")])
+  schedule_groups = distinct(values(local.job_groups))
   # The fleet's package and architecture (the watchdog's), as the jobs default to them.
   # The jobs that bring their own package (a path or a bucket and key) instead of the fleet's.
   own_package = { for k, j in var.jobs : k => try(j.package_path, null) != null || try(j.package_s3_bucket, null) != null }
@@ -18,8 +18,24 @@ locals {
   architecture = coalesce(try(var.defaults.architecture, null), "x86_64")
   # Each job's JOB_NAME (the watchdog's `job`, the metrics' Job dimension) and schedule group,
   # as the job module sets them.
-  job_names  = { for k, j in var.jobs : k => coalesce(try(j.job_name, null), try(var.defaults.job_name, null), local.function_names[k]) }
-  job_groups = { for k, j in var.jobs : k => coalesce(try(j.schedule_group_name, null), try(var.defaults.schedule_group_name, null), "default") }
+  job_names = { for k, j in var.jobs : k => coalesce(try(j.job_name, null), try(var.defaults.job_name, null), local.function_names[k]) }
+  # A job's own schedule_group_name (or defaults') wins: an existing group stays possible.
+  job_groups = { for k, j in var.jobs : k => coalesce(try(j.schedule_group_name, null), try(var.defaults.schedule_group_name, null), local.fleet_group) }
+  # The fleet's group (known at plan: its name is the fleet's), or Scheduler's default group.
+  fleet_group = try(aws_scheduler_schedule_group.this[0].name, "default")
+}
+
+# The fleet's own Scheduler group. The watchdog lists every schedule of the groups it watches
+# (ListSchedules per group) and reads the fleet's among them: in the default group that is every
+# schedule of the account and region, other teams' too. A group of its own keeps the listing to
+# the fleet. Deleting a group deletes its schedules; groups per account and region are limited
+# (500 by default):
+# https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-schedule-group.html
+# https://docs.aws.amazon.com/scheduler/latest/UserGuide/scheduler-quotas.html
+resource "aws_scheduler_schedule_group" "this" {
+  count = var.create && var.create_schedule_group ? 1 : 0
+  name  = var.name
+  tags  = var.tags
 }
 
 module "shared" {
@@ -101,7 +117,7 @@ module "job" {
   schedule_expression            = try(each.value.schedule_expression, null) != null ? each.value.schedule_expression : try(var.defaults.schedule_expression, null)
   schedule_timezone              = try(each.value.schedule_timezone, null) != null ? each.value.schedule_timezone : try(var.defaults.schedule_timezone, null)
   schedule_enabled               = try(each.value.schedule_enabled, null) != null ? each.value.schedule_enabled : try(var.defaults.schedule_enabled, null)
-  schedule_group_name            = try(each.value.schedule_group_name, null) != null ? each.value.schedule_group_name : try(var.defaults.schedule_group_name, null)
+  schedule_group_name            = local.job_groups[each.key]
   flexible_time_window_minutes   = try(each.value.flexible_time_window_minutes, null) != null ? each.value.flexible_time_window_minutes : try(var.defaults.flexible_time_window_minutes, null)
   schedule_start_date            = try(each.value.schedule_start_date, null) != null ? each.value.schedule_start_date : try(var.defaults.schedule_start_date, null)
   schedule_end_date              = try(each.value.schedule_end_date, null) != null ? each.value.schedule_end_date : try(var.defaults.schedule_end_date, null)

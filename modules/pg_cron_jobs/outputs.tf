@@ -1,5 +1,5 @@
 output "jobs" {
-  description = "Per job key: function_name, function_arn, role_name, role_arn, log_group_name, log_group_arn, schedule_name, schedule_arn, secret_arn, sql_sha256, failed_alarm_arn, late_alarm_name, late_alarm_arn, environment, export_s3_uri, rotation_function_arn."
+  description = "Per job key: function_name, function_arn, role_name, role_arn, log_group_name, log_group_arn, schedule_name, schedule_group_name, schedule_arn, secret_arn, sql_sha256, failed_alarm_arn, late_alarm_name, late_alarm_arn, environment, export_s3_uri, rotation_function_arn."
   value = {
     for k, j in module.job : k => {
       function_name         = j.function_name
@@ -9,6 +9,7 @@ output "jobs" {
       log_group_name        = j.log_group_name
       log_group_arn         = j.log_group_arn
       schedule_name         = j.schedule_name
+      schedule_group_name   = j.schedule_group_name
       schedule_arn          = j.schedule_arn
       secret_arn            = j.secret_arn
       sql_sha256            = j.sql_sha256

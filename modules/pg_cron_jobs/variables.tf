@@ -325,6 +325,13 @@ variable "create_watchdog" {
   nullable    = false
 }
 
+variable "create_schedule_group" {
+  description = "Create the fleet's own EventBridge Scheduler group, named after the fleet (`name`), for the jobs that set no schedule_group_name: the watchdog then lists only the fleet's groups, not the whole default group. false: those jobs go to \"default\"."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 variable "declared_jobs" {
   description = "Further jobs the fleet's watchdog expects, besides the map's own (which the module declares itself): job name -> \"<schedule group>/<schedule name>\", for schedules made outside the map that carry this fleet's `watch` object. A declared job whose schedule is missing is late (\"missing\")."
   type        = map(string)

@@ -54,8 +54,8 @@ run "watchdog_watches_the_jobs_groups" {
   # groups of the fleet's schedules:
   # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridgescheduler.html
   assert {
-    condition     = toset(local.schedule_groups) == toset(["default", "reports"]) && length(local.schedule_groups) == 2
-    error_message = "The watchdog watches the distinct groups of the jobs (default when a job sets none)."
+    condition     = toset(local.schedule_groups) == toset(["fleet", "reports"]) && length(local.schedule_groups) == 2
+    error_message = "The watchdog watches the distinct groups of the jobs (the fleet's own when a job sets none)."
   }
 }
 
@@ -68,11 +68,45 @@ run "every_job_is_declared_to_the_watchdog" {
   }
   assert {
     condition = module.shared.declared_jobs == tomap({
-      "fleet-weekdays" = "default/fleet-weekdays", "fleet-monthly" = "reports/fleet-monthly", "fleet-last_day" = "reports/fleet-last_day",
-      "fleet-twice"    = "default/fleet-twice", "fleet-once" = "default/fleet-once", "fleet-paused" = "default/fleet-paused",
+      "fleet-weekdays" = "fleet/fleet-weekdays", "fleet-monthly" = "reports/fleet-monthly", "fleet-last_day" = "reports/fleet-last_day",
+      "fleet-twice"    = "fleet/fleet-twice", "fleet-once" = "fleet/fleet-once", "fleet-paused" = "fleet/fleet-paused",
       "legacy-report"  = "reports/legacy-report",
     }) && module.shared.declared_jobs_path == "/pg-cron-job/fleet/declared"
-    error_message = "The map's six jobs and the extra one are declared under /pg-cron-job/fleet/declared."
+    error_message = "The map's six jobs and the extra one are declared under /pg-cron-job/fleet/declared: ${jsonencode(module.shared.declared_jobs)}"
+  }
+}
+
+# Each fleet its own Scheduler group: the watchdog lists whole groups, and the default group holds
+# every schedule of the account and region. A job's own schedule_group_name still wins.
+# https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-schedule-group.html
+run "the_fleet_has_its_own_schedule_group" {
+  command = plan
+  assert {
+    condition     = length(aws_scheduler_schedule_group.this) == 1 && aws_scheduler_schedule_group.this[0].name == "fleet"
+    error_message = "The fleet creates the Scheduler group \"fleet\"."
+  }
+  assert {
+    condition = ({ for k, j in module.job : k => j.schedule_group_name } == {
+      weekdays = "fleet", monthly = "reports", last_day = "reports", twice = "fleet", once = "fleet", paused = "fleet"
+    })
+    error_message = "Jobs without schedule_group_name go to the fleet's group; the others keep theirs."
+  }
+  assert {
+    condition = toset(one([for st in jsondecode(module.shared.role_policies.watchdog).Statement : st.Resource if st.Sid == "ReadFleetSchedules"])) == toset([
+      "arn:aws:scheduler:eu-south-1:123456789012:schedule/fleet/*", "arn:aws:scheduler:eu-south-1:123456789012:schedule/reports/*",
+    ])
+    error_message = "The watchdog watches the fleet's group and the jobs' own, not the default group."
+  }
+}
+
+run "an_existing_group_instead_of_the_fleets" {
+  command = plan
+  variables {
+    create_schedule_group = false
+  }
+  assert {
+    condition     = length(aws_scheduler_schedule_group.this) == 0 && module.job["weekdays"].schedule_group_name == "default" && toset(local.schedule_groups) == toset(["default", "reports"])
+    error_message = "create_schedule_group = false: jobs without a group go to \"default\", as before."
   }
 }
 
