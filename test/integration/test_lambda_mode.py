@@ -93,3 +93,23 @@ def test_a_timeout_within_the_deadline_margin_says_so(binary, base_env, runtime,
     # With time to run, the same function works.
     kind, body = runtime.invoke({}, timeout_s=10)
     assert kind == "response" and body["status"] == "succeeded", body
+
+
+def test_run_metrics_are_stamped_at_the_start_scheduler_meant(binary, base_env, runtime):
+    """A run that started 11 minutes after its scheduled time (a flexible window, a retry) is
+    stamped at the scheduled time, so the watchdog gives it to its own start; a run without one
+    (invoked by hand) at its start."""
+    from datetime import datetime, timedelta, timezone
+    runtime.start_bootstrap(binary, dict(base_env, SQL="SELECT 1"))
+    scheduled = (datetime.now(timezone.utc) - timedelta(minutes=11)).replace(second=0, microsecond=0)
+    kind, body = runtime.invoke({"id": "exec-late", "scheduled_time": scheduled.strftime("%Y-%m-%dT%H:%M:%SZ")})
+    assert kind == "response", body
+    kind, body = runtime.invoke({"id": "by-hand"})
+    assert kind == "response", body
+    lines = {l["event_id"]: l for l in map(json.loads, (l for l in runtime.logs().splitlines()
+                                                         if '"job finished"' in l))}
+    late = lines["exec-late"]
+    assert late["_aws"]["Timestamp"] == int(scheduled.timestamp() * 1000), late
+    assert late["scheduled_time"] == scheduled.strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = lines["by-hand"]["_aws"]["Timestamp"]
+    assert abs(stamp / 1000 - time.time()) < 120 and lines["by-hand"]["scheduled_time"] is None, lines["by-hand"]

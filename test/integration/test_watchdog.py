@@ -280,3 +280,34 @@ def test_a_warm_watchdog_reads_only_the_schedules_that_changed(binary, moto, fle
         assert by_job[a]["state"] == "paused" and by_job[a]["expression"] == "cron(0 5 * * ? *)"
     finally:
         api.stop()
+
+
+def test_runs_scheduled_by_other_zone_data_or_a_wide_window_never_page_after_the_first(binary, moto, fleet):
+    """Runs are stamped at the time Scheduler meant (the runner does it from the event's
+    scheduled_time; here PutMetricData at that time). A zone whose rules differ between our
+    bundled IANA data and Scheduler's runs an hour off: its first such start pages (nothing can
+    tell it from a missed run before the run comes), then the job is `drift`, not late, and is
+    expected that hour later. A 5-minute cron with a 15-minute window whose runs come out of
+    order is up."""
+    name, job = fleet
+    daily = job("daily", "cron(30 2 * * ? *)", "Europe/Rome")
+    frequent = job("frequent", "cron(0/5 * * * ? *)", flexible=15)
+    _, by_job = states(watchdog(binary, moto, name))
+    since = datetime.fromisoformat(by_job[daily]["since"].replace("Z", "+00:00"))
+    allowance = timedelta(seconds=by_job[daily]["allowance_seconds"])
+    s1, s2 = Cron("cron(30 2 * * ? *)").fire_times(since, ZoneInfo("Europe/Rome"), 2)
+    put_run(moto, daily, s1 + timedelta(hours=1))
+    put_run(moto, daily, s2 + timedelta(hours=1))
+    at = lambda t: states(watchdog(binary, moto, name, json.dumps({"at": iso(t)})))[1]
+    assert at(s1 + allowance + timedelta(minutes=2))[daily]["state"] == "late"
+    d = at(s1 + timedelta(hours=1) + allowance + timedelta(minutes=2))[daily]
+    assert (d["state"], d["drift_seconds"]) == ("drift", 3600), d
+    for t in (s2 + allowance + timedelta(minutes=2), s2 + timedelta(hours=1) + allowance + timedelta(minutes=2)):
+        assert at(t)[daily]["state"] == "drift", (t, at(t)[daily])
+    # Every 5 minutes, each run up to 15 minutes late: stamped at its own start, all up.
+    f_allow = timedelta(seconds=by_job[frequent]["allowance_seconds"])
+    starts = Cron("cron(0/5 * * * ? *)").fire_times(since, ZoneInfo("UTC"), 12)
+    for t in starts:
+        put_run(moto, frequent, t)
+    for k in (4, 8, 11):
+        assert at(starts[k] + f_allow + timedelta(minutes=1))[frequent]["state"] == "up", k

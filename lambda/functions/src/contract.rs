@@ -427,7 +427,7 @@ pub const METRICS_NAMESPACE: Var = Var {
     ..text(
         "METRICS_NAMESPACE",
         "`PgCronJob`",
-        "CloudWatch namespace of the run metrics in the \"job finished\" line (Embedded Metric Format: `Runs`, `Succeeded`, `Failed`, `Skipped`, `Partial`, `DurationMs`, `RowsAffected`, dimension `Job`); stamped at the start Scheduler meant); the watchdog reads `Runs` there and publishes `Late` and `LateSeconds` beside them, and its fleet counts (`JudgedJobs`, `UnjudgedJobs`, `LateJobs`, `MissingJobs`, dimension `Fleet`).",
+        "CloudWatch namespace of the run metrics in the \"job finished\" line (Embedded Metric Format: `Runs`, `Succeeded`, `Failed`, `Skipped`, `Partial`, `DurationMs`, `RowsAffected`, dimension `Job`); stamped at the start Scheduler meant); the watchdog reads `Runs` there and publishes `Late` and `LateSeconds` beside them, and its fleet counts (`JudgedJobs`, `UnjudgedJobs`, `LateJobs`, `MissingJobs`, `DriftJobs`, dimension `Fleet`).",
     )
 };
 pub const WATCH_FLEET: Var = Var {

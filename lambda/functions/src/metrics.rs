@@ -128,7 +128,13 @@ pub fn job_state(state: &Value, namespace: &str, checked_ms: i64) -> String {
 /// The watchdog's fleet metrics, once per check: how many jobs it judged and could not judge,
 /// and how many are late or missing (dimension `Fleet`; the fleet's unjudged alarm reads
 /// `UnjudgedJobs`).
-pub const FLEET_METRICS: &[&str] = &["JudgedJobs", "UnjudgedJobs", "LateJobs", "MissingJobs"];
+pub const FLEET_METRICS: &[&str] = &[
+    "JudgedJobs",
+    "UnjudgedJobs",
+    "LateJobs",
+    "MissingJobs",
+    "DriftJobs",
+];
 
 /// One check's fleet counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,6 +143,8 @@ pub struct FleetCounts {
     pub unjudged: u64,
     pub late: u64,
     pub missing: u64,
+    /// Jobs whose latest start ran a whole number of quarter hours off its time.
+    pub drift: u64,
 }
 
 /// The watchdog's "fleet state" line (EMF; one JSON object, no newline), stamped at the check.
@@ -161,6 +169,7 @@ pub fn fleet_state(fleet: &str, namespace: &str, checked_ms: i64, c: &FleetCount
         "UnjudgedJobs": c.unjudged,
         "LateJobs": c.late,
         "MissingJobs": c.missing,
+        "DriftJobs": c.drift,
     })
     .to_string()
 }

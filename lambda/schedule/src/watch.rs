@@ -70,6 +70,9 @@ pub enum State {
     Paused,
     /// The schedule will not start again (end date or a past `at()`), and nothing is missing.
     Ended,
+    /// The latest judged start ran, off its time by a whole number of quarter hours: Scheduler's
+    /// idea of the local time differs (time zone data, a repeated hour). Not late.
+    Drift,
 }
 
 impl State {
@@ -80,6 +83,7 @@ impl State {
             State::Late => "late",
             State::Paused => "paused",
             State::Ended => "ended",
+            State::Drift => "drift",
         }
     }
 }
@@ -96,7 +100,19 @@ pub struct Verdict {
     pub late_by: SignedDuration,
     /// The next expected start after now.
     pub next: Option<Timestamp>,
+    /// When the latest judged start ran off its time by a whole number of quarter hours (time
+    /// zone data that differs from Scheduler's, a repeated local time run at its second
+    /// occurrence): how far (positive: later).
+    pub drift: Option<SignedDuration>,
+    /// Runs in the evidence that belong to no expected start (scheduled at times the watchdog
+    /// did not expect, or started by hand).
+    pub unexpected_runs: usize,
 }
+
+/// How far off its expected time a run may be to be taken as that start's, run at a time
+/// Scheduler's time zone data gives (zone offsets differ by quarter hours, at most a few).
+pub const MAX_DRIFT: SignedDuration = SignedDuration::from_hours(3);
+const QUARTER_HOUR: i64 = 900;
 
 impl Watched {
     /// How long after an expected start its run may begin.
@@ -125,11 +141,20 @@ impl Watched {
             return sub(now, back).max(self.since);
         }
         let cutoff = sub(now, self.allowance());
-        let from = match self.latest_judged(cutoff) {
-            Some(t) => t.min(sub(cutoff, period + START_PRECISION)),
-            None => sub(cutoff, period + START_PRECISION),
+        let (from, reach) = match self.latest_judged(cutoff) {
+            // One start further back: the drift learned from it.
+            Some(t) => {
+                let back = self
+                    .latest_start(sub(t, SignedDuration::from_nanos(1)))
+                    .unwrap_or(t);
+                (
+                    back.min(sub(cutoff, period + START_PRECISION)),
+                    drift_reach(back, t),
+                )
+            }
+            None => (sub(cutoff, period + START_PRECISION), SignedDuration::ZERO),
         };
-        sub(from, self.start_window()).max(self.since)
+        sub(from, self.start_window().max(reach)).max(self.since)
     }
 
     /// The verdict at `now` for a watchdog that checks every `period`, given the start times of
@@ -142,19 +167,26 @@ impl Watched {
             missed: None,
             late_by: SignedDuration::ZERO,
             next,
+            drift: None,
+            unexpected_runs: 0,
         };
         if !self.enabled {
             return quiet(State::Paused);
         }
         let cutoff = sub(now, self.allowance());
-        let Some(expected) = self.latest_judged(cutoff) else {
+        let Some(mut expected) = self.latest_judged(cutoff) else {
             let seen = runs.iter().any(|r| *r >= self.since);
             return quiet(if seen { State::Up } else { State::New });
         };
         // Starts judged since the previous check (with a minute of slack for the check's own
-        // start jitter), and the latest judged one.
+        // start jitter), and the latest judged one; evidence from one start before it (a drift
+        // is learned from the previous start) and up to MAX_DRIFT before (an earlier drift).
         let window_from = sub(cutoff, period + START_PRECISION);
-        let match_from = sub(expected.min(window_from), self.start_window()).max(self.since);
+        let back = self
+            .latest_start(sub(expected, SignedDuration::from_nanos(1)))
+            .unwrap_or(expected);
+        let reach = self.start_window().max(drift_reach(back, expected));
+        let match_from = sub(back.min(window_from), reach).max(self.since);
         let mut starts: Vec<Timestamp> = Vec::new();
         let mut cursor = match_from;
         // Starts up to now, so that recent runs find their own starts; only those up to the
@@ -168,35 +200,53 @@ impl Watched {
         }
         let mut runs: Vec<Timestamp> = runs.iter().copied().filter(|r| *r >= match_from).collect();
         runs.sort_unstable();
-        let matched = self.match_runs(&starts, &runs);
+        let (mut matched, mut used) = self.match_runs(&starts, &runs);
+        let drifts = self.match_drift(&starts, &runs, &mut matched, &mut used);
+        let unexpected_runs = used.iter().filter(|u| !**u).count();
+        // A job that ran late by a drift at its previous start is expected that much later
+        // (time zone data that differs pages once, not at every start).
+        let learned = |i: usize| {
+            drifts[..i]
+                .iter()
+                .rev()
+                .find_map(|d| *d)
+                .filter(|d| d.is_positive())
+                .unwrap_or(SignedDuration::ZERO)
+        };
+        let judged_at =
+            |i: usize| starts[i] + self.schedule.repeat_after(starts[i]).max(learned(i));
+        if let Some(i) = starts.iter().position(|t| *t == expected) {
+            if !matched[i] && judged_at(i) > cutoff {
+                if let Some(j) = (0..i).rev().find(|j| judged_at(*j) <= cutoff) {
+                    expected = starts[j];
+                }
+            }
+        }
         // Late now: a start judged since the previous check has no run (even if later runs
         // came), or the latest judged start has none and no run has started since.
-        let recent_missed = starts
-            .iter()
-            .zip(&matched)
-            .find(|(t, m)| {
-                let judged_at = **t + self.schedule.repeat_after(**t);
-                !**m && judged_at > window_from && judged_at <= cutoff
-            })
-            .map(|(t, _)| *t);
-        let expected_missed = starts
-            .iter()
-            .zip(&matched)
-            .any(|(t, m)| *t == expected && !*m);
+        let recent_missed = (0..starts.len())
+            .find(|i| !matched[*i] && judged_at(*i) > window_from && judged_at(*i) <= cutoff)
+            .map(|i| starts[i]);
+        let expected_index = starts.iter().position(|t| *t == expected);
+        let expected_missed = expected_index.is_some_and(|i| !matched[i]);
         let latest_missed = expected_missed && !runs.iter().any(|r| *r > expected);
         let missed = recent_missed.or(latest_missed.then_some(expected));
-        let late = missed.is_some();
-        if let (true, Some(first)) = (late, missed) {
+        let drift = expected_index.and_then(|i| drifts[i]);
+        if let Some(first) = missed {
             return Verdict {
                 state: State::Late,
                 expected: Some(expected),
                 missed: Some(first),
                 late_by: now.duration_since(first) - self.allowance(),
                 next,
+                drift,
+                unexpected_runs,
             };
         }
         Verdict {
-            state: if next.is_none() {
+            state: if drift.is_some() {
+                State::Drift
+            } else if next.is_none() {
                 State::Ended
             } else {
                 State::Up
@@ -205,6 +255,8 @@ impl Watched {
             missed: None,
             late_by: SignedDuration::ZERO,
             next,
+            drift,
+            unexpected_runs,
         }
     }
 
@@ -245,6 +297,8 @@ impl Watched {
             missed: None,
             late_by: SignedDuration::ZERO,
             next: Some(due),
+            drift: None,
+            unexpected_runs: 0,
         };
         let ended = self.schedule.end.is_some_and(|e| due > e);
         if !self.enabled {
@@ -293,7 +347,7 @@ impl Watched {
     /// the start just before it unless that start has one: a run delayed past the next start by
     /// Scheduler's jitter still counts, and a missing run is not covered by later runs shifting
     /// back one start each.)
-    fn match_runs(&self, starts: &[Timestamp], runs: &[Timestamp]) -> Vec<bool> {
+    fn match_runs(&self, starts: &[Timestamp], runs: &[Timestamp]) -> (Vec<bool>, Vec<bool>) {
         let window = self.start_window();
         // A start whose local time comes again (the night the clocks go back) may run at
         // either occurrence.
@@ -303,7 +357,8 @@ impl Watched {
             .collect();
         let longest = windows.iter().copied().max().unwrap_or(window);
         let mut matched = vec![false; starts.len()];
-        for run in runs {
+        let mut used = vec![false; runs.len()];
+        for (r, run) in runs.iter().enumerate() {
             let before = starts.partition_point(|s| s <= run);
             if let Some(i) = (0..before)
                 .rev()
@@ -312,9 +367,59 @@ impl Watched {
                 .find(|i| !matched[*i])
             {
                 matched[i] = true;
+                used[r] = true;
             }
         }
-        matched
+        (matched, used)
+    }
+
+    /// Gives a start without a run one that no start took and that is off it by a whole number
+    /// of quarter hours, at most [`MAX_DRIFT`], and nearer to it than to any other start: the
+    /// run Scheduler started at its own idea of the local time (a run is stamped at the start
+    /// Scheduler meant, a whole minute; one started by hand rarely falls on a quarter hour off
+    /// a start). Returns each start's drift.
+    fn match_drift(
+        &self,
+        starts: &[Timestamp],
+        runs: &[Timestamp],
+        matched: &mut [bool],
+        used: &mut [bool],
+    ) -> Vec<Option<SignedDuration>> {
+        let mut drifts = vec![None; starts.len()];
+        for i in 0..starts.len() {
+            if matched[i] {
+                continue;
+            }
+            let s = starts[i];
+            // The distance from a run to the nearest other start (starts are sorted).
+            let nearest_other = |r: Timestamp| {
+                let k = starts.partition_point(|t| *t <= r);
+                [k.checked_sub(2), k.checked_sub(1), Some(k), Some(k + 1)]
+                    .into_iter()
+                    .flatten()
+                    .filter(|j| *j != i && *j < starts.len())
+                    .map(|j| r.duration_since(starts[j]).abs())
+                    .min()
+                    .unwrap_or(SignedDuration::MAX)
+            };
+            // Runs are sorted: only those within MAX_DRIFT of the start.
+            let lo = runs.partition_point(|r| *r < sub(s, MAX_DRIFT));
+            let hi = runs.partition_point(|r| *r <= s + MAX_DRIFT);
+            let found = (lo..hi)
+                .filter(|r| !used[*r])
+                .map(|r| (r, runs[r].duration_since(s)))
+                .filter(|(_, d)| {
+                    !d.is_zero() && d.as_secs() % QUARTER_HOUR == 0 && d.subsec_nanos() == 0
+                })
+                .filter(|(r, d)| d.abs() < nearest_other(runs[*r]))
+                .min_by_key(|(_, d)| d.abs());
+            if let Some((r, d)) = found {
+                matched[i] = true;
+                used[r] = true;
+                drifts[i] = Some(d);
+            }
+        }
+        drifts
     }
 
     /// The latest expected start judged by `cutoff` (now minus the allowance): in
@@ -349,6 +454,16 @@ impl Watched {
             }
         }
         self.schedule.last_at_or_before(first, cutoff)
+    }
+}
+
+/// How far before a start its drifted run may be looked for: [`MAX_DRIFT`] when starts are more
+/// than half an hour apart, else nothing (a quarter-hour drift would be nearer another start).
+fn drift_reach(previous: Timestamp, start: Timestamp) -> SignedDuration {
+    if start.duration_since(previous) > SignedDuration::from_mins(30) {
+        MAX_DRIFT
+    } else {
+        SignedDuration::ZERO
     }
 }
 
@@ -586,6 +701,71 @@ mod tests {
         assert_eq!(
             w.schedule.repeat_after(ts("2026-10-25T01:30:00Z")),
             SignedDuration::ZERO
+        );
+    }
+
+    #[test]
+    fn runs_scheduled_by_other_time_zone_data_are_drift_not_late() {
+        // Scheduler's zone data puts 02:30 Rome an hour later than ours (runs stamped at the
+        // time Scheduler meant: 02:30Z instead of 01:30Z).
+        let w = Watched {
+            since: ts("2026-11-20T00:00:00Z"),
+            ..daily()
+        };
+        let d1 = ts("2026-12-02T01:30:00Z");
+        let later = [d1 + SignedDuration::from_hours(1)];
+        // The first such start pages once (nothing tells it from a missed run before its run
+        // has come) and is drift as soon as it has.
+        assert_eq!(
+            w.verdict(ts("2026-12-02T01:50:00Z"), PERIOD, &[]).state,
+            State::Late
+        );
+        let v = w.verdict(ts("2026-12-02T02:50:00Z"), PERIOD, &later);
+        assert_eq!(
+            (v.state, v.drift),
+            (State::Drift, Some(SignedDuration::from_hours(1))),
+            "{v:?}"
+        );
+        // From then on the job is expected an hour later: no page the next day.
+        let d2 = [later[0], ts("2026-12-03T02:30:00Z")];
+        for at in [
+            "2026-12-03T01:50:00Z",
+            "2026-12-03T02:20:00Z",
+            "2026-12-03T02:50:00Z",
+            "2026-12-03T12:00:00Z",
+        ] {
+            let v = w.verdict(
+                ts(at),
+                PERIOD,
+                if at < "2026-12-03T02:30" {
+                    &d2[..1]
+                } else {
+                    &d2
+                },
+            );
+            assert_eq!(v.state, State::Drift, "{at}: {v:?}");
+        }
+        // ... but a missed start still pages, an hour later than it would have.
+        assert_eq!(
+            w.verdict(ts("2026-12-03T02:50:00Z"), PERIOD, &d2[..1])
+                .state,
+            State::Late
+        );
+        // Runs an hour early: drift at once, never late.
+        let early = [ts("2026-12-02T00:30:00Z")];
+        let v = w.verdict(ts("2026-12-02T01:50:00Z"), PERIOD, &early);
+        assert_eq!(
+            (v.state, v.drift),
+            (State::Drift, Some(SignedDuration::from_hours(-1)))
+        );
+        // A run by hand at 02:47Z (not a quarter hour off the start) is no drift: an unexpected
+        // run, which ends the lateness as any run after the missed start does.
+        let by_hand = [ts("2026-12-02T02:47:00Z")];
+        let v = w.verdict(ts("2026-12-02T03:00:00Z"), PERIOD, &by_hand);
+        assert_eq!(
+            (v.state, v.drift, v.unexpected_runs),
+            (State::Up, None, 1),
+            "{v:?}"
         );
     }
 

@@ -5,8 +5,8 @@
 //! the runs from the runner's `Runs` metric, the verdict from `pg_cron_job_schedule::watch`.
 //! Per job it writes a "job state" line in Embedded Metric Format (`Late`, `LateSeconds`,
 //! dimension `Job`; `Late` = 1 when late or missing): each job's late alarm reads it; per check
-//! a "fleet state" line (`JudgedJobs`, `UnjudgedJobs`, `LateJobs`, `MissingJobs`, dimension
-//! `Fleet`). Nothing about one job stops the others from being judged: a schedule or a metric
+//! a "fleet state" line (`JudgedJobs`, `UnjudgedJobs`, `LateJobs`, `MissingJobs`,
+//! `DriftJobs`, dimension `Fleet`). Nothing about one job stops the others from being judged: a schedule or a metric
 //! query that cannot be read leaves its own jobs unjudged (listed in the result and in a
 //! "jobs not judged" log line; the fleet's unjudged alarm pages after 15 minutes). The
 //! invocation fails (the error alarm) only when no schedule group could be listed.
@@ -240,6 +240,7 @@ impl Watchdog {
                         unjudged: unjudged.len() as u64,
                         late: count("late"),
                         missing: count("missing"),
+                        drift: count("drift"),
                     },
                 )
             );
@@ -322,6 +323,8 @@ fn state_json(job: &WatchedJob, v: &Verdict, last_run: Option<Timestamp>) -> Val
         "last_run": instant(last_run),
         "start_window_seconds": job.watched.start_window().as_secs(),
         "allowance_seconds": job.watched.allowance().as_secs(),
+        "drift_seconds": v.drift.map(|d| d.as_secs()),
+        "unexpected_runs": v.unexpected_runs,
     })
 }
 
