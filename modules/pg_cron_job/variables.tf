@@ -997,6 +997,25 @@ variable "schedule_expression" {
     condition     = !can(regex("^at\\(", var.schedule_expression)) || can(regex("^at\\([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\\)$", var.schedule_expression))
     error_message = "at() needs a real date and time, at(yyyy-mm-ddThh:mm:ss), for example at(2026-12-31T23:00:00)."
   }
+
+  # A one-time schedule at a local time the clocks skip that day never happens (EventBridge
+  # Scheduler skips a non-existent local time: "your schedule invocation gets skipped if the cron
+  # expression falls on a non-existent date and time", AWS knowledge center, "EventBridge Scheduler
+  # and daylight saving time"): the one run would be lost. The gaps are dst.tf's table
+  # (test/gen_dst.py, 2026-2031): [local date, "skipped", from HHMM, to HHMM).
+  validation {
+    condition = try(length([for t in lookup(local.dst_transitions, var.schedule_timezone, []) : t if(
+      t[1] == "skipped" && t[0] == substr(var.schedule_expression, 3, 10) &&
+      t[2] <= tonumber(substr(var.schedule_expression, 14, 2)) * 100 + tonumber(substr(var.schedule_expression, 17, 2)) &&
+      tonumber(substr(var.schedule_expression, 14, 2)) * 100 + tonumber(substr(var.schedule_expression, 17, 2)) < t[3]
+    )]) == 0 || !startswith(var.schedule_expression, "at("), true)
+    error_message = join("", [for t in lookup(local.dst_transitions, var.schedule_timezone, []) : format(
+      "schedule_expression %s never happens in %s (schedule_timezone): on %s the clocks go forward and the local times from %02d:%02d to %02d:%02d do not exist, so EventBridge Scheduler would never run this one-time job. Give a time outside the gap, e.g. at(%sT%02d:%02d:00) (its end), or a UTC time with schedule_timezone = \"UTC\" (no daylight saving).",
+      var.schedule_expression, var.schedule_timezone, t[0], floor(t[2] / 100), t[2] % 100, floor(t[3] / 100) % 24, t[3] % 100, t[3] >= 2400 ? formatdate("YYYY-MM-DD", timeadd("${t[0]}T00:00:00Z", "24h")) : t[0], floor(t[3] / 100) % 24, t[3] % 100
+      ) if try(t[1] == "skipped" && t[0] == substr(var.schedule_expression, 3, 10) &&
+      t[2] <= tonumber(substr(var.schedule_expression, 14, 2)) * 100 + tonumber(substr(var.schedule_expression, 17, 2)) &&
+    tonumber(substr(var.schedule_expression, 14, 2)) * 100 + tonumber(substr(var.schedule_expression, 17, 2)) < t[3], false)])
+  }
 }
 
 variable "schedule_timezone" {

@@ -1497,3 +1497,62 @@ run "rejects_an_export_its_network_cannot_reach" {
   }
   expect_failures = [aws_lambda_function.this]
 }
+
+# --- at() inside a daylight-saving gap ------------------------------------------------------------
+# EventBridge Scheduler skips a local time that does not exist (clocks forward): a one-time job
+# there never runs. The plan refuses it from dst.tf's table (AWS knowledge center, "EventBridge
+# Scheduler and daylight saving time"); the message is checked by
+# modules/pg_cron_jobs/tests/must_fail/at_in_a_dst_gap.tftest.hcl.
+run "rejects_at_in_the_rome_spring_gap" {
+  command = plan
+  variables {
+    schedule_expression = "at(2027-03-28T02:30:00)"
+    schedule_timezone   = "Europe/Rome"
+  }
+  expect_failures = [var.schedule_expression]
+}
+
+run "rejects_at_in_the_new_york_spring_gap" {
+  command = plan
+  variables {
+    schedule_expression = "at(2027-03-14T02:00:00)"
+    schedule_timezone   = "America/New_York"
+  }
+  expect_failures = [var.schedule_expression]
+}
+
+run "accepts_at_at_the_end_of_the_gap" {
+  command = plan
+  variables {
+    schedule_expression = "at(2027-03-28T03:00:00)"
+    schedule_timezone   = "Europe/Rome"
+  }
+  assert {
+    condition     = aws_scheduler_schedule.this[0].schedule_expression == "at(2027-03-28T03:00:00)"
+    error_message = "03:00 exists on the night the clocks go forward in Rome."
+  }
+}
+
+run "accepts_at_just_before_the_gap_and_in_the_repeated_hour" {
+  command = plan
+  variables {
+    schedule_expression = "at(2027-10-31T02:30:00)"
+    schedule_timezone   = "Europe/Rome"
+  }
+  assert {
+    condition     = aws_scheduler_schedule.this[0].schedule_expression == "at(2027-10-31T02:30:00)"
+    error_message = "A repeated local time (clocks back) happens: Scheduler runs it once."
+  }
+}
+
+run "accepts_the_same_local_time_in_utc" {
+  command = plan
+  variables {
+    schedule_expression = "at(2027-03-28T02:30:00)"
+    schedule_timezone   = "UTC"
+  }
+  assert {
+    condition     = aws_scheduler_schedule.this[0].schedule_expression_timezone == "UTC"
+    error_message = "UTC has no gap."
+  }
+}
