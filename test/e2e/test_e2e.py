@@ -125,7 +125,8 @@ def test_apply_creates_one_shared_layer_and_three_jobs(applied, moto, package):
         assert {"bootstrap", "sql/purge_events.sql", "sql/expire_sessions.sql"} <= set(z.namelist())
 
     sched = moto.client("scheduler")
-    schedules = {n: sched.get_schedule(Name=n) for n in fns}
+    # The jobs' schedules are in the fleet's own Scheduler group (named after the fleet).
+    schedules = {n: sched.get_schedule(GroupName=NAME, Name=n) for n in fns}
     assert schedules[PURGE]["ScheduleExpression"] == "cron(30 3 * * ? *)"
     assert schedules[PURGE]["ScheduleExpressionTimezone"] == "Europe/Rome"
     assert schedules[EXPIRE]["ScheduleExpression"] == "rate(1 hour)"
@@ -160,17 +161,20 @@ def test_apply_creates_one_shared_layer_and_three_jobs(applied, moto, package):
     # failures queue; the rotated job's rotation function has its error alarm.
     alarms = moto.client("cloudwatch").describe_alarms(AlarmNamePrefix=NAME)["MetricAlarms"]
     per_job = {f"{n}-{kind}" for n in fns for kind in ("failed", "late")}
-    fleet = {f"{NAME}-watchdog-errors", f"{NAME}-watchdog-not-running", f"{NAME}-failures-queue", f"{PURGE}-rotation-failed"}
+    fleet = {f"{NAME}-watchdog-errors", f"{NAME}-watchdog-not-running", f"{NAME}-watchdog-unjudged", f"{NAME}-failures-queue", f"{PURGE}-rotation-failed"}
     assert {a["AlarmName"] for a in alarms} == per_job | fleet
     for a in alarms:
-        assert a["OKActions"] == a["AlarmActions"] == [outputs["alarm_topic_arn"]["value"]]
+        # No OK actions (a new alarm's INSUFFICIENT_DATA -> OK would notify): recoveries go
+        # through the fleet's EventBridge rule.
+        assert a["AlarmActions"] == [outputs["alarm_topic_arn"]["value"]] and a.get("OKActions", []) == [], a
         if a["AlarmName"] not in per_job:
             continue
         job = a["AlarmName"].removesuffix("-late").removesuffix("-failed")
         want = {"Name": "FunctionName", "Value": job} if a["AlarmName"].endswith("-failed") else {"Name": "Job", "Value": envs[job]["JOB_NAME"]}
         assert a["Dimensions"] == [want], (a["AlarmName"], a["Dimensions"])
         if a["AlarmName"].endswith("-late"):
-            assert (a["Namespace"], a["MetricName"], a["TreatMissingData"]) == ("PgCronJob", "Late", "ignore"), a
+            assert (a["Namespace"], a["MetricName"], a["TreatMissingData"]) == ("PgCronJob", "Late", "missing"), a
+            assert (a["EvaluationPeriods"], a["DatapointsToAlarm"]) == (3, 1), a
     not_running = next(a for a in alarms if a["AlarmName"] == f"{NAME}-watchdog-not-running")
     assert not_running["InsufficientDataActions"] == [outputs["alarm_topic_arn"]["value"]], not_running
 
@@ -356,6 +360,14 @@ def test_extraction_job_streams_to_the_bucket(applied, moto, pg, package):
 def test_second_plan_changes_nothing_but_known_moto_gaps(applied):
     work, env = applied
     code, changes = plan_changes(work, env)
+    # The same plan (e2e.tfplan, as planned by the real provider): no alarm has OK actions (a
+    # first deploy would send one OK per alarm) and none watches the number of messages in the
+    # failures queue (nothing drains it: it would stay in ALARM after the first record).
+    plan = json.loads(terraform(work, "show", "-json", "e2e.tfplan", env=env))
+    alarms = [rc for rc in plan.get("resource_changes", []) if rc["type"] == "aws_cloudwatch_metric_alarm" and rc["mode"] == "managed"]
+    assert alarms, "the plan has the example's alarms"
+    assert [rc["address"] for rc in alarms if (rc["change"]["after"] or {}).get("ok_actions")] == [], alarms
+    assert [rc["address"] for rc in alarms if (rc["change"]["after"] or {}).get("metric_name") == "ApproximateNumberOfMessagesVisible"] == []
     changed = [c for c in changes if c[2] != ["no-op"]]
     unexpected = [c for c in changes if real_change(c)]
     assert unexpected == [], f"the module changes something right after apply: {unexpected}"
@@ -404,8 +416,11 @@ def test_two_hundred_jobs_plan(applied):
     took = time.monotonic() - started
     per_job = {}
     shared = []
+    declared = []
     for address, kind, actions, changed in changes:
-        if address.startswith("module.jobs.module.shared."):
+        if address.startswith("module.jobs.module.shared.aws_ssm_parameter.declared["):
+            declared.append((address, kind, actions, changed))
+        elif address.startswith("module.jobs.module.shared."):
             shared.append((address, kind, actions, changed))
         elif address.startswith("module.jobs.module.job["):
             key = address.split('"')[1]
@@ -421,11 +436,14 @@ def test_two_hundred_jobs_plan(applied):
     assert per_job["purge-events"] == 17, per_job
     assert set(added) == {8} and max(v for k, v in per_job.items() if k != "purge-events") <= 8, per_job
     # The shared layer: 13 as before, the watchdog's function, log group, role, policy and
-    # schedule, its two alarms, the failures-queue alarm and the dashboard (9), the example's S3
-    # gateway endpoint and rule (2).
-    assert len(shared) == 24, shared
+    # schedule, its three alarms (errors, not running, unjudged), the failures-queue alarm and the
+    # dashboard (10), the topic's policy, the recoveries rule and its target (3), the example's S3
+    # gateway endpoint and rule (2): 28, and the declared jobs' parameters (the only part that
+    # follows the fleet: 200 short names in 4 standard parameters of at most 4 KB).
+    assert len(shared) == 28, shared
     grown = [c for c in shared if real_change(c)]
     assert grown == [], f"the shared layer changes with the fleet's size: {grown}"
+    assert sorted(a for a, *_ in declared) == [f'module.jobs.module.shared.aws_ssm_parameter.declared["{i:03d}"]' for i in range(4)], declared
     # The four jobs already applied stay as they are (each new job is its own module instance).
     existing = [c for c in changes if c[0].startswith("module.jobs.module.job[")
                 and not c[0].split('"')[1].startswith("analyze-") and real_change(c)]
