@@ -74,7 +74,7 @@ BACKGROUND = nice -n 10
 # The timing-sensitive suites run one at a time even under `make -j` (the builds still run beside).
 SUITE_LOCK = flock -w 3600 $(ROOT)/.build/.suite.lock
 
-.PHONY: layout arm64-emulator schedule-test help venv rust-target ca-bundle ca-bundle-test build build-all build-x86_64 build-arm64 test check-arch lint unit integration faults import-test tf-check tf-test checkov e2e e2e-arm64 demo bench bench-fleet clean
+.PHONY: layout arm64-emulator schedule-test help venv rust-target ca-bundle ca-bundle-test build build-all build-x86_64 build-arm64 test check-arch lint unit integration faults import-test tf-check tf-test checkov e2e e2e-arm64 demo bench bench-fleet bench-watchdog clean
 
 help:
 	@echo "make build [ARCH=x86_64|arm64] [RDS_CA_BUNDLE=path] [SQL_DIR=dir]  build the Lambda package"
@@ -82,6 +82,7 @@ help:
 	@echo "make test                                                         run every check (what CI runs)"
 	@echo "make demo                                                         one job end to end, locally"
 	@echo "make bench                                                        cold-run benchmark vs psql"
+	@echo "make bench-watchdog [JOBS=n] [LOAD=k]                             the watchdog on n mixed schedules: calls, time, cost"
 
 $(VENV)/.installed: test/requirements.txt
 	python3 -m venv $(VENV)
@@ -269,6 +270,13 @@ bench: venv
 bench-fleet: venv
 	$(MAKE) build ALLOW_NO_CA_BUNDLE=1
 	PG_CRON_JOB_PACKAGE=$(PACKAGE) TF_PLUGIN_DIR="$(TF_PLUGIN_DIR)" $(PY) test/bench/fleet.py
+
+# The watchdog on a fleet of JOBS mixed schedules (default 200) on the local AWS API server: API
+# calls, seconds and judged jobs per check (one-shot and a warm Lambda instance), and the
+# monitoring cost per job-month (README "Monitoring at scale"); LOAD=2 adds two busy processes.
+bench-watchdog: venv
+	$(MAKE) build ALLOW_NO_CA_BUNDLE=1
+	PG_CRON_JOB_BIN=$(BUILD_DIR)/bin/bootstrap $(PY) test/bench/watchdog.py
 
 clean:
 	rm -rf .build target

@@ -396,7 +396,7 @@ class RuntimeApi:
 # --- Terraform against moto -------------------------------------------------------------------
 
 TF_SERVICES = ["lambda", "iam", "ec2", "sts", "secretsmanager", "scheduler", "sns", "sqs",
-               "cloudwatch", "logs", "rds", "kms", "s3"]
+               "cloudwatch", "logs", "rds", "kms", "s3", "events", "ssm"]
 
 
 def terraform(workdir, *args, env=None, echo=False, timeout=900):

@@ -529,6 +529,33 @@ def test_watchdog_reports_every_job_of_the_fleet(applied, moto, package):
             assert {s["job"]: s for s in body["jobs"]}[jobs[PURGE]]["state"] == "paused", body
         finally:
             sched.update_schedule(GroupName=group, Name=PURGE, State="ENABLED", **keep)
+
+        # Deleted in the console (through the Scheduler API): the job is declared by Terraform
+        # (SSM, WATCH_DECLARED_PATH). The next check does not find it (unjudged: an apply that
+        # replaces schedules is over within a check); the one after has it `missing`, Late = 1
+        # (its late alarm pages), and the other jobs are judged throughout.
+        assert env["WATCH_DECLARED_PATH"] == f"/pg-cron-job/{NAME}/declared", env
+        vacuum = {s["job"]: s for s in body["jobs"]}[jobs[VACUUM]]
+        vgroup = vacuum["schedule"].split("/")[0]
+        saved = sched.get_schedule(GroupName=vgroup, Name=VACUUM)
+        sched.delete_schedule(GroupName=vgroup, Name=VACUUM)
+        try:
+            kind, body = api.invoke({})
+            assert kind == "response", f"{body}\n{api.logs()}"
+            assert [u["job"] for u in body["unjudged"]] == [jobs[VACUUM]], body["unjudged"]
+            assert "missing if the next check" in body["unjudged"][0]["why"]
+            kind, body = api.invoke({})
+            assert kind == "response", f"{body}\n{api.logs()}"
+            by_job = {s["job"]: s for s in body["jobs"]}
+            assert by_job[jobs[VACUUM]]["state"] == "missing" and body["unjudged"] == [], body
+            assert {by_job[j]["state"] for j in jobs.values() if j != jobs[VACUUM]} == {"new"}, body
+            late = [json.loads(l) for l in api.logs().splitlines() if '"job state"' in l and jobs[VACUUM] in l]
+            assert late[-1]["Late"] == 1, late[-1]
+        finally:
+            again = {k: saved[k] for k in ("ScheduleExpression", "FlexibleTimeWindow", "Target", "State") if k in saved}
+            if saved.get("ScheduleExpressionTimezone"):
+                again["ScheduleExpressionTimezone"] = saved["ScheduleExpressionTimezone"]
+            sched.create_schedule(GroupName=vgroup, Name=VACUUM, **again)
     finally:
         api.stop()
         shutil.rmtree(package_dir, ignore_errors=True)

@@ -11,6 +11,8 @@ pub struct ApiCalls {
     pub list_schedules: AtomicU64,
     pub get_schedule: AtomicU64,
     pub get_metric_data: AtomicU64,
+    /// Metrics requested by GetMetricData (what CloudWatch charges for: one per query).
+    pub metrics_requested: AtomicU64,
     pub get_parameters_by_path: AtomicU64,
 }
 
@@ -21,6 +23,7 @@ impl ApiCalls {
             "ListSchedules": n(&self.list_schedules),
             "GetSchedule": n(&self.get_schedule),
             "GetMetricData": n(&self.get_metric_data),
+            "GetMetricDataMetrics": n(&self.metrics_requested),
             "GetParametersByPath": n(&self.get_parameters_by_path),
         })
     }

@@ -54,6 +54,12 @@ pub struct Watchdog {
     cloudwatch: aws_sdk_cloudwatch::Client,
     ssm: Option<aws_sdk_ssm::Client>,
     cache: schedules::ScheduleCache,
+    /// Lambda mode: a declared job is `missing` only when the previous check of this instance
+    /// did not find its schedule either (an apply that moves or replaces schedules, or removes
+    /// a job, is over within a check); one-shot mode has no previous check and says it at once.
+    confirm_missing: bool,
+    /// Declared jobs this instance's previous real check did not find.
+    not_found: std::sync::Mutex<BTreeSet<String>>,
 }
 
 /// One check's result: the states as JSON, and what could not be judged.
@@ -103,6 +109,8 @@ impl Watchdog {
             cloudwatch: aws_sdk_cloudwatch::Client::from_conf(cloudwatch),
             ssm,
             cache: Default::default(),
+            confirm_missing: false,
+            not_found: Default::default(),
         })
     }
 
@@ -169,7 +177,7 @@ impl Watchdog {
             &needs,
             now,
             deadline,
-            &calls.get_metric_data,
+            &calls,
         )
         .await;
         let mut states = Vec::with_capacity(listing.jobs.len());
@@ -191,6 +199,8 @@ impl Watchdog {
         }
         // Declared jobs without a watched schedule: missing, unless their schedule could not
         // be read this check (then unjudged).
+        let not_found_before = self.not_found.lock().map(|n| n.clone()).unwrap_or_default();
+        let mut not_found_now = BTreeSet::new();
         for (job, schedule) in declared.iter().flatten() {
             if watched.contains(job.as_str()) {
                 continue;
@@ -210,12 +220,26 @@ impl Watchdog {
                 }
                 continue;
             }
+            not_found_now.insert(job.clone());
+            if self.confirm_missing && !not_found_before.contains(job) {
+                unjudged.push(Unjudged {
+                    job: Some(job.clone()),
+                    schedule: schedule.clone(),
+                    why: format!("declared with schedule {schedule}, not found at this check: missing if the next check does not find it either"),
+                });
+                continue;
+            }
             *counts.entry("missing").or_default() += 1;
             states.push(missing_json(
                 job,
                 schedule,
                 !self.config.groups.iter().any(|g| g == group),
             ));
+        }
+        if at.is_none() {
+            if let Ok(mut before) = self.not_found.lock() {
+                *before = not_found_now;
+            }
         }
         unjudged.sort_by(|a, b| a.job.cmp(&b.job).then(a.schedule.cmp(&b.schedule)));
         let judged = states.len();
@@ -399,7 +423,13 @@ impl From<CheckFailed> for Diagnostic {
 /// Entry point of the `watchdog` program: Lambda mode when `lambda`, else one check whose event
 /// JSON is the optional first argument; the states are printed as JSON.
 pub async fn main(lambda: bool) -> ExitCode {
-    let watchdog = Watchdog::from_env().await.map(Arc::new).map_err(Arc::new);
+    let watchdog = Watchdog::from_env()
+        .await
+        .map(|mut w| {
+            w.confirm_missing = lambda;
+            Arc::new(w)
+        })
+        .map_err(Arc::new);
     if lambda {
         return serve(watchdog).await;
     }

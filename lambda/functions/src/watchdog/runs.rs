@@ -16,12 +16,14 @@
 //! <https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricData.html>
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy};
 use jiff::{SignedDuration, Timestamp};
 use pg_cron_job_schedule::watch::Bucket;
+
+use super::calls::ApiCalls;
 
 use crate::aws::explain_aws;
 
@@ -84,6 +86,8 @@ pub struct Evidence {
 pub struct Call {
     pub jobs: Vec<usize>,
     pub from: Timestamp,
+    /// The latest `from` of its jobs (the first one planned).
+    pub newest: Timestamp,
     pub to: Timestamp,
     pub period: i32,
 }
@@ -137,7 +141,12 @@ pub fn plan(needs: &[Need], now: Timestamp) -> Vec<Call> {
                     .chain(std::iter::once(&i))
                     .map(|j| job_points(&needs[*j], from, to, range.period))
                     .sum();
-                if call.jobs.len() < QUERIES_PER_CALL && total <= POINTS_PER_CALL {
+                // Jobs of like lookback share a call: none asks for more than twice its own
+                // span (plus ten minutes), so a monthly job does not widen minutes-long queries.
+                let newest = call.newest;
+                let alike = to.duration_since(from)
+                    <= to.duration_since(newest) * 2 + SignedDuration::from_mins(10);
+                if call.jobs.len() < QUERIES_PER_CALL && total <= POINTS_PER_CALL && alike {
                     call.jobs.push(i);
                     call.from = from;
                     continue;
@@ -149,6 +158,7 @@ pub fn plan(needs: &[Need], now: Timestamp) -> Vec<Call> {
             current = Some(Call {
                 jobs: vec![i],
                 from,
+                newest: from,
                 to,
                 period: range.period,
             });
@@ -166,7 +176,7 @@ pub async fn runs(
     needs: &[Need],
     now: Timestamp,
     deadline: tokio::time::Instant,
-    calls: &AtomicU64,
+    calls: &ApiCalls,
 ) -> Evidence {
     use futures_util::stream::{self, StreamExt};
     let planned = plan(needs, now);
@@ -221,7 +231,7 @@ async fn read_call(
     namespace: &str,
     needs: &[Need],
     call: &Call,
-    calls: &AtomicU64,
+    calls: &ApiCalls,
 ) -> CallResult {
     let queries: Vec<MetricDataQuery> = call
         .jobs
@@ -239,7 +249,10 @@ async fn read_call(
                 call.jobs.len()
             ));
         }
-        calls.fetch_add(1, Ordering::Relaxed);
+        calls.get_metric_data.fetch_add(1, Ordering::Relaxed);
+        calls
+            .metrics_requested
+            .fetch_add(queries.len() as u64, Ordering::Relaxed);
         let resp = client
             .get_metric_data()
             .set_metric_data_queries(Some(queries.clone()))
@@ -369,13 +382,13 @@ mod tests {
         // Every job in the 1-minute range once; the monthly job also in the 5-minute range.
         assert!(seen[..999].iter().all(|n| *n == 1));
         assert_eq!(seen[999], 2);
-        // The every-minute jobs share two calls; the daily and monthly ones, sparse over their
-        // longer lookbacks, a third; the monthly job's older data a fourth.
+        // The every-minute jobs share two calls; the daily ones a third, the monthly one (its
+        // lookback over twice theirs) a fourth; its older data a fifth.
         let minute_calls = calls
             .iter()
             .filter(|c| c.period == 60 && c.jobs.iter().any(|i| *i < 900))
             .count();
         assert_eq!(minute_calls, 2);
-        assert_eq!(calls.len(), 4, "{calls:?}");
+        assert_eq!(calls.len(), 5, "{calls:?}");
     }
 }
