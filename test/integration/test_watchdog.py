@@ -246,6 +246,7 @@ def test_a_large_fleet_is_judged_in_one_check_every_job(binary, moto, fleet, sha
         want = "up" if by_job[j]["expression"] == "cron(0 4 1 * ? *)" else "late"
         assert by_job[j]["state"] == want, by_job[j]
     calls = body["api_calls"]
+    print(f"{shape}: {calls}")  # the README's "Monitoring at scale" figures
     # One GetSchedule per job (a new process: nothing cached); GetMetricData planned within its
     # limits: a few calls, not one per job.
     assert calls["GetSchedule"] == len(jobs) and calls["GetMetricData"] <= 12, calls
