@@ -73,7 +73,9 @@ module "shared" {
   watched_schedule_groups                   = length(local.schedule_groups) > 0 ? local.schedule_groups : ["default"]
   # Every job of the map (job name -> "<group>/<schedule>"), through the jobs' schedule names so
   # that the declaration is written once the schedules exist (no "missing" during an apply).
-  declared_jobs                   = merge(var.declared_jobs, { for k, j in module.job : local.job_names[k] => "${local.job_groups[k]}/${j.schedule_name}" })
+  # Jobs of the map that share a job_name (one crontab line split into several schedules) are
+  # declared once, with their first schedule.
+  declared_jobs                   = merge(var.declared_jobs, { for name, schedules in { for k, j in module.job : local.job_names[k] => "${local.job_groups[k]}/${j.schedule_name}"... } : name => sort(schedules)[0] })
   log_retention_days              = coalesce(try(var.defaults.log_retention_days, null), 30)
   create_dashboard                = var.create_dashboard
   failure_queue_retention_seconds = var.failure_queue_retention_seconds

@@ -282,6 +282,9 @@ def module_accepts(expressions, workdir):
     start = text.index('variable "schedule_expression" {')
     block = text[start:text.index('\nvariable "', start + 10)]
     conditions = re.findall(r"condition\s*=\s*(.*?)\n\s*error_message", block, re.S)
+    # The grammar's validations only: the at()-in-a-DST-gap one reads the zone and dst.tf's
+    # table (tested by the module's own terraform test).
+    conditions = [c for c in conditions if "schedule_timezone" not in c]
     assert len(conditions) >= 3, "schedule_expression validations not found"
     lstart = text.rindex("locals {", 0, text.index("cron_list    ="))
     locals_block = text[lstart:text.index("\n}\n", lstart) + 3]
