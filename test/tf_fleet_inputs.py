@@ -36,6 +36,9 @@ FLEET_SET_JOB_INPUTS = {
     "alarm_kms_key_arn": "shared layer (kms_key_arn)",
     "create_secretsmanager_endpoint": "shared layer (secretsmanager_endpoint)",
     "create": "the fleet's create",
+    "create_role": "the fleet's role_per_job",
+    "role_arn": "the fleet's shared role (role_per_job = false)",
+    "role_policy_type": "the fleet's role_policy_type (one for every role of the fleet)",
 }
 # Shared-layer inputs the fleet computes from its jobs.
 FLEET_COMPUTED_SHARED_INPUTS = {

@@ -9,8 +9,16 @@ data "aws_iam_policy_document" "lambda_assume" {
   }
 }
 
+# The function's role: created here (create_role), or one given by role_arn (a fleet's shared
+# role). Either way module.permissions (permissions/) is what this job needs; output
+# role_policy_json hands it to whoever owns a shared role.
+locals {
+  create_role = local.create && var.create_role
+  role_arn    = var.create_role ? try(aws_iam_role.lambda[0].arn, null) : var.role_arn
+}
+
 resource "aws_iam_role" "lambda" {
-  count = local.create ? 1 : 0
+  count = local.create_role ? 1 : 0
   # IAM role name_prefix is at most 38 characters (64 minus the 26-character unique suffix).
   name_prefix          = "${substr(var.name, 0, 37)}-"
   description          = "pg_cron_job ${var.name}: read its secret, write its logs, manage its VPC ENIs"
@@ -20,162 +28,68 @@ resource "aws_iam_role" "lambda" {
   tags                 = merge(var.tags, var.role_tags)
 }
 
-data "aws_iam_policy_document" "lambda" {
-  count = local.create ? 1 : 0
+module "permissions" {
+  source = "./permissions"
+  count  = local.create ? 1 : 0
 
-  statement {
-    sid       = "Logs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.this[0].arn}:*"]
-  }
-
-  # Lambda needs these on "*" to attach the function to the VPC (as AWSLambdaVPCAccessExecutionRole).
-  statement {
-    sid = "VpcNetworkInterfaces"
-    actions = [
-      "ec2:CreateNetworkInterface",
-      "ec2:DescribeNetworkInterfaces",
-      "ec2:DescribeSubnets",
-      "ec2:DeleteNetworkInterface",
-      "ec2:AssignPrivateIpAddresses",
-      "ec2:UnassignPrivateIpAddresses",
-    ]
-    resources = ["*"]
-  }
-
-  # The on-failure destination is sent with the function's execution role:
-  # https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
-  statement {
-    sid       = "FailureDestination"
-    actions   = ["sqs:SendMessage"]
-    resources = [local.shared.failure_queue_arn]
-  }
-
-  # ... and a queue encrypted with a customer key needs both of these on the key:
-  # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html
-  dynamic "statement" {
-    for_each = local.encrypted ? [1] : []
-    content {
-      sid       = "EncryptedFailureDestination"
-      actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
-      resources = [local.shared.kms_key_arn]
-    }
-  }
-
-  dynamic "statement" {
-    for_each = local.secret_arn != null ? [1] : []
-    content {
-      sid       = "ReadOwnSecret"
-      actions   = ["secretsmanager:GetSecretValue"]
-      resources = [local.secret_arn]
-    }
-  }
-
-  dynamic "statement" {
-    for_each = local.secret_arn != null && var.secret_kms_key_arn != null ? [1] : []
-    content {
-      sid       = "DecryptSecretViaSecretsManager"
-      actions   = ["kms:Decrypt"]
-      resources = [var.secret_kms_key_arn]
-      condition {
-        test     = "StringEquals"
-        variable = "kms:ViaService"
-        values   = ["secretsmanager.${local.region}.amazonaws.com"]
-      }
-    }
-  }
-
-  dynamic "statement" {
-    for_each = var.auth_mode == "iam" && var.iam_database_resource_id != null && var.database_user != null ? [1] : []
-    content {
-      sid       = "IamDatabaseAuth"
-      actions   = ["rds-db:connect"]
-      resources = ["arn:${local.partition}:rds-db:${local.region}:${local.account_id}:dbuser:${var.iam_database_resource_id}/${var.database_user}"]
-    }
-  }
-
-  # DB_INSTANCE_IDENTIFIER: the runner describes that instance only.
-  dynamic "statement" {
-    for_each = var.db_instance_identifier != null ? [1] : []
-    content {
-      sid       = "DescribeDatabaseInstance"
-      actions   = ["rds:DescribeDBInstances"]
-      resources = ["${local.rds_arn_prefix}:db:${var.db_instance_identifier}"]
-    }
-  }
-
-  # DB_CLUSTER_IDENTIFIER: the runner describes that cluster ...
-  dynamic "statement" {
-    for_each = var.db_cluster_identifier != null ? [1] : []
-    content {
-      sid       = "DescribeDatabaseCluster"
-      actions   = ["rds:DescribeDBClusters"]
-      resources = ["${local.rds_arn_prefix}:cluster:${var.db_cluster_identifier}"]
-    }
-  }
-
-  # ... and, after a failover, the cluster's current writer instance. Which instance that is is
-  # known only at run time (members are added, replaced and renamed without a plan), so the
-  # grant covers this account's instances in this region; DescribeDBInstances is read-only
-  # metadata (no data, no credentials). Resource types of rds:DescribeDBInstances:
-  # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonrds.html
-  dynamic "statement" {
-    for_each = var.db_cluster_identifier != null ? [1] : []
-    content {
-      sid       = "DescribeClusterWriterInstance"
-      actions   = ["rds:DescribeDBInstances"]
-      resources = ["${local.rds_arn_prefix}:db:*"]
-    }
-  }
-
-  # Extraction: CreateMultipartUpload, UploadPart, CompleteMultipartUpload and PutObject (the
-  # manifest) are all authorized by s3:PutObject; AbortMultipartUpload (a failed export leaves
-  # no parts) by its own action. Only under the prefix:
-  # https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions
-  dynamic "statement" {
-    for_each = local.export != null ? [1] : []
-    content {
-      sid       = "ExportObjects"
-      actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
-      resources = [local.export_objects_arn]
-    }
-  }
-
-  # A multipart upload with SSE-KMS needs kms:GenerateDataKey (each part's data key) and
-  # kms:Decrypt (to complete the upload), through S3 only:
-  # https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions
-  dynamic "statement" {
-    for_each = try(local.export.kms_key_arn, null) != null ? [1] : []
-    content {
-      sid       = "ExportEncryption"
-      actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
-      resources = [local.export.kms_key_arn]
-      condition {
-        test     = "StringEquals"
-        variable = "kms:ViaService"
-        values   = ["s3.${local.region}.amazonaws.com"]
-      }
-    }
-  }
-
-  dynamic "statement" {
-    for_each = var.continue_on_deadline ? [1] : []
-    content {
-      sid       = "InvokeSelfForContinuation"
-      actions   = ["lambda:InvokeFunction"]
-      resources = [local.function_arn]
-    }
-  }
-
-  # checkov:skip=CKV_AWS_111:The ENI actions need "*" (Lambda VPC attachment); every other statement names its resource.
-  # checkov:skip=CKV_AWS_356:Same: only the VPC ENI actions use "*".
+  function_name             = var.name
+  log_group_name            = "/aws/lambda/${var.name}"
+  failure_queue_arn         = local.shared.failure_queue_arn
+  failure_queue_encrypted   = local.encrypted
+  failure_queue_kms_key_arn = local.shared.kms_key_arn
+  has_secret                = var.create_secret || var.secret_arn != null
+  secret_arn                = local.secret_arn
+  secret_kms_key_arn        = var.secret_kms_key_arn
+  auth_mode                 = var.auth_mode
+  iam_database_resource_id  = var.iam_database_resource_id
+  database_user             = var.database_user
+  db_instance_identifier    = var.db_instance_identifier
+  db_cluster_identifier     = var.db_cluster_identifier
+  export_bucket_arn         = try(local.export.bucket_arn, null)
+  export_prefix             = try(local.export.prefix, null)
+  export_kms_key_arn        = try(local.export.kms_key_arn, null)
+  continue_on_deadline      = var.continue_on_deadline
 }
 
 resource "aws_iam_role_policy" "lambda" {
-  count  = local.create ? 1 : 0
+  count  = local.create_role && var.role_policy_type == "inline" ? 1 : 0
   name   = "pg-cron-job"
   role   = aws_iam_role.lambda[0].id
-  policy = data.aws_iam_policy_document.lambda[0].json
+  policy = module.permissions[0].json
+}
+
+# role_policy_type = "managed": the same documents as customer managed policies, one per role,
+# attached (SCPs that deny iam:PutRolePolicy allow iam:CreatePolicy/AttachRolePolicy). A managed
+# policy holds at most 6,144 characters (inline ones 10,240 per role), and an account 1,500
+# customer managed policies by default:
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
+locals {
+  own_policies = var.role_policy_type != "managed" ? {} : merge(
+    local.create_role ? { job = { role = try(aws_iam_role.lambda[0].name, null), policy = try(module.permissions[0].json, null) } } : {},
+    local.rotation_enabled ? { rotation = { role = try(aws_iam_role.rotation[0].name, null), policy = try(data.aws_iam_policy_document.rotation[0].json, null) } } : {},
+  )
+}
+
+resource "aws_iam_policy" "own" {
+  for_each    = local.own_policies
+  name_prefix = "${substr(var.name, 0, 40)}-${each.key}-"
+  path        = var.role_path
+  description = "pg_cron_job ${var.name}: the ${each.key == "job" ? "job's" : "rotation function's"} own permissions"
+  policy      = each.value.policy
+  tags        = merge(var.tags, var.role_tags)
+
+  lifecycle {
+    precondition {
+      condition     = length(each.value.policy) <= 6144
+      error_message = "The ${each.key} policy of ${var.name} would have ${length(each.value.policy)} characters; a managed policy holds at most 6,144: use role_policy_type = \"inline\" (10,240 per role)."
+    }
+  }
+}
+
+resource "aws_iam_role_policy_attachment" "own" {
+  for_each   = local.own_policies
+  role       = each.value.role
+  policy_arn = aws_iam_policy.own[each.key].arn
 }
 
 # What an organisation adds to the job's role and the rotation function's: its managed policies
@@ -185,7 +99,7 @@ resource "aws_iam_role_policy" "lambda" {
 # layer gives its scheduler and watchdog roles the same (main.tf).
 locals {
   extra_policy_roles = merge(
-    local.create ? { job = try(aws_iam_role.lambda[0].name, null) } : {},
+    local.create_role ? { job = try(aws_iam_role.lambda[0].name, null) } : {},
     local.rotation_enabled ? { rotation = try(aws_iam_role.rotation[0].name, null) } : {},
   )
   extra_policy_attachments = flatten([

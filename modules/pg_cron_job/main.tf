@@ -137,6 +137,7 @@ module "shared" {
   role_path                 = var.role_path
   role_policy_arns          = var.role_policy_arns
   role_inline_policy        = var.role_inline_policy
+  role_policy_type          = var.role_policy_type
   tags                      = var.tags
 }
 
@@ -144,7 +145,7 @@ resource "aws_lambda_function" "this" {
   count             = local.create ? 1 : 0
   function_name     = var.name
   description       = "pg_cron_job: scheduled SQL job ${local.job_name}"
-  role              = aws_iam_role.lambda[0].arn
+  role              = local.role_arn
   runtime           = "provided.al2023"
   handler           = "job" # the package's job runner (Lambda passes it as _HANDLER)
   filename          = var.package_path
@@ -182,6 +183,7 @@ resource "aws_lambda_function" "this" {
   depends_on = [
     aws_cloudwatch_log_group.this,
     aws_iam_role_policy.lambda,
+    aws_iam_role_policy_attachment.own,
   ]
 
   lifecycle {

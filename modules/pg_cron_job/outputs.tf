@@ -9,13 +9,23 @@ output "function_arn" {
 }
 
 output "role_arn" {
-  description = "ARN of the function's execution role."
-  value       = try(aws_iam_role.lambda[0].arn, null)
+  description = "ARN of the function's execution role (the created one, or role_arn)."
+  value       = local.create ? local.role_arn : null
 }
 
 output "role_name" {
-  description = "Name of the function's execution role."
+  description = "Name of the function's execution role (null when create_role = false)."
   value       = try(aws_iam_role.lambda[0].name, null)
+}
+
+output "role_policy_statements" {
+  description = "The statements of role_policy_json as aws_iam_policy_document blocks (sid, actions, resources, condition), known at plan: the jobs map merges them into its shared role's policy."
+  value       = try(module.permissions[0].statements, [])
+}
+
+output "role_policy_json" {
+  description = "The least-privilege policy this job's execution role needs (its log, secret, queue, key, database user, export prefix): what the module attaches to the role it creates, and what a shared role (create_role = false) must grant."
+  value       = try(module.permissions[0].json, null)
 }
 
 output "log_group_name" {

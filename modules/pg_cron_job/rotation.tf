@@ -138,7 +138,7 @@ data "aws_iam_policy_document" "rotation" {
 }
 
 resource "aws_iam_role_policy" "rotation" {
-  count  = local.rotation_enabled ? 1 : 0
+  count  = local.rotation_enabled && var.role_policy_type == "inline" ? 1 : 0
   name   = "pg-cron-job-rotation"
   role   = aws_iam_role.rotation[0].id
   policy = data.aws_iam_policy_document.rotation[0].json
@@ -185,6 +185,7 @@ resource "aws_lambda_function" "rotation" {
   depends_on = [
     aws_cloudwatch_log_group.rotation,
     aws_iam_role_policy.rotation,
+    aws_iam_role_policy_attachment.own,
   ]
 
   # checkov:skip=CKV_AWS_50:X-Ray tracing would need xray:PutTraceSegments; the role is kept to the secret, logs and ENIs.

@@ -55,5 +55,6 @@ resource "aws_secretsmanager_secret_rotation" "this" {
     aws_secretsmanager_secret_version.this,
     aws_lambda_permission.rotation,
     aws_iam_role_policy.rotation,
+    aws_iam_role_policy_attachment.own,
   ]
 }

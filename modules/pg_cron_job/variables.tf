@@ -1192,6 +1192,53 @@ locals {
 # IAM guardrails (every role the module creates)
 ################################################################################
 
+variable "create_role" {
+  description = "Create the function's execution role (with its least-privilege policy). false: use role_arn, for example one role shared by a fleet (the jobs map's role_per_job = false); output role_policy_json is then the policy that role needs for this job."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "role_arn" {
+  description = "The execution role of the function when create_role = false (its policy must grant what output role_policy_json lists)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.role_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", coalesce(var.role_arn, "x")))
+    error_message = "role_arn must be an IAM role ARN, arn:aws:iam::<account>:role/<name> (aws_iam_role.<name>.arn)."
+  }
+
+  validation {
+    condition     = var.create_role || var.role_arn != null
+    error_message = "create_role = false needs role_arn: the execution role to use (its policy must grant what output role_policy_json lists)."
+  }
+}
+
+variable "role_policy_type" {
+  description = "How the module's own permissions reach the roles it creates: \"inline\" (an inline policy per role) or \"managed\" (a customer managed policy per role, attached; for SCPs that deny iam:PutRolePolicy). With \"managed\", add your own permissions with role_policy_arns, not role_inline_policy."
+  type        = string
+  default     = "inline"
+  nullable    = false
+
+  validation {
+    condition     = contains(["inline", "managed"], var.role_policy_type)
+    error_message = "role_policy_type must be \"inline\" or \"managed\"."
+  }
+
+  validation {
+    condition     = var.role_policy_type == "inline" || var.role_inline_policy == null
+    error_message = "role_policy_type = \"managed\" creates no inline policy, and role_inline_policy is one: put that document in an aws_iam_policy and give its ARN in role_policy_arns."
+  }
+
+  validation {
+    # The module's own managed policy is one of a role's at most 20 (10 by default):
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html#reference_iam-quotas-entities
+    condition     = var.role_policy_type == "inline" || length(var.role_policy_arns) <= 19
+    error_message = "role_policy_type = \"managed\" attaches the module's own policy besides role_policy_arns, and a role takes at most 20 managed policies: give at most 19 ARNs."
+  }
+}
+
 variable "role_permissions_boundary" {
   description = "ARN of a managed policy set as the permissions boundary of every role the module creates: the job's, the rotation function's and, without `shared`, its own scheduler and watchdog roles (SCPs that deny iam:CreateRole without one). null: none."
   type        = string

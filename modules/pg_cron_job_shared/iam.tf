@@ -27,3 +27,36 @@ resource "aws_iam_role_policy" "extra" {
   role     = local.extra_policy_roles[each.key]
   policy   = var.role_inline_policy
 }
+
+# role_policy_type = "managed": the scheduler's and the watchdog's own documents as customer
+# managed policies, one per role, attached instead of inline (SCPs that deny iam:PutRolePolicy).
+# A managed policy holds at most 6,144 characters; an account 1,500 customer managed policies by
+# default: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
+locals {
+  own_policies = var.role_policy_type != "managed" ? {} : merge(
+    local.create ? { scheduler = { role = try(aws_iam_role.scheduler[0].name, null), policy = local.scheduler_policy } } : {},
+    local.watchdog ? { watchdog = { role = try(aws_iam_role.watchdog[0].name, null), policy = local.watchdog_policy } } : {},
+  )
+}
+
+resource "aws_iam_policy" "own" {
+  for_each    = local.own_policies
+  name_prefix = "${substr(var.name, 0, 40)}-${each.key}-"
+  path        = var.role_path
+  description = "pg_cron_job ${var.name}: the ${each.key}'s own permissions"
+  policy      = each.value.policy
+  tags        = each.key == "scheduler" ? merge(var.tags, var.scheduler_role_tags) : var.tags
+
+  lifecycle {
+    precondition {
+      condition     = length(each.value.policy) <= 6144
+      error_message = "The ${each.key} policy of ${var.name} would have ${length(each.value.policy)} characters; a managed policy holds at most 6,144: ${each.key == "scheduler" ? "name the jobs with function_name_prefix so one wildcard covers them, or " : ""}use role_policy_type = \"inline\" (10,240 per role)."
+    }
+  }
+}
+
+resource "aws_iam_role_policy_attachment" "own" {
+  for_each   = local.own_policies
+  role       = each.value.role
+  policy_arn = aws_iam_policy.own[each.key].arn
+}

@@ -348,7 +348,7 @@ locals {
 }
 
 resource "aws_iam_role_policy" "scheduler" {
-  count  = local.create ? 1 : 0
+  count  = local.create && var.role_policy_type == "inline" ? 1 : 0
   name   = "invoke-jobs"
   role   = aws_iam_role.scheduler[0].id
   policy = local.scheduler_policy

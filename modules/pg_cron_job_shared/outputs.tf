@@ -126,6 +126,21 @@ output "watchdog_schedule_arn" {
   value       = try(aws_scheduler_schedule.watchdog[0].arn, null)
 }
 
+output "watchdog_security_group_id" {
+  description = "Security group of the watchdog in the VPC (null unless watchdog_in_vpc): HTTPS egress only."
+  value       = try(aws_security_group.watchdog[0].id, null)
+}
+
+output "watchdog_endpoints_security_group_id" {
+  description = "Security group of the created scheduler, monitoring and ssm endpoints (watchdog_vpc_endpoints = \"create\"; null otherwise). It admits only the watchdog: with private DNS every caller of these services in the VPC goes through them, so add your own ingress rules here for other callers."
+  value       = try(aws_security_group.watchdog_endpoints[0].id, null)
+}
+
+output "watchdog_vpc_endpoint_ids" {
+  description = "The created interface endpoints of the watchdog, by service (scheduler, monitoring, ssm; {} unless watchdog_vpc_endpoints = \"create\")."
+  value       = { for s, e in aws_vpc_endpoint.watchdog : s => e.id }
+}
+
 output "alarm_names" {
   description = "The fleet's own alarms: watchdog errors, not running and unjudged jobs, failures queue (each job has its failed and late alarms)."
   value = compact([
@@ -147,8 +162,13 @@ output "declared_jobs" {
 }
 
 output "dashboard_name" {
-  description = "Name of the fleet's CloudWatch dashboard."
+  description = "Name of the fleet's CloudWatch dashboard (the overview)."
   value       = try(aws_cloudwatch_dashboard.this[0].dashboard_name, null)
+}
+
+output "dashboard_names" {
+  description = "Every dashboard of the fleet: the overview `<name>`, then `<name>-jobs-2`, ... for the declared jobs that do not fit on it ([] without create_dashboard)."
+  value       = concat([for d in aws_cloudwatch_dashboard.this : d.dashboard_name], [for d in aws_cloudwatch_dashboard.jobs : d.dashboard_name])
 }
 
 # SNS deletes a subscription left in pending confirmation for 48 hours:

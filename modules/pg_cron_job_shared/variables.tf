@@ -34,7 +34,7 @@ variable "vpc_id" {
 }
 
 variable "subnet_ids" {
-  description = "Private subnets of the jobs (and of the Secrets Manager endpoint when secretsmanager_endpoint = \"create\")."
+  description = "Private subnets of the jobs (and of the Secrets Manager endpoint when secretsmanager_endpoint = \"create\", of the watchdog with watchdog_in_vpc)."
   type        = list(string)
 
   validation {
@@ -146,7 +146,7 @@ variable "security_group_tags" {
 }
 
 variable "endpoint_subnet_ids" {
-  description = "Subnets of the created Secrets Manager endpoint, one per Availability Zone (an interface endpoint's limit). null: subnet_ids, which then must be one per zone too."
+  description = "Subnets of the created interface endpoints (Secrets Manager; the watchdog's with watchdog_vpc_endpoints = \"create\"), one per Availability Zone (an interface endpoint's limit). null: subnet_ids, which then must be one per zone too."
   type        = list(string)
   default     = null
 
@@ -157,7 +157,7 @@ variable "endpoint_subnet_ids" {
 }
 
 variable "endpoint_tags" {
-  description = "Extra tags of the Secrets Manager endpoint and its security group."
+  description = "Extra tags of the created interface endpoints (Secrets Manager, the watchdog's) and their security groups."
   type        = map(string)
   default     = {}
   nullable    = false
@@ -462,8 +462,44 @@ variable "log_retention_days" {
   }
 }
 
+variable "watchdog_in_vpc" {
+  description = "Attach the watchdog to the VPC (subnet_ids, its own security group `<name>-watchdog-` with HTTPS egress only), for organisations whose SCPs require VPC Lambda functions. It then reaches the Scheduler, CloudWatch and SSM APIs through watchdog_vpc_endpoints. false: outside the VPC (it reaches no database)."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "watchdog_vpc_endpoints" {
+  description = "How the watchdog in the VPC (watchdog_in_vpc) reaches its APIs: \"create\" (interface endpoints with private DNS for scheduler, monitoring and, with declared jobs, ssm; a VPC can hold one per service), \"existing\" (the VPC has them: give watchdog_endpoint_security_group_ids) or \"none\" (the subnets have a NAT: HTTPS egress to https_egress_cidr_blocks, else 0.0.0.0/0)."
+  type        = string
+  default     = "none"
+  nullable    = false
+
+  validation {
+    condition     = contains(["create", "existing", "none"], var.watchdog_vpc_endpoints)
+    error_message = "watchdog_vpc_endpoints must be \"create\", \"existing\" or \"none\"; got ${jsonencode(var.watchdog_vpc_endpoints)}."
+  }
+
+  validation {
+    condition     = var.watchdog_vpc_endpoints == "none" || var.watchdog_in_vpc
+    error_message = "watchdog_vpc_endpoints = ${jsonencode(var.watchdog_vpc_endpoints)} is for a watchdog in the VPC: set watchdog_in_vpc = true, or leave watchdog_vpc_endpoints = \"none\"."
+  }
+}
+
+variable "watchdog_endpoint_security_group_ids" {
+  description = "Security groups of the VPC's existing Scheduler, CloudWatch (monitoring) and SSM interface endpoints (watchdog_vpc_endpoints = \"existing\"): each gets an ingress rule on 443 from the watchdog's group, which gets egress on 443 to each."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = (var.watchdog_vpc_endpoints == "existing") == (length(var.watchdog_endpoint_security_group_ids) > 0)
+    error_message = "watchdog_endpoint_security_group_ids is required with watchdog_vpc_endpoints = \"existing\" (the security groups of the VPC's scheduler, monitoring and ssm endpoints) and only then (with \"create\" the module makes the endpoints' group)."
+  }
+}
+
 variable "create_dashboard" {
-  description = "Create the fleet's CloudWatch dashboard `<name>`: runs by status, duration, lateness per job, the failures queue and the watchdog."
+  description = "Create the fleet's CloudWatch dashboard `<name>`: runs by status, duration, lateness per job, the failures queue and the watchdog; with declared_jobs every job's failed runs and lateness in tables of at most 500 jobs, on further dashboards `<name>-jobs-2`, ... when one dashboard's 2,500 metrics are not enough."
   type        = bool
   default     = true
   nullable    = false
@@ -527,5 +563,29 @@ variable "role_inline_policy" {
   validation {
     condition     = var.role_inline_policy == null || can(jsondecode(var.role_inline_policy).Statement)
     error_message = "role_inline_policy must be an IAM policy JSON document with a Statement (data.aws_iam_policy_document.<name>.json or jsonencode({ Version = \"2012-10-17\", Statement = [...] }))."
+  }
+}
+
+variable "role_policy_type" {
+  description = "How the module's own permissions reach the roles it creates: \"inline\" (an inline policy per role) or \"managed\" (a customer managed policy per role, attached; for SCPs that deny iam:PutRolePolicy). With \"managed\", add your own permissions with role_policy_arns, not role_inline_policy."
+  type        = string
+  default     = "inline"
+  nullable    = false
+
+  validation {
+    condition     = contains(["inline", "managed"], var.role_policy_type)
+    error_message = "role_policy_type must be \"inline\" or \"managed\"."
+  }
+
+  validation {
+    condition     = var.role_policy_type == "inline" || var.role_inline_policy == null
+    error_message = "role_policy_type = \"managed\" creates no inline policy, and role_inline_policy is one: put that document in an aws_iam_policy and give its ARN in role_policy_arns."
+  }
+
+  validation {
+    # The module's own managed policy is one of a role's at most 20 (10 by default):
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html#reference_iam-quotas-entities
+    condition     = var.role_policy_type == "inline" || length(var.role_policy_arns) <= 19
+    error_message = "role_policy_type = \"managed\" attaches the module's own policy besides role_policy_arns, and a role takes at most 20 managed policies: give at most 19 ARNs."
   }
 }

@@ -1,11 +1,13 @@
-# The fleet's watchdog: the same package with handler "watchdog", outside the VPC (it calls only
-# the Scheduler and CloudWatch APIs), on its own rate schedule. Every check it reads the fleet's
-# schedules (those whose target input carries this fleet's `watch` object) and the jobs' Runs
-# metric, and writes per job `Late` / `LateSeconds` (Embedded Metric Format in its log) that each
-# job's late alarm reads. See the README's "Alarms".
+# The fleet's watchdog: the same package with handler "watchdog", outside the VPC by default (it
+# calls only the Scheduler, CloudWatch and SSM APIs and reaches no database; watchdog_in_vpc
+# attaches it to the VPC, see "Watchdog in the VPC" below), on its own rate schedule. Every
+# check it reads the fleet's schedules (those whose target input carries this fleet's `watch`
+# object) and the jobs' Runs metric, and writes per job `Late` / `LateSeconds` (Embedded Metric
+# Format in its log) that each job's late alarm reads. See the README's "Alarms".
 
 locals {
-  watchdog = local.create && var.create_watchdog
+  watchdog     = local.create && var.create_watchdog
+  watchdog_vpc = local.watchdog && var.watchdog_in_vpc
   # Function and schedule names are at most 64 characters: a long fleet name is shortened with a
   # hash of the whole name (unique per name).
   watchdog_name      = length(var.name) <= 55 ? "${var.name}-watchdog" : "${substr(var.name, 0, 46)}-${substr(sha1(var.name), 0, 8)}-watchdog"
@@ -151,7 +153,25 @@ locals {
         Action   = ["cloudwatch:GetMetricData"]
         Resource = ["*"]
       },
-      ], local.declared ? [
+      ], local.watchdog_vpc ? [
+      # In the VPC (watchdog_in_vpc): Lambda creates and manages the function's network interfaces
+      # with its execution role, these on "*" (DescribeNetworkInterfaces works only on "*"), as
+      # AWSLambdaVPCAccessExecutionRole and the jobs' roles (modules/pg_cron_job/iam.tf):
+      # https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions
+      {
+        Sid    = "VpcNetworkInterfaces"
+        Effect = "Allow"
+        Action = [
+          "ec2:CreateNetworkInterface",
+          "ec2:DescribeNetworkInterfaces",
+          "ec2:DescribeSubnets",
+          "ec2:DeleteNetworkInterface",
+          "ec2:AssignPrivateIpAddresses",
+          "ec2:UnassignPrivateIpAddresses",
+        ]
+        Resource = ["*"]
+      },
+      ] : [], local.declared ? [
       # GetParametersByPath on the declared jobs' path (resource type parameter:
       # arn:${Partition}:ssm:${Region}:${Account}:parameter/${ParameterNameWithoutLeadingSlash}),
       # the path itself and the parameters under it; one statement whatever the fleet's size:
@@ -170,7 +190,7 @@ locals {
 }
 
 resource "aws_iam_role_policy" "watchdog" {
-  count  = local.watchdog ? 1 : 0
+  count  = local.watchdog && var.role_policy_type == "inline" ? 1 : 0
   name   = "watchdog"
   role   = aws_iam_role.watchdog[0].id
   policy = local.watchdog_policy
@@ -200,9 +220,23 @@ resource "aws_lambda_function" "watchdog" {
   architectures     = [var.architecture]
   memory_size       = var.watchdog_memory_size
   timeout           = var.watchdog_timeout
+  # In the VPC: detach the security group before deleting the function, so its ENIs do not hold
+  # the group (and the destroy) for the minutes Lambda takes to release them.
+  replace_security_groups_on_destroy = local.watchdog_vpc ? true : null
 
   environment {
     variables = local.watchdog_environment
+  }
+
+  # watchdog_in_vpc: the jobs' subnets and the watchdog's own group (HTTPS egress only). A VPC
+  # function has no internet access without a NAT, hence watchdog_vpc_endpoints:
+  # https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc-internet.html
+  dynamic "vpc_config" {
+    for_each = local.watchdog_vpc ? [var.subnet_ids] : []
+    content {
+      subnet_ids         = vpc_config.value
+      security_group_ids = [aws_security_group.watchdog[0].id]
+    }
   }
 
   logging_config {
@@ -217,15 +251,130 @@ resource "aws_lambda_function" "watchdog" {
   depends_on = [
     aws_cloudwatch_log_group.watchdog,
     aws_iam_role_policy.watchdog,
+    aws_iam_role_policy_attachment.own,
   ]
 
-  # checkov:skip=CKV_AWS_117:Outside the VPC on purpose: it calls only the Scheduler and CloudWatch APIs and reaches no database.
+  # checkov:skip=CKV_AWS_117:Outside the VPC by default on purpose (it calls only the Scheduler, CloudWatch and SSM APIs and reaches no database); with watchdog_in_vpc = true it is attached through a dynamic vpc_config, which checkov does not resolve.
   # checkov:skip=CKV_AWS_50:X-Ray tracing would need xray:PutTraceSegments; the watchdog's states are in its log and its result.
   # checkov:skip=CKV_AWS_272:Code signing is the consumer's choice; the package is built from this repository by make build.
   # checkov:skip=CKV_AWS_116:Invoked by its schedule; a failed delivery goes to the failures queue (the schedule's dead-letter queue), which is alarmed.
   # checkov:skip=CKV_AWS_173:The environment holds no secrets (fleet name, groups, period).
   # checkov:skip=CKV_AWS_363:provided.al2023 is the current OS-only runtime; checkov's runtime list lags behind it.
   # checkov:skip=CKV_AWS_115:Reserved concurrency would come out of the account's unreserved pool (new accounts may not go below 10); two overlapping checks publish the same states.
+}
+
+################################################################################
+# Watchdog in the VPC (watchdog_in_vpc): its security group and the way to its three APIs
+################################################################################
+
+# The watchdog calls exactly three APIs over HTTPS: EventBridge Scheduler (ListSchedules,
+# GetSchedule), CloudWatch (GetMetricData; its EMF lines go out through Lambda's log stream, no
+# API call) and, with declared jobs, SSM Parameter Store (GetParametersByPath). In the VPC it
+# reaches them through interface endpoints created here ("create"), the VPC's own ("existing")
+# or a NAT ("none"):
+# https://docs.aws.amazon.com/scheduler/latest/UserGuide/vpc-interface-endpoints.html
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-interface-VPC.html
+# https://docs.aws.amazon.com/systems-manager/latest/userguide/setup-create-vpc.html
+# An interface endpoint is billed per hour in each Availability Zone it has a subnet in ($0.01
+# per endpoint and AZ-hour in us-east-1, about $7.30 a month; more in some regions) plus per GB
+# processed ($0.01): "create" in 2 AZs is 2 endpoints (3 with declared jobs) x 2 AZs, about $29
+# ($44) a month. https://aws.amazon.com/privatelink/pricing/
+locals {
+  watchdog_endpoint_services = local.watchdog_vpc && var.watchdog_vpc_endpoints == "create" ? concat(["scheduler", "monitoring"], local.declared ? ["ssm"] : []) : []
+  # "none": HTTPS through the subnets' NAT, to https_egress_cidr_blocks (null: anywhere).
+  watchdog_https_cidr_blocks = local.watchdog_vpc && var.watchdog_vpc_endpoints == "none" ? (var.https_egress_cidr_blocks != null ? var.https_egress_cidr_blocks : ["0.0.0.0/0"]) : []
+  # The endpoints' security groups: the created one ("create") or the VPC's ("existing"). Rules
+  # by position, as the given IDs may be unknown until apply (counts need only their number).
+  watchdog_endpoint_security_group_ids = !local.watchdog_vpc ? [] : (
+    var.watchdog_vpc_endpoints == "create" ? [try(aws_security_group.watchdog_endpoints[0].id, null)] :
+    var.watchdog_vpc_endpoints == "existing" ? var.watchdog_endpoint_security_group_ids : []
+  )
+}
+
+resource "aws_security_group" "watchdog" {
+  count       = local.watchdog_vpc ? 1 : 0
+  name_prefix = "${var.name}-watchdog-"
+  description = "pg_cron_job ${var.name}: the watchdog, egress HTTPS to the Scheduler, CloudWatch and SSM APIs only"
+  vpc_id      = var.vpc_id
+  tags        = merge(var.tags, var.security_group_tags, { Name = "${var.name}-watchdog" })
+
+  lifecycle {
+    create_before_destroy = true
+    precondition {
+      condition     = var.watchdog_vpc_endpoints != "none" || length(local.watchdog_https_cidr_blocks) > 0
+      error_message = "The watchdog in the VPC (watchdog_in_vpc) with watchdog_vpc_endpoints = \"none\" reaches its APIs through a NAT on https_egress_cidr_blocks, which is empty: set it to null (0.0.0.0/0) or to your NAT's reachable ranges, or use watchdog_vpc_endpoints = \"create\" or \"existing\"."
+    }
+  }
+}
+
+# A new group has no egress rule (Terraform removes AWS's default allow-all one): the watchdog
+# may open HTTPS only, to the endpoints' group or, through a NAT, to the given ranges.
+# https://docs.aws.amazon.com/vpc/latest/userguide/vpc-security-group-rules.html
+resource "aws_vpc_security_group_egress_rule" "watchdog_https" {
+  for_each          = toset(local.watchdog_https_cidr_blocks)
+  security_group_id = aws_security_group.watchdog[0].id
+  description       = "HTTPS to the Scheduler, CloudWatch and SSM APIs through the NAT"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  cidr_ipv4         = each.value
+  tags              = var.tags
+}
+
+resource "aws_vpc_security_group_egress_rule" "watchdog_endpoints" {
+  count                        = length(local.watchdog_endpoint_security_group_ids)
+  security_group_id            = aws_security_group.watchdog[0].id
+  description                  = "HTTPS to the Scheduler, CloudWatch and SSM endpoints"
+  ip_protocol                  = "tcp"
+  from_port                    = 443
+  to_port                      = 443
+  referenced_security_group_id = local.watchdog_endpoint_security_group_ids[count.index]
+  tags                         = var.tags
+}
+
+# Each endpoint group admits the watchdog on 443, whether created here or the VPC's own.
+# https://docs.aws.amazon.com/vpc/latest/privatelink/interface-endpoints.html#security-groups
+resource "aws_vpc_security_group_ingress_rule" "watchdog_endpoints" {
+  count                        = length(local.watchdog_endpoint_security_group_ids)
+  security_group_id            = local.watchdog_endpoint_security_group_ids[count.index]
+  description                  = "HTTPS from the pg_cron_job ${var.name} watchdog"
+  ip_protocol                  = "tcp"
+  from_port                    = 443
+  to_port                      = 443
+  referenced_security_group_id = aws_security_group.watchdog[0].id
+  tags                         = var.tags
+}
+
+resource "aws_security_group" "watchdog_endpoints" {
+  count       = local.watchdog_vpc && var.watchdog_vpc_endpoints == "create" ? 1 : 0
+  name_prefix = "${var.name}-watchdog-endpoints-"
+  description = "Scheduler, CloudWatch and SSM endpoints for the pg_cron_job ${var.name} watchdog"
+  vpc_id      = var.vpc_id
+  tags        = merge(var.tags, var.endpoint_tags, { Name = "${var.name}-watchdog-endpoints" })
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+# One interface endpoint per service the watchdog calls, with private DNS, so that the SDK's
+# default names (scheduler.<region>.amazonaws.com, ...) resolve to it. At most one per VPC and
+# service: AWS refuses a second interface endpoint with private DNS for the same service in a
+# VPC (its private hosted zone would conflict), hence "existing" for VPCs that have them. Private
+# DNS applies to the whole VPC: every caller of these services in it then goes through these
+# endpoints, whose group admits only the watchdog (output watchdog_endpoints_security_group_id).
+# https://docs.aws.amazon.com/vpc/latest/privatelink/create-interface-endpoint.html
+resource "aws_vpc_endpoint" "watchdog" {
+  for_each          = toset(local.watchdog_endpoint_services)
+  vpc_id            = var.vpc_id
+  service_name      = "com.amazonaws.${local.region}.${each.key}"
+  vpc_endpoint_type = "Interface"
+  # One subnet per Availability Zone (an interface endpoint's limit):
+  # https://docs.aws.amazon.com/vpc/latest/privatelink/create-interface-endpoint.html
+  subnet_ids          = coalesce(var.endpoint_subnet_ids, var.subnet_ids)
+  security_group_ids  = [aws_security_group.watchdog_endpoints[0].id]
+  private_dns_enabled = true
+  tags                = merge(var.tags, var.endpoint_tags, { Name = "${var.name}-watchdog-${each.key}" })
 }
 
 resource "aws_scheduler_schedule" "watchdog" {
@@ -238,6 +387,14 @@ resource "aws_scheduler_schedule" "watchdog" {
   state                        = "ENABLED"
 
   # checkov:skip=CKV_AWS_297:The schedule input is {} (no data); the fleet's KMS key is for the queue and topic.
+
+  # In the VPC, the first check waits for the way to its APIs (an endpoint takes minutes).
+  depends_on = [
+    aws_vpc_endpoint.watchdog,
+    aws_vpc_security_group_egress_rule.watchdog_https,
+    aws_vpc_security_group_egress_rule.watchdog_endpoints,
+    aws_vpc_security_group_ingress_rule.watchdog_endpoints,
+  ]
 
   flexible_time_window {
     mode = "OFF"
@@ -367,8 +524,76 @@ resource "aws_cloudwatch_metric_alarm" "failures_queue" {
 }
 
 ################################################################################
-# Dashboard: the picture an operator opens first (no per-job list: SEARCH finds every job)
+# Dashboards: the picture an operator opens first, and every declared job by name
 ################################################################################
+
+# The overview `<name>` finds the jobs' metrics with SEARCH, and a SEARCH expression returns at
+# most 500 time series: a 1,000-job fleet showed 500 jobs.
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-search-expressions.html
+# With declared_jobs (job name = the metrics' `Job` dimension), every job's Failed and Late
+# metrics are listed explicitly instead: the sorted names cut into slices of at most 500 (a
+# widget's quota), one table widget per slice and metric (a row per job, its sum or maximum over
+# the dashboard's time range; sortable), the two of a slice side by side. A dashboard holds at
+# most 500 widgets and 2,500 metrics across them (not adjustable), so the overview takes as many
+# slices as fit beside its own metrics and `<name>-jobs-2`, `-jobs-3`, ... take the rest, whole
+# slices each. Its metrics count the entries of the widgets' `metrics` (a SEARCH expression is
+# one). https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_limits.html
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/add_remove_table_dashboard.html
+locals {
+  dashboard_quota = { widgets = 500, widget_metrics = 500, metrics = 2500 }
+  dashboard       = local.create && var.create_dashboard
+  dashboard_jobs  = local.dashboard ? sort(keys(var.declared_jobs)) : []
+  # Per job: Failed, and Late when the watchdog writes it. The SEARCH widgets stay for the rest.
+  dashboard_per_job = length(local.dashboard_jobs) > 0
+  dashboard_job_metrics = concat(
+    [{ metric = "Failed", stat = "Sum", summary = "SUM", title = "Failed runs" }],
+    local.watchdog ? [{ metric = "Late", stat = "Maximum", summary = "MAX", title = "Late jobs (1 = a start without a run)" }] : [],
+  )
+  dashboard_slices = chunklist(local.dashboard_jobs, local.dashboard_quota.widget_metrics)
+  # Slices per dashboard: by metrics (a slice takes up to 500 per job metric) and by widgets.
+  dashboard_slice_metrics = local.dashboard_quota.widget_metrics * length(local.dashboard_job_metrics)
+  dashboard_overview_slices = min(
+    floor((local.dashboard_quota.metrics - local.dashboard_fixed_metrics) / local.dashboard_slice_metrics),
+    floor((local.dashboard_quota.widgets - length(local.dashboard_fixed_widgets)) / length(local.dashboard_job_metrics)),
+  )
+  dashboard_jobs_slices = min(
+    floor(local.dashboard_quota.metrics / local.dashboard_slice_metrics),
+    floor(local.dashboard_quota.widgets / length(local.dashboard_job_metrics)),
+  )
+  # Dashboards after the overview: `<name>-jobs-2`, ... (count, known at plan: only the keys).
+  dashboard_more = max(0, ceil((length(local.dashboard_slices) - local.dashboard_overview_slices) / local.dashboard_jobs_slices))
+  dashboard_slice_widgets = [for i, jobs in local.dashboard_slices : {
+    # 0: the overview; d >= 1: `<name>-jobs-<d + 1>`.
+    dashboard = i < local.dashboard_overview_slices ? 0 : 1 + floor((i - local.dashboard_overview_slices) / local.dashboard_jobs_slices)
+    widgets = [for m, spec in local.dashboard_job_metrics : {
+      type   = "metric"
+      x      = m * 24 / length(local.dashboard_job_metrics)
+      y      = (i < local.dashboard_overview_slices ? i : (i - local.dashboard_overview_slices) % local.dashboard_jobs_slices) * 10
+      width  = 24 / length(local.dashboard_job_metrics)
+      height = 10
+      properties = {
+        title  = format("%s, jobs %d-%d (%s..%s)", spec.title, i * local.dashboard_quota.widget_metrics + 1, i * local.dashboard_quota.widget_metrics + length(jobs), substr(jobs[0], 0, 32), substr(jobs[length(jobs) - 1], 0, 32))
+        region = local.region
+        stat   = spec.stat
+        period = 300
+        view   = "table"
+        table  = { summaryColumns = [spec.summary], showTimeSeriesData = false, stickySummary = true }
+        metrics = [for j in jobs :
+          [local.metrics_namespace, spec.metric, "Job", j, { label = j }]
+        ]
+      }
+    }]
+  }]
+  # The overview's per-job rows on top, its other widgets below them.
+  dashboard_top = local.dashboard_per_job ? min(length(local.dashboard_slices), local.dashboard_overview_slices) * 10 : 6
+  dashboard_overview_widgets = concat(
+    flatten([for s in local.dashboard_slice_widgets : s.widgets if s.dashboard == 0]),
+    [for w in local.dashboard_fixed_widgets : merge(w, { y = w.y - 6 + local.dashboard_top })],
+  )
+  dashboard_jobs_widgets = [for d in range(1, 1 + local.dashboard_more) :
+    flatten([for s in local.dashboard_slice_widgets : s.widgets if s.dashboard == d])
+  ]
+}
 
 locals {
   dashboard_search = { for m, stat in {
@@ -403,57 +628,94 @@ locals {
       view    = "timeSeries"
       metrics = [[{ expression = local.dashboard_search[spec.metric], id = "e1" }]]
     }
-  } }
+  } if !(local.dashboard_per_job && contains(["Failed", "Late"], spec.metric)) }
+
+  # The overview's own widgets, placed as without declared jobs (the Failed and Late SEARCH
+  # widgets on top); with declared jobs the per-job rows replace those two.
+  dashboard_fixed_widgets = concat(values(local.dashboard_widget), [
+    {
+      type   = "metric"
+      x      = 12
+      y      = 18
+      width  = 12
+      height = 6
+      properties = {
+        title  = "Failures queue and watchdog"
+        region = local.region
+        period = 300
+        view   = "timeSeries"
+        metrics = concat(
+          [
+            ["AWS/SQS", "NumberOfMessagesSent", "QueueName", try(aws_sqs_queue.failures[0].name, ""), { stat = "Sum", label = "New failure records (the alarm)" }],
+            ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", try(aws_sqs_queue.failures[0].name, ""), { stat = "Maximum", label = "Failures queue (messages kept)" }],
+          ],
+          local.watchdog ? [
+            ["AWS/Lambda", "Invocations", "FunctionName", local.watchdog_name, { stat = "Sum", label = "Watchdog checks" }],
+            ["AWS/Lambda", "Errors", "FunctionName", local.watchdog_name, { stat = "Sum", label = "Watchdog errors" }],
+          ] : [],
+        )
+      }
+    },
+    ], local.watchdog ? [
+    {
+      type   = "metric"
+      x      = 0
+      y      = 24
+      width  = 24
+      height = 6
+      properties = {
+        title  = "Watchdog: jobs judged, not judged, late, missing, drifting (fleet ${var.name})"
+        region = local.region
+        period = 300
+        view   = "timeSeries"
+        stat   = "Maximum"
+        # The watchdog's "fleet state" line (lambda/functions/src/metrics.rs, FLEET_METRICS).
+        metrics = [for m in ["JudgedJobs", "UnjudgedJobs", "LateJobs", "MissingJobs", "DriftJobs"] :
+          [local.metrics_namespace, m, "Fleet", var.name, { stat = "Maximum", label = m }]
+        ]
+      }
+    },
+  ] : [])
+  dashboard_fixed_metrics = sum([for w in local.dashboard_fixed_widgets : length(w.properties.metrics)])
+
+  # What each dashboard holds, measured against the quotas (the preconditions below).
+  dashboard_sizes = [for widgets in concat([local.dashboard_overview_widgets], local.dashboard_jobs_widgets) : {
+    widgets            = length(widgets)
+    metrics            = sum(concat([0], [for w in widgets : length(try(w.properties.metrics, []))]))
+    widget_metrics_max = max(concat([0], [for w in widgets : length(try(w.properties.metrics, []))])...)
+  }]
 }
 
+# The overview `<name>`.
 resource "aws_cloudwatch_dashboard" "this" {
-  count          = local.create && var.create_dashboard ? 1 : 0
+  count          = local.dashboard ? 1 : 0
   dashboard_name = var.name
-  dashboard_body = jsonencode({
-    widgets = concat(values(local.dashboard_widget), [
-      {
-        type   = "metric"
-        x      = 12
-        y      = 18
-        width  = 12
-        height = 6
-        properties = {
-          title  = "Failures queue and watchdog"
-          region = local.region
-          period = 300
-          view   = "timeSeries"
-          metrics = concat(
-            [
-              ["AWS/SQS", "NumberOfMessagesSent", "QueueName", aws_sqs_queue.failures[0].name, { stat = "Sum", label = "New failure records (the alarm)" }],
-              ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", aws_sqs_queue.failures[0].name, { stat = "Maximum", label = "Failures queue (messages kept)" }],
-            ],
-            local.watchdog ? [
-              ["AWS/Lambda", "Invocations", "FunctionName", local.watchdog_name, { stat = "Sum", label = "Watchdog checks" }],
-              ["AWS/Lambda", "Errors", "FunctionName", local.watchdog_name, { stat = "Sum", label = "Watchdog errors" }],
-            ] : [],
-          )
-        }
-      },
-      ], local.watchdog ? [
-      {
-        type   = "metric"
-        x      = 0
-        y      = 24
-        width  = 24
-        height = 6
-        properties = {
-          title  = "Watchdog: jobs judged, not judged, late, missing (fleet ${var.name})"
-          region = local.region
-          period = 300
-          view   = "timeSeries"
-          stat   = "Maximum"
-          metrics = [for m in ["JudgedJobs", "UnjudgedJobs", "LateJobs", "MissingJobs"] :
-            [local.metrics_namespace, m, "Fleet", var.name, { stat = "Maximum", label = m }]
-          ]
-        }
-      },
-    ] : [])
-  })
+  dashboard_body = jsonencode({ widgets = local.dashboard_overview_widgets })
+
+  lifecycle {
+    # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_limits.html
+    precondition {
+      condition     = local.dashboard_sizes[0].widgets <= local.dashboard_quota.widgets && local.dashboard_sizes[0].metrics <= local.dashboard_quota.metrics && local.dashboard_sizes[0].widget_metrics_max <= local.dashboard_quota.widget_metrics
+      error_message = "Dashboard ${var.name} would hold ${local.dashboard_sizes[0].widgets} widgets and ${local.dashboard_sizes[0].metrics} metrics (at most ${local.dashboard_sizes[0].widget_metrics_max} in a widget); CloudWatch allows 500 widgets, 2,500 metrics and 500 per widget: a bug of this module, or create_dashboard = false."
+    }
+  }
+}
+
+# Every declared job that does not fit on the overview: `<name>-jobs-2`, `<name>-jobs-3`, ...
+# (dashboard names: up to 255 of A-Z, a-z, 0-9, "-", "_";
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutDashboard.html).
+resource "aws_cloudwatch_dashboard" "jobs" {
+  count          = local.dashboard_more
+  dashboard_name = "${var.name}-jobs-${count.index + 2}"
+  dashboard_body = jsonencode({ widgets = local.dashboard_jobs_widgets[count.index] })
+
+  lifecycle {
+    # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_limits.html
+    precondition {
+      condition     = local.dashboard_sizes[count.index + 1].widgets <= local.dashboard_quota.widgets && local.dashboard_sizes[count.index + 1].metrics <= local.dashboard_quota.metrics && local.dashboard_sizes[count.index + 1].widget_metrics_max <= local.dashboard_quota.widget_metrics
+      error_message = "Dashboard ${var.name}-jobs-${count.index + 2} would hold ${local.dashboard_sizes[count.index + 1].widgets} widgets and ${local.dashboard_sizes[count.index + 1].metrics} metrics (at most ${local.dashboard_sizes[count.index + 1].widget_metrics_max} in a widget); CloudWatch allows 500 widgets, 2,500 metrics and 500 per widget: a bug of this module, or create_dashboard = false."
+    }
+  }
 }
 
 # An e-mail address that has not confirmed its subscription receives no alarm, and SNS deletes

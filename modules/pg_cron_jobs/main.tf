@@ -25,6 +25,23 @@ locals {
   fleet_group = try(aws_scheduler_schedule_group.this[0].name, "default")
 }
 
+# What each job reaches (its secret, database user, RDS resources, export, continuation): one
+# expression per attribute, given to the job and, with role_per_job = false, to its permissions
+# (iam.tf), so that both read the same facts.
+locals {
+  job_access = { for k, j in var.jobs : k => {
+    create_secret            = try(j.create_secret, null) != null ? j.create_secret : try(var.defaults.create_secret, null)
+    secret_arn               = try(j.secret_arn, null) != null ? j.secret_arn : (try(j.create_secret, false) == true || try(j.auth_mode, null) == "iam" ? null : try(var.defaults.secret_arn, null))
+    secret_kms_key_arn       = try(j.secret_kms_key_arn, null) != null ? j.secret_kms_key_arn : try(var.defaults.secret_kms_key_arn, null)
+    auth_mode                = try(j.auth_mode, null) != null ? j.auth_mode : try(var.defaults.auth_mode, null)
+    iam_database_resource_id = try(j.iam_database_resource_id, null) != null ? j.iam_database_resource_id : try(var.defaults.iam_database_resource_id, null)
+    database_user            = try(j.database_user, null) != null ? j.database_user : try(var.defaults.database_user, null)
+    db_cluster_identifier    = try(j.db_cluster_identifier, null) != null ? j.db_cluster_identifier : (try(j.db_instance_identifier, null) != null ? null : try(var.defaults.db_cluster_identifier, null))
+    db_instance_identifier   = try(j.db_instance_identifier, null) != null ? j.db_instance_identifier : (try(j.db_cluster_identifier, null) != null ? null : try(var.defaults.db_instance_identifier, null))
+    continue_on_deadline     = try(j.continue_on_deadline, null) != null ? j.continue_on_deadline : try(var.defaults.continue_on_deadline, null)
+  } }
+}
+
 # The fleet's own Scheduler group. The watchdog lists every schedule of the groups it watches
 # (ListSchedules per group) and reads the fleet's among them: in the default group that is every
 # schedule of the account and region, other teams' too. A group of its own keeps the listing to
@@ -92,18 +109,27 @@ module "shared" {
   role_path                       = var.role_path
   role_policy_arns                = var.role_policy_arns
   role_inline_policy              = var.role_inline_policy
+  role_policy_type                = var.role_policy_type
   tags                            = var.tags
+  # The watchdog in the VPC (see "Watchdog in the VPC" in modules/pg_cron_job_shared/README.md).
+  watchdog_in_vpc                      = var.watchdog_in_vpc
+  watchdog_vpc_endpoints               = var.watchdog_vpc_endpoints
+  watchdog_endpoint_security_group_ids = var.watchdog_endpoint_security_group_ids
 }
 
 module "job" {
   source   = "../pg_cron_job"
   for_each = { for k, j in var.jobs : k => j if var.create }
 
-  name          = local.function_names[each.key]
-  shared        = module.shared.job_inputs
-  vpc_id        = var.vpc_id
-  subnet_ids    = var.subnet_ids
-  database_port = var.database_port
+  name   = local.function_names[each.key]
+  shared = module.shared.job_inputs
+  # role_per_job = false: the fleet's role (iam.tf) instead of one per job.
+  create_role      = var.role_per_job
+  role_arn         = local.shared_role_arn
+  role_policy_type = var.role_policy_type
+  vpc_id           = var.vpc_id
+  subnet_ids       = var.subnet_ids
+  database_port    = var.database_port
   # A job's own package (a path or a bucket and key) replaces the fleet's.
   package_path              = local.own_package[each.key] ? try(each.value.package_path, null) : local.package.path
   package_s3_bucket         = local.own_package[each.key] ? try(each.value.package_s3_bucket, null) : local.package.bucket
@@ -133,7 +159,7 @@ module "job" {
   history_table                  = try(each.value.history_table, null) != null ? each.value.history_table : try(var.defaults.history_table, null)
   history_retention_days         = try(each.value.history_retention_days, null) != null ? each.value.history_retention_days : try(var.defaults.history_retention_days, null)
   repeat_until_zero              = try(each.value.repeat_until_zero, null) != null ? each.value.repeat_until_zero : try(var.defaults.repeat_until_zero, null)
-  continue_on_deadline           = try(each.value.continue_on_deadline, null) != null ? each.value.continue_on_deadline : try(var.defaults.continue_on_deadline, null)
+  continue_on_deadline           = local.job_access[each.key].continue_on_deadline
   max_continuations              = try(each.value.max_continuations, null) != null ? each.value.max_continuations : try(var.defaults.max_continuations, null)
   log_level                      = try(each.value.log_level, null) != null ? each.value.log_level : try(var.defaults.log_level, null)
   grace_minutes                  = try(each.value.grace_minutes, null) != null ? each.value.grace_minutes : try(var.defaults.grace_minutes, null)
@@ -141,11 +167,11 @@ module "job" {
   timeout                        = try(each.value.timeout, null) != null ? each.value.timeout : try(var.defaults.timeout, null)
   reserved_concurrent_executions = try(each.value.reserved_concurrent_executions, null) != null ? each.value.reserved_concurrent_executions : try(var.defaults.reserved_concurrent_executions, null)
   architecture                   = try(each.value.architecture, null) != null ? each.value.architecture : try(var.defaults.architecture, null)
-  auth_mode                      = try(each.value.auth_mode, null) != null ? each.value.auth_mode : try(var.defaults.auth_mode, null)
+  auth_mode                      = local.job_access[each.key].auth_mode
   # A job that creates its own secret or uses IAM auth does not inherit the default secret_arn.
-  secret_arn                  = try(each.value.secret_arn, null) != null ? each.value.secret_arn : (try(each.value.create_secret, false) == true || try(each.value.auth_mode, null) == "iam" ? null : try(var.defaults.secret_arn, null))
-  secret_kms_key_arn          = try(each.value.secret_kms_key_arn, null) != null ? each.value.secret_kms_key_arn : try(var.defaults.secret_kms_key_arn, null)
-  create_secret               = try(each.value.create_secret, null) != null ? each.value.create_secret : try(var.defaults.create_secret, null)
+  secret_arn                  = local.job_access[each.key].secret_arn
+  secret_kms_key_arn          = local.job_access[each.key].secret_kms_key_arn
+  create_secret               = local.job_access[each.key].create_secret
   secret_username             = try(each.value.secret_username, null) != null ? each.value.secret_username : try(var.defaults.secret_username, null)
   secret_password_version     = try(each.value.secret_password_version, null) != null ? each.value.secret_password_version : try(var.defaults.secret_password_version, null)
   secret_recovery_window_days = try(each.value.secret_recovery_window_days, null) != null ? each.value.secret_recovery_window_days : try(var.defaults.secret_recovery_window_days, null)
@@ -153,16 +179,16 @@ module "job" {
   rotation_days               = try(each.value.rotation_days, null) != null ? each.value.rotation_days : try(var.defaults.rotation_days, null)
   database_host               = try(each.value.database_host, null) != null ? each.value.database_host : try(var.defaults.database_host, null)
   database_name               = try(each.value.database_name, null) != null ? each.value.database_name : try(var.defaults.database_name, null)
-  database_user               = try(each.value.database_user, null) != null ? each.value.database_user : try(var.defaults.database_user, null)
-  iam_database_resource_id    = try(each.value.iam_database_resource_id, null) != null ? each.value.iam_database_resource_id : try(var.defaults.iam_database_resource_id, null)
+  database_user               = local.job_access[each.key].database_user
+  iam_database_resource_id    = local.job_access[each.key].iam_database_resource_id
   ssl_mode                    = try(each.value.ssl_mode, null) != null ? each.value.ssl_mode : try(var.defaults.ssl_mode, null)
   log_retention_days          = try(each.value.log_retention_days, null) != null ? each.value.log_retention_days : try(var.defaults.log_retention_days, null)
   log_kms_key_arn             = try(each.value.log_kms_key_arn, null) != null ? each.value.log_kms_key_arn : try(var.defaults.log_kms_key_arn, null)
   kms_key_arn                 = try(each.value.kms_key_arn, null) != null ? each.value.kms_key_arn : try(var.defaults.kms_key_arn, null)
   database_host_address       = try(each.value.database_host_address, null) != null ? each.value.database_host_address : try(var.defaults.database_host_address, null)
   # A job naming an instance does not inherit a default cluster, and the other way round.
-  db_cluster_identifier     = try(each.value.db_cluster_identifier, null) != null ? each.value.db_cluster_identifier : (try(each.value.db_instance_identifier, null) != null ? null : try(var.defaults.db_cluster_identifier, null))
-  db_instance_identifier    = try(each.value.db_instance_identifier, null) != null ? each.value.db_instance_identifier : (try(each.value.db_cluster_identifier, null) != null ? null : try(var.defaults.db_instance_identifier, null))
+  db_cluster_identifier     = local.job_access[each.key].db_cluster_identifier
+  db_instance_identifier    = local.job_access[each.key].db_instance_identifier
   db_endpoint               = try(each.value.db_endpoint, null) != null ? each.value.db_endpoint : try(var.defaults.db_endpoint, null)
   when_database_unavailable = try(each.value.when_database_unavailable, null) != null ? each.value.when_database_unavailable : try(var.defaults.when_database_unavailable, null)
   read_only                 = try(each.value.read_only, null) != null ? each.value.read_only : try(var.defaults.read_only, null)

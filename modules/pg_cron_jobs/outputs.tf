@@ -99,11 +99,31 @@ output "alarm_names" {
 }
 
 output "dashboard_name" {
-  description = "The fleet's CloudWatch dashboard."
+  description = "The fleet's CloudWatch dashboard (the overview)."
   value       = module.shared.dashboard_name
+}
+
+output "dashboard_names" {
+  description = "Every dashboard of the fleet: the overview, then `<name>-jobs-2`, ... for the jobs that do not fit on it (more than 1,000 with the watchdog)."
+  value       = module.shared.dashboard_names
+}
+
+output "watchdog_security_group_id" {
+  description = "Security group of the watchdog in the VPC (null unless watchdog_in_vpc)."
+  value       = module.shared.watchdog_security_group_id
 }
 
 output "pending_alarm_subscriptions" {
   description = "alarm_emails not confirmed yet: they receive nothing, and SNS deletes an unconfirmed subscription after 48 hours."
   value       = module.shared.pending_alarm_subscriptions
+}
+
+output "job_role_arn" {
+  description = "The execution role every job shares (role_per_job = false); null with a role per job (see jobs[*].role_arn)."
+  value       = try(aws_iam_role.jobs[0].arn, null)
+}
+
+output "job_role_name" {
+  description = "Name of the shared execution role (role_per_job = false), for attaching further policies."
+  value       = try(aws_iam_role.jobs[0].name, null)
 }

@@ -368,7 +368,7 @@ variable "watchdog_memory_size" {
 }
 
 variable "create_dashboard" {
-  description = "Create the fleet's CloudWatch dashboard `<name>`."
+  description = "Create the fleet's CloudWatch dashboard `<name>`, which lists every job's failed runs and lateness by name (`<name>-jobs-2`, ... for the jobs past the first 1,000)."
   type        = bool
   default     = true
   nullable    = false
@@ -377,6 +377,19 @@ variable "create_dashboard" {
 ################################################################################
 # IAM guardrails (every role of the fleet (the shared layer's and each job's; a jobs entry or defaults may set its own))
 ################################################################################
+
+variable "role_per_job" {
+  description = "One execution role per job (true), or one role for every job of the map (false): 1,000 jobs then take 1 role of the account's 1,000 instead of 1,000. The shared role's policy is the union of the jobs' own (their secrets, database users, export prefixes, queue and key; the jobs' log groups and created secrets by the fleet's name prefix). A job's own role_* attributes then apply to its rotation role only."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "role_policy_type" {
+  description = "How the fleet's own permissions reach its roles: \"inline\" (an inline policy per role) or \"managed\" (customer managed policies, attached; for SCPs that deny iam:PutRolePolicy). With \"managed\", add your own permissions with role_policy_arns, not role_inline_policy."
+  type        = string
+  default     = null
+}
 
 variable "role_permissions_boundary" {
   description = "ARN of a managed policy set as the permissions boundary of every role of the fleet: the scheduler and watchdog roles and each job's (and rotation) role; a jobs entry or defaults may set its own. null: none."
@@ -459,7 +472,7 @@ variable "watchdog_schedule_group_name" {
 }
 
 variable "endpoint_subnet_ids" {
-  description = "Subnets of the created Secrets Manager endpoint, one per Availability Zone (null: subnet_ids; see modules/pg_cron_job_shared)."
+  description = "Subnets of the created interface endpoints (Secrets Manager, the watchdog's), one per Availability Zone (null: subnet_ids; see modules/pg_cron_job_shared)."
   type        = list(string)
   default     = null
 }
@@ -471,7 +484,7 @@ variable "security_group_tags" {
 }
 
 variable "endpoint_tags" {
-  description = "Extra tags of the Secrets Manager endpoint and its security group."
+  description = "Extra tags of the created interface endpoints (Secrets Manager, the watchdog's) and their security groups."
   type        = map(string)
   default     = null
 }
@@ -497,5 +510,23 @@ variable "failure_queue_tags" {
 variable "scheduler_role_tags" {
   description = "Extra tags of the scheduler role."
   type        = map(string)
+  default     = null
+}
+
+variable "watchdog_in_vpc" {
+  description = "Attach the fleet's watchdog to the VPC (subnet_ids, its own HTTPS-only security group), for SCPs that require VPC Lambda functions (modules/pg_cron_job_shared: default false, outside the VPC)."
+  type        = bool
+  default     = null
+}
+
+variable "watchdog_vpc_endpoints" {
+  description = "How the watchdog in the VPC reaches the Scheduler, CloudWatch and SSM APIs: \"create\" (interface endpoints, billed per hour and AZ), \"existing\" (give watchdog_endpoint_security_group_ids) or \"none\" (NAT; the default). See modules/pg_cron_job_shared."
+  type        = string
+  default     = null
+}
+
+variable "watchdog_endpoint_security_group_ids" {
+  description = "Security groups of the VPC's existing scheduler, monitoring and ssm endpoints (watchdog_vpc_endpoints = \"existing\"): each admits the watchdog on 443."
+  type        = list(string)
   default     = null
 }

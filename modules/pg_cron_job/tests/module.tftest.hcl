@@ -82,19 +82,19 @@ run "defaults" {
   }
 
   assert {
-    condition = toset(flatten([for s in data.aws_iam_policy_document.lambda[0].statement : s.resources if s.sid == "ReadOwnSecret"])) == toset([
+    condition = toset(flatten([for s in module.permissions[0].statements : s.resources if s.sid == "ReadOwnSecret"])) == toset([
       "arn:aws:secretsmanager:eu-south-1:123456789012:secret:app-db-AbCdEf"
     ])
     error_message = "The function may read exactly its own secret."
   }
 
   assert {
-    condition     = length([for s in data.aws_iam_policy_document.lambda[0].statement : s if contains(s.actions, "secretsmanager:GetSecretValue")]) == 1
+    condition     = length([for s in module.permissions[0].statements : s if contains(s.actions, "secretsmanager:GetSecretValue")]) == 1
     error_message = "Only one statement may grant GetSecretValue."
   }
 
   assert {
-    condition     = length([for s in data.aws_iam_policy_document.lambda[0].statement : s if s.sid == "InvokeSelfForContinuation" || s.sid == "IamDatabaseAuth" || s.sid == "DecryptSecretViaSecretsManager"]) == 0
+    condition     = length([for s in module.permissions[0].statements : s if s.sid == "InvokeSelfForContinuation" || s.sid == "IamDatabaseAuth" || s.sid == "DecryptSecretViaSecretsManager"]) == 0
     error_message = "No self-invoke, IAM auth or KMS permission unless asked for."
   }
 
@@ -155,7 +155,7 @@ run "iam_auth" {
   }
 
   assert {
-    condition = flatten([for s in data.aws_iam_policy_document.lambda[0].statement : s.resources if s.sid == "IamDatabaseAuth"]) == [
+    condition = flatten([for s in module.permissions[0].statements : s.resources if s.sid == "IamDatabaseAuth"]) == [
       "arn:aws:rds-db:eu-south-1:123456789012:dbuser:db-ABCDEFGHIJKL/purge_job"
     ]
     error_message = "rds-db:connect must be granted for exactly the job user on the database."
@@ -180,7 +180,7 @@ run "continuation" {
   }
 
   assert {
-    condition = flatten([for s in data.aws_iam_policy_document.lambda[0].statement : s.resources if s.sid == "InvokeSelfForContinuation"]) == [
+    condition = flatten([for s in module.permissions[0].statements : s.resources if s.sid == "InvokeSelfForContinuation"]) == [
       "arn:aws:lambda:eu-south-1:123456789012:function:purge"
     ]
     error_message = "Self-invoke must be granted on the function itself only."
@@ -667,8 +667,8 @@ run "rejects_a_timeout_within_the_deadline_margin" {
 run "function_may_use_the_queue_key" {
   command = plan
   assert {
-    condition = toset(flatten([for s in data.aws_iam_policy_document.lambda[0].statement : s.actions if s.sid == "EncryptedFailureDestination"])) == toset(["kms:GenerateDataKey", "kms:Decrypt"]) && flatten([
-      for s in data.aws_iam_policy_document.lambda[0].statement : s.resources if s.sid == "EncryptedFailureDestination"
+    condition = toset(flatten([for s in module.permissions[0].statements : s.actions if s.sid == "EncryptedFailureDestination"])) == toset(["kms:GenerateDataKey", "kms:Decrypt"]) && flatten([
+      for s in module.permissions[0].statements : s.resources if s.sid == "EncryptedFailureDestination"
     ]) == [module.shared[0].kms_key_arn]
     error_message = "The function's role must be allowed kms:GenerateDataKey and kms:Decrypt on the queue's key."
   }
@@ -759,7 +759,7 @@ run "export_defaults" {
   }
 
   assert {
-    condition = [for s in data.aws_iam_policy_document.lambda[0].statement : {
+    condition = [for s in module.permissions[0].statements : {
       actions = toset(s.actions), resources = toset(s.resources) } if length([for a in s.actions : a if startswith(a, "s3:")]) > 0
       ] == [{
         actions   = toset(["s3:PutObject", "s3:AbortMultipartUpload"])
@@ -769,12 +769,12 @@ run "export_defaults" {
   }
 
   assert {
-    condition     = length([for s in data.aws_iam_policy_document.lambda[0].statement : s if length([for a in s.actions : a if startswith(a, "kms:")]) > 0]) == 1
+    condition     = length([for s in module.permissions[0].statements : s if length([for a in s.actions : a if startswith(a, "kms:")]) > 0]) == 1
     error_message = "Without export.kms_key_arn no KMS permission is added for the export (only the failures queue's key)."
   }
 
   assert {
-    condition     = length([for s in data.aws_iam_policy_document.lambda[0].statement : s if s.sid == "ExportEncryption"]) == 0
+    condition     = length([for s in module.permissions[0].statements : s if s.sid == "ExportEncryption"]) == 0
     error_message = "No export KMS statement without a key."
   }
 }
@@ -814,17 +814,17 @@ run "export_jsonl_kms_manifest" {
   }
 
   assert {
-    condition = [for s in data.aws_iam_policy_document.lambda[0].statement : {
+    condition = [for s in module.permissions[0].statements : {
       actions = toset(s.actions), resources = toset(s.resources) } if s.sid == "ExportEncryption"
       ] == [{
         actions   = toset(["kms:GenerateDataKey", "kms:Decrypt"])
         resources = toset(["arn:aws:kms:eu-south-1:123456789012:key/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"])
-    }] && [for s in data.aws_iam_policy_document.lambda[0].statement : [for c in s.condition : "${c.test} ${c.variable} ${join(",", c.values)}"] if s.sid == "ExportEncryption"] == [["StringEquals kms:ViaService s3.eu-south-1.amazonaws.com"]]
+    }] && [for s in module.permissions[0].statements : [for c in s.condition : "${c.test} ${c.variable} ${join(",", c.values)}"] if s.sid == "ExportEncryption"] == [["StringEquals kms:ViaService s3.eu-south-1.amazonaws.com"]]
     error_message = "SSE-KMS multipart uploads need kms:GenerateDataKey and kms:Decrypt on exactly the export key, through S3 only."
   }
 
   assert {
-    condition     = flatten([for s in data.aws_iam_policy_document.lambda[0].statement : s.resources if s.sid == "ExportObjects"]) == ["arn:aws:s3:::acme-exports/exports/orders/*"]
+    condition     = flatten([for s in module.permissions[0].statements : s.resources if s.sid == "ExportObjects"]) == ["arn:aws:s3:::acme-exports/exports/orders/*"]
     error_message = "The S3 grant names only the prefix."
   }
 }
@@ -1091,7 +1091,7 @@ run "aurora_cluster_with_managed_secret" {
   }
 
   assert {
-    condition = { for s in data.aws_iam_policy_document.lambda[0].statement : s.sid => { actions = toset(s.actions), resources = toset(s.resources) } if length([for a in s.actions : a if startswith(a, "rds:")]) > 0 } == {
+    condition = { for s in module.permissions[0].statements : s.sid => { actions = toset(s.actions), resources = toset(s.resources) } if length([for a in s.actions : a if startswith(a, "rds:")]) > 0 } == {
       DescribeDatabaseCluster = {
         actions   = toset(["rds:DescribeDBClusters"])
         resources = toset(["arn:aws:rds:eu-south-1:123456789012:cluster:app-aurora"])
@@ -1105,12 +1105,12 @@ run "aurora_cluster_with_managed_secret" {
   }
 
   assert {
-    condition = [for s in data.aws_iam_policy_document.lambda[0].statement : {
+    condition = [for s in module.permissions[0].statements : {
       actions = toset(s.actions), resources = toset(s.resources) } if s.sid == "DecryptSecretViaSecretsManager"
       ] == [{
         actions   = toset(["kms:Decrypt"])
         resources = toset(["arn:aws:kms:eu-south-1:123456789012:key/11111111-aaaa-bbbb-cccc-222222222222"])
-    }] && [for s in data.aws_iam_policy_document.lambda[0].statement : [for c in s.condition : "${c.test} ${c.variable} ${join(",", c.values)}"] if s.sid == "DecryptSecretViaSecretsManager"] == [["StringEquals kms:ViaService secretsmanager.eu-south-1.amazonaws.com"]]
+    }] && [for s in module.permissions[0].statements : [for c in s.condition : "${c.test} ${c.variable} ${join(",", c.values)}"] if s.sid == "DecryptSecretViaSecretsManager"] == [["StringEquals kms:ViaService secretsmanager.eu-south-1.amazonaws.com"]]
     error_message = "The managed secret's key may be used for kms:Decrypt through Secrets Manager only."
   }
 }
@@ -1137,7 +1137,7 @@ run "rds_instance_read_only" {
   }
 
   assert {
-    condition = [for s in data.aws_iam_policy_document.lambda[0].statement : {
+    condition = [for s in module.permissions[0].statements : {
       actions = toset(s.actions), resources = toset(s.resources) } if length([for a in s.actions : a if startswith(a, "rds:")]) > 0
       ] == [{
         actions   = toset(["rds:DescribeDBInstances"])
@@ -1161,7 +1161,7 @@ run "aurora_reader_with_iam_auth" {
   }
 
   assert {
-    condition     = flatten([for s in data.aws_iam_policy_document.lambda[0].statement : s.resources if s.sid == "IamDatabaseAuth"]) == ["arn:aws:rds-db:eu-south-1:123456789012:dbuser:cluster-ABCDEFGHIJKLMNOP/report_job"]
+    condition     = flatten([for s in module.permissions[0].statements : s.resources if s.sid == "IamDatabaseAuth"]) == ["arn:aws:rds-db:eu-south-1:123456789012:dbuser:cluster-ABCDEFGHIJKLMNOP/report_job"]
     error_message = "rds-db:connect for exactly the job user on the cluster's resource id."
   }
 
@@ -1436,8 +1436,8 @@ run "the_largest_job_policies_fit_iam_quotas" {
   }
 
   assert {
-    condition     = length(data.aws_iam_policy_document.lambda[0].statement) >= 10 && length(jsonencode(data.aws_iam_policy_document.lambda[0].statement)) < 6144
-    error_message = "The job's policy (${length(data.aws_iam_policy_document.lambda[0].statement)} statements) is at most ${length(jsonencode(data.aws_iam_policy_document.lambda[0].statement))} characters; the managed-policy quota is 6,144."
+    condition     = length(module.permissions[0].statements) >= 10 && length(jsonencode(module.permissions[0].statements)) < 6144
+    error_message = "The job's policy (${length(module.permissions[0].statements)} statements) is at most ${length(jsonencode(module.permissions[0].statements))} characters; the managed-policy quota is 6,144."
   }
   assert {
     condition     = length(data.aws_iam_policy_document.rotation[0].statement) >= 7 && length(jsonencode(data.aws_iam_policy_document.rotation[0].statement)) < 6144

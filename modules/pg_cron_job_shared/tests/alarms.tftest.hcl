@@ -111,9 +111,9 @@ run "dashboard_widgets" {
   # The watchdog's fleet line (EMF, namespace PgCronJob, dimension Fleet = the fleet's name).
   assert {
     condition = toset([for m in one([for w in jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets : w.properties.metrics if strcontains(w.properties.title, "jobs judged")]) : "${m[0]}/${m[1]}/${m[2]}=${m[3]}"]) == toset([
-      "PgCronJob/JudgedJobs/Fleet=fleet", "PgCronJob/UnjudgedJobs/Fleet=fleet", "PgCronJob/LateJobs/Fleet=fleet", "PgCronJob/MissingJobs/Fleet=fleet",
+      "PgCronJob/JudgedJobs/Fleet=fleet", "PgCronJob/UnjudgedJobs/Fleet=fleet", "PgCronJob/LateJobs/Fleet=fleet", "PgCronJob/MissingJobs/Fleet=fleet", "PgCronJob/DriftJobs/Fleet=fleet",
     ])
-    error_message = "The dashboard shows the fleet's counts: judged, unjudged, late and missing jobs (dimension Fleet)."
+    error_message = "The dashboard shows the fleet's counts: judged, unjudged, late, missing and drifting jobs (dimension Fleet; the watchdog's FLEET_METRICS)."
   }
 }
 
