@@ -7,6 +7,8 @@ Entries get a fixed timestamp and mode so the same inputs give the same zip (and
 `source_code_hash`, so Terraform does not redeploy an unchanged function).
 """
 import argparse
+import hashlib
+import json
 import pathlib
 import sys
 import zipfile
@@ -47,9 +49,15 @@ def main() -> int:
             for f in files:
                 add(zf, "sql/" + f.relative_to(root).as_posix(), f.read_bytes(), 0o644)
     tmp.replace(out)
+    listing = {}
     with zipfile.ZipFile(out) as zf:
         for i in zf.infolist():
             print(f"  {i.filename:40} {i.file_size:>10} bytes")
+            listing[i.filename] = hashlib.sha256(zf.read(i)).hexdigest()
+    # What the package holds, for modules/pg_cron_job: a job's sql_file missing from the package
+    # or packaged from another version than its sql_source_path fails at plan, not at 2 AM.
+    side = out.with_name(out.name + ".files.json")
+    side.write_text(json.dumps({"package": out.name, "files": listing}, indent=1, sort_keys=True) + "\n")
     return 0
 
 

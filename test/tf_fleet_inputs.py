@@ -25,6 +25,9 @@ FLEET_SET_JOB_INPUTS = {
     "secretsmanager_endpoint": "shared layer",
     "secretsmanager_endpoint_security_group_id": "shared layer",
     "https_egress_cidr_blocks": "shared layer",
+    # The map checks its jobs' groups against its own existing_schedule_groups (variables.tf) and
+    # passes every job's group to the job as shared.schedule_groups.
+    "existing_schedule_groups": "shared layer (schedule_groups), checked by the map",
     "create_s3_gateway_endpoint": "shared layer",
     "s3_gateway_route_table_ids": "shared layer",
     "create_alarm_topic": "shared layer",

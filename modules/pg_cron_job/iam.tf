@@ -56,6 +56,15 @@ resource "aws_iam_role_policy" "lambda" {
   name   = "pg-cron-job"
   role   = aws_iam_role.lambda[0].id
   policy = module.permissions[0].json
+
+  lifecycle {
+    # A role's inline policies together: 10,240 characters without whitespace:
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html#reference_iam-quotas-entity-length
+    precondition {
+      condition     = length(jsonencode(jsondecode(module.permissions[0].json))) + local.extra_policy_length <= 10240
+      error_message = "The role of ${var.name} would have ${length(jsonencode(jsondecode(module.permissions[0].json))) + local.extra_policy_length} characters of inline policies; IAM allows 10,240 per role: shorten role_inline_policy or attach it as a managed policy (role_policy_arns)."
+    }
+  }
 }
 
 # role_policy_type = "managed": the same documents as customer managed policies, one per role,
@@ -98,6 +107,8 @@ resource "aws_iam_role_policy_attachment" "own" {
 # the ARNs may come from resources of the same apply. Without `shared` the job's own shared
 # layer gives its scheduler and watchdog roles the same (main.tf).
 locals {
+  # IAM measures a policy without whitespace (jsonencode writes none).
+  extra_policy_length = var.role_inline_policy == null ? 0 : length(try(jsonencode(jsondecode(var.role_inline_policy)), var.role_inline_policy))
   extra_policy_roles = merge(
     local.create_role ? { job = try(aws_iam_role.lambda[0].name, null) } : {},
     local.rotation_enabled ? { rotation = try(aws_iam_role.rotation[0].name, null) } : {},
@@ -120,4 +131,11 @@ resource "aws_iam_role_policy" "extra" {
   name     = "extra"
   role     = local.extra_policy_roles[each.key]
   policy   = var.role_inline_policy
+
+  lifecycle {
+    precondition {
+      condition     = local.extra_policy_length <= 10240
+      error_message = "role_inline_policy has ${local.extra_policy_length} characters (without whitespace); IAM allows 10,240 for all of a role's inline policies: split it into managed policies (role_policy_arns)."
+    }
+  }
 }

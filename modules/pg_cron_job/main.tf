@@ -49,6 +49,12 @@ locals {
   export_s3_uri      = local.export == null ? null : "s3://${local.export_bucket}/${local.export.prefix}${local.export_key}"
   export_objects_arn = local.export == null ? null : "${local.export.bucket_arn}/${local.export.prefix}*"
 
+  # The package's files and their SHA-256, from the listing make build writes beside the zip
+  # (lambda/package.py); null for a package from S3 or a zip without one.
+  package_files     = try(jsondecode(file(var.package_listing_path != null ? var.package_listing_path : "${var.package_path}.files.json")).files, null)
+  package_sql_files = [for f in keys(coalesce(local.package_files, {})) : f if endswith(f, ".sql")]
+  package_unlisted  = var.package_path == null ? "the package comes from S3 (give package_listing_path, the listing make build wrote beside the zip you uploaded)" : "no listing beside the zip (make build writes <zip>.files.json)"
+
   # The RDS resources the runner describes (DB_CLUSTER_IDENTIFIER / DB_INSTANCE_IDENTIFIER).
   rds_arn_prefix = "arn:${local.partition}:rds:${local.region}:${local.account_id}"
 
@@ -194,6 +200,12 @@ resource "aws_lambda_function" "this" {
       condition     = try(local.shared.network.https_egress, true) || (var.db_cluster_identifier == null && var.db_instance_identifier == null && !var.continue_on_deadline)
       error_message = "${var.name} calls the ${var.continue_on_deadline ? "Lambda API (continue_on_deadline)" : "RDS API (db_cluster_identifier / db_instance_identifier)"}, which its network cannot reach: the shared layer opens HTTPS only to its Secrets Manager endpoint. Give the subnets a NAT and set https_egress_cidr_blocks (e.g. [\"0.0.0.0/0\"]), or create an interface endpoint for the API and put its subnets' CIDRs there."
     }
+    # The package's listing (make build writes <zip>.files.json: each file and its SHA-256):
+    # sql_file must be in it (check "sql_file_version" below warns of another version).
+    precondition {
+      condition     = var.sql_file == null || local.package_files == null || contains(keys(coalesce(local.package_files, {})), coalesce(var.sql_file, "-"))
+      error_message = "sql_file ${jsonencode(var.sql_file)} is not in the package ${coalesce(var.package_path, "-")} (its SQL files: ${join(", ", local.package_sql_files)}): build it with the file's directory, make build SQL_DIR=<dir> (dir/*.sql become sql/*.sql), or correct sql_file."
+    }
     precondition {
       condition     = local.export == null || try(local.shared.network.https_egress || local.shared.network.s3_gateway, true)
       error_message = "${var.name} exports to S3, which its network cannot reach: set create_s3_gateway_endpoint = true with s3_gateway_route_table_ids (free, no NAT needed), or https_egress_cidr_blocks for a NAT."
@@ -206,6 +218,26 @@ resource "aws_lambda_function" "this" {
   # checkov:skip=CKV_AWS_173:The environment holds no secrets (credentials come from Secrets Manager at run time); kms_key_arn is available for those who want a CMK.
   # checkov:skip=CKV_AWS_363:provided.al2023 is the current OS-only runtime; checkov's runtime list lags behind it.
   # checkov:skip=CKV_AWS_117:The function is attached to the VPC (vpc_config); checkov cannot resolve the security group passed in from the shared layer.
+}
+
+# A package from S3 without package_listing_path (or a zip without its listing) cannot be read
+# at plan: the plan says so rather than pass the sql_file check silently (the runner checks
+# SQL_SHA256 at start-up).
+check "sql_file_in_package" {
+  assert {
+    condition     = var.sql_file == null || local.package_files != null
+    error_message = "sql_file ${coalesce(var.sql_file, "-")} of ${var.name} is not checked against its package at plan: ${local.package_unlisted}. A file missing from the package, or another version of it, fails the job's first run."
+  }
+}
+
+# An edited SQL file shows in the plan as this job's change (SQL_SHA256) before the package is
+# rebuilt: a warning, not an error, so the change can be previewed; applied as is, the runner
+# would refuse every run ("rebuild the package").
+check "sql_file_version" {
+  assert {
+    condition     = var.sql_file == null || var.sql_source_path == null || try(local.package_files[var.sql_file] == filesha256(var.sql_source_path), true)
+    error_message = "The package ${coalesce(var.package_path, "-")} holds another version of ${coalesce(var.sql_file, "-")} than ${coalesce(var.sql_source_path, "-")} (SHA-256 differs): rebuild it (make build SQL_DIR=<dir>) before applying, or the runner refuses every run of ${var.name}."
+  }
 }
 
 resource "aws_lambda_function_event_invoke_config" "this" {

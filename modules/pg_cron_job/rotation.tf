@@ -13,8 +13,10 @@ locals {
     master_secret_kms_key_arn = try(var.rotation.master_secret_kms_key_arn, null)
   }
   rotation_enabled = local.create && local.rotation != null
-  # Lambda function names are at most 64 characters.
-  rotation_function_name = "${substr(var.name, 0, 55)}-rotation"
+  # Lambda function names are at most 64 characters: a longer job name is cut and given 8 hex
+  # digits of its hash, so two jobs whose names share their first 55 characters still get two
+  # rotation functions and log groups (names up to 55 characters keep "<name>-rotation").
+  rotation_function_name = length(var.name) <= 55 ? "${var.name}-rotation" : "${substr(var.name, 0, 46)}-${substr(sha256(var.name), 0, 8)}-rotation"
   rotation_master_arn    = try(local.rotation.strategy, null) == "alternating-users" ? local.rotation.master_secret_arn : null
 
   # What lambda/src/rotation reads: the strategy and the same connection rules as the job.
@@ -142,6 +144,15 @@ resource "aws_iam_role_policy" "rotation" {
   name   = "pg-cron-job-rotation"
   role   = aws_iam_role.rotation[0].id
   policy = data.aws_iam_policy_document.rotation[0].json
+
+  lifecycle {
+    # A role's inline policies together: 10,240 characters without whitespace:
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html#reference_iam-quotas-entity-length
+    precondition {
+      condition     = length(jsonencode(jsondecode(data.aws_iam_policy_document.rotation[0].json))) + local.extra_policy_length <= 10240
+      error_message = "The rotation role of ${var.name} would have ${length(jsonencode(jsondecode(data.aws_iam_policy_document.rotation[0].json))) + local.extra_policy_length} characters of inline policies; IAM allows 10,240 per role: shorten role_inline_policy or attach it as a managed policy (role_policy_arns)."
+    }
+  }
 }
 
 resource "aws_lambda_function" "rotation" {

@@ -31,9 +31,10 @@ variable "shared" {
     kms_key_arn        = optional(string)
     kms_encrypted      = optional(bool) # known at plan time even when kms_key_arn is not
     alarm_topic_arn    = optional(string)
-    fleet_name         = optional(string)      # the watchdog's WATCH_FLEET
-    watchdog           = optional(bool, false) # the fleet has a watchdog: the job gets a late alarm
-    network = optional(object({                # what the jobs' group may reach (null: not known, not checked)
+    fleet_name         = optional(string)       # the watchdog's WATCH_FLEET
+    watchdog           = optional(bool, false)  # the fleet has a watchdog: the job gets a late alarm
+    schedule_groups    = optional(list(string)) # the Scheduler groups the fleet declares (schedule_group_name may name them)
+    network = optional(object({                 # what the jobs' group may reach (null: not known, not checked)
       https_egress = bool
       s3_gateway   = bool
     }))
@@ -87,6 +88,17 @@ variable "package_s3_object_version" {
   validation {
     condition     = var.package_s3_object_version == null || var.package_s3_key != null
     error_message = "package_s3_object_version is the version of package_s3_key: set package_s3_bucket and package_s3_key too."
+  }
+}
+
+variable "package_listing_path" {
+  description = "The package's listing, which `make build` writes beside the zip (`<zip>.files.json`: each file and its SHA-256); the plan checks sql_file against it. null: `<package_path>.files.json`; give it for a package from S3 (the listing of the zip you uploaded), else the plan warns that sql_file was not checked."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.package_listing_path == null || try(jsondecode(file(coalesce(var.package_listing_path, "-"))).files != null, false)
+    error_message = "package_listing_path ${coalesce(var.package_listing_path, "-")} is not a package listing (make build writes .build/<arch>/pg-cron-job.zip.files.json, JSON with \"files\")."
   }
 }
 
@@ -154,8 +166,11 @@ variable "environment" {
       "DB_CLUSTER_IDENTIFIER", "DB_INSTANCE_IDENTIFIER", "DB_ENDPOINT", "WHEN_DATABASE_UNAVAILABLE", "READ_ONLY", "PGHOSTADDR",
       "EXPORT_S3_URI", "EXPORT_FORMAT", "EXPORT_HEADER", "EXPORT_COMPRESSION", "EXPORT_COMPRESSION_LEVEL", "EXPORT_THREADS",
       "EXPORT_KMS_KEY_ID", "EXPORT_BUCKET_OWNER", "EXPORT_MANIFEST", "PGPASSWORD",
+      # The program (_HANDLER) and the names the fleet's watchdog and alarms read: a job's own
+      # METRICS_NAMESPACE would publish where neither looks (the job judged late for ever).
+      "_HANDLER", "METRICS_NAMESPACE", "WATCH_FLEET", "WATCH_SCHEDULE_GROUPS", "WATCH_PERIOD_SECONDS", "WATCH_DECLARED_PATH", "ROTATION_STRATEGY",
     ])) == 0
-    error_message = "environment must not set variables the module manages (use the matching module input instead) nor PGPASSWORD (keep passwords in the secret)."
+    error_message = "environment must not set variables the module manages (use the matching module input instead), the program's (_HANDLER, METRICS_NAMESPACE: the watchdog and the alarms read the fleet's namespace, WATCH_*, ROTATION_STRATEGY) nor PGPASSWORD (keep passwords in the secret)."
   }
 
   validation {
@@ -175,6 +190,13 @@ variable "tags" {
   type        = map(string)
   default     = {}
   nullable    = false
+
+  validation {
+    # Tag keys: 1-128 characters, values up to 256, and the aws: prefix is reserved for AWS:
+    # https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html#tag-conventions
+    condition     = alltrue([for k, v in var.tags : length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:")])
+    error_message = "tags: tag keys must be 1-128 characters and must not start with \"aws:\" (reserved for AWS), values at most 256 characters; refused: ${join(", ", [for k, v in var.tags : jsonencode(k) if !(length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:"))])}."
+  }
 }
 
 variable "function_tags" {
@@ -182,6 +204,13 @@ variable "function_tags" {
   type        = map(string)
   default     = {}
   nullable    = false
+
+  validation {
+    # Tag keys: 1-128 characters, values up to 256, and the aws: prefix is reserved for AWS:
+    # https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html#tag-conventions
+    condition     = alltrue([for k, v in var.function_tags : length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:")])
+    error_message = "function_tags: tag keys must be 1-128 characters and must not start with \"aws:\" (reserved for AWS), values at most 256 characters; refused: ${join(", ", [for k, v in var.function_tags : jsonencode(k) if !(length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:"))])}."
+  }
 }
 
 variable "role_tags" {
@@ -189,6 +218,13 @@ variable "role_tags" {
   type        = map(string)
   default     = {}
   nullable    = false
+
+  validation {
+    # Tag keys: 1-128 characters, values up to 256, and the aws: prefix is reserved for AWS:
+    # https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html#tag-conventions
+    condition     = alltrue([for k, v in var.role_tags : length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:")])
+    error_message = "role_tags: tag keys must be 1-128 characters and must not start with \"aws:\" (reserved for AWS), values at most 256 characters; refused: ${join(", ", [for k, v in var.role_tags : jsonencode(k) if !(length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:"))])}."
+  }
 }
 
 variable "log_group_tags" {
@@ -196,6 +232,13 @@ variable "log_group_tags" {
   type        = map(string)
   default     = {}
   nullable    = false
+
+  validation {
+    # Tag keys: 1-128 characters, values up to 256, and the aws: prefix is reserved for AWS:
+    # https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html#tag-conventions
+    condition     = alltrue([for k, v in var.log_group_tags : length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:")])
+    error_message = "log_group_tags: tag keys must be 1-128 characters and must not start with \"aws:\" (reserved for AWS), values at most 256 characters; refused: ${join(", ", [for k, v in var.log_group_tags : jsonencode(k) if !(length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:"))])}."
+  }
 }
 
 variable "alarm_tags" {
@@ -203,6 +246,13 @@ variable "alarm_tags" {
   type        = map(string)
   default     = {}
   nullable    = false
+
+  validation {
+    # Tag keys: 1-128 characters, values up to 256, and the aws: prefix is reserved for AWS:
+    # https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html#tag-conventions
+    condition     = alltrue([for k, v in var.alarm_tags : length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:")])
+    error_message = "alarm_tags: tag keys must be 1-128 characters and must not start with \"aws:\" (reserved for AWS), values at most 256 characters; refused: ${join(", ", [for k, v in var.alarm_tags : jsonencode(k) if !(length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:"))])}."
+  }
 }
 
 variable "secret_tags" {
@@ -210,6 +260,13 @@ variable "secret_tags" {
   type        = map(string)
   default     = {}
   nullable    = false
+
+  validation {
+    # Tag keys: 1-128 characters, values up to 256, and the aws: prefix is reserved for AWS:
+    # https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html#tag-conventions
+    condition     = alltrue([for k, v in var.secret_tags : length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:")])
+    error_message = "secret_tags: tag keys must be 1-128 characters and must not start with \"aws:\" (reserved for AWS), values at most 256 characters; refused: ${join(", ", [for k, v in var.secret_tags : jsonencode(k) if !(length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:"))])}."
+  }
 }
 
 ################################################################################
@@ -245,8 +302,8 @@ variable "sql_file" {
   default     = null
 
   validation {
-    condition     = var.sql_file == null || can(regex("^[A-Za-z0-9_./-]+\\.sql$", coalesce(var.sql_file, "x.sql")))
-    error_message = "sql_file must be a relative path ending in .sql inside the package, for example \"sql/purge_events.sql\"."
+    condition     = var.sql_file == null || (can(regex("^[A-Za-z0-9_.-][A-Za-z0-9_./-]*\\.sql$", coalesce(var.sql_file, "x.sql"))) && !contains(split("/", coalesce(var.sql_file, "x.sql")), "..") && !contains(split("/", coalesce(var.sql_file, "x.sql")), ""))
+    error_message = "sql_file must be a path inside the package, relative to its root (no leading /, no .. or empty segments) and ending in .sql, for example \"sql/purge_events.sql\" (make build SQL_DIR=dir packages dir/*.sql under sql/); got ${jsonencode(var.sql_file)}."
   }
 }
 
@@ -583,6 +640,13 @@ variable "database_host" {
   default     = null
 
   validation {
+    # A host name or an IP address: a URL's scheme, path or user and a ":port" suffix would be
+    # looked up as part of the name (the port is database_port).
+    condition     = var.database_host == null || (can(regex("^[A-Za-z0-9][A-Za-z0-9.-]*$", coalesce(var.database_host, "x"))) || can(cidrhost("${coalesce(var.database_host, "::")}/128", 0)))
+    error_message = "database_host must be a host name or IP address, for example mydb.cluster-abc123.eu-west-1.rds.amazonaws.com, without a scheme (postgres://), user, path or :port (set database_port, database_name and database_user); got ${jsonencode(var.database_host)}."
+  }
+
+  validation {
     condition     = var.auth_mode != "iam" || ((var.database_host != null || var.db_cluster_identifier != null || var.db_instance_identifier != null) && var.database_user != null && var.iam_database_resource_id != null)
     error_message = "auth_mode = \"iam\" needs database_user, iam_database_resource_id (the DbiResourceId or cluster resource id) and the database: database_host, db_cluster_identifier or db_instance_identifier."
   }
@@ -842,6 +906,13 @@ variable "export" {
 variable "vpc_id" {
   description = "VPC of the database; the function's security group is created there."
   type        = string
+
+  validation {
+    # EC2 resource ids are the prefix and 8 or 17 hexadecimal digits:
+    # https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/resource-ids.html
+    condition     = can(regex("^vpc-([0-9a-f]{8}|[0-9a-f]{17})$", var.vpc_id))
+    error_message = "vpc_id must be a VPC id, vpc-0123456789abcdef0 (module.vpc.vpc_id), not a name or ARN; got ${jsonencode(var.vpc_id)}."
+  }
 }
 
 variable "subnet_ids" {
@@ -852,12 +923,22 @@ variable "subnet_ids" {
     condition     = length(var.subnet_ids) >= 1
     error_message = "subnet_ids needs at least one subnet (two in different AZs is better)."
   }
+
+  validation {
+    condition     = alltrue([for id in var.subnet_ids : can(regex("^subnet-([0-9a-f]{8}|[0-9a-f]{17})$", id))])
+    error_message = "subnet_ids must be subnet ids, subnet-0123456789abcdef0 (module.vpc.private_subnets), not Name tags or CIDR blocks; refused: ${join(", ", [for id in var.subnet_ids : jsonencode(id) if !can(regex("^subnet-([0-9a-f]{8}|[0-9a-f]{17})$", id))])}."
+  }
 }
 
 variable "database_security_group_id" {
   description = "Without `shared`: security group of the database; the job's egress goes to it, and with create_database_ingress_rule the module opens it to the job."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.database_security_group_id == null || can(regex("^sg-([0-9a-f]{8}|[0-9a-f]{17})$", coalesce(var.database_security_group_id, "x")))
+    error_message = "database_security_group_id must be a security group id, sg-0123456789abcdef0 (module.db.security_group_id), not a group name; got ${jsonencode(var.database_security_group_id)}."
+  }
 
   validation {
     condition     = var.shared != null || var.database_security_group_id != null || length(var.database_cidr_blocks) > 0
@@ -919,12 +1000,22 @@ variable "s3_gateway_route_table_ids" {
   type        = list(string)
   default     = []
   nullable    = false
+
+  validation {
+    condition     = alltrue([for id in var.s3_gateway_route_table_ids : can(regex("^rtb-([0-9a-f]{8}|[0-9a-f]{17})$", id))])
+    error_message = "s3_gateway_route_table_ids must be route table ids, rtb-0123456789abcdef0 (module.vpc.private_route_table_ids); refused: ${join(", ", [for id in var.s3_gateway_route_table_ids : jsonencode(id) if !can(regex("^rtb-([0-9a-f]{8}|[0-9a-f]{17})$", id))])}."
+  }
 }
 
 variable "secretsmanager_endpoint_security_group_id" {
   description = "Without `shared`: security group of the VPC's existing Secrets Manager endpoint; the module admits the job on 443 there."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.secretsmanager_endpoint_security_group_id == null || can(regex("^sg-([0-9a-f]{8}|[0-9a-f]{17})$", coalesce(var.secretsmanager_endpoint_security_group_id, "x")))
+    error_message = "secretsmanager_endpoint_security_group_id must be a security group id, sg-0123456789abcdef0, not a group name; got ${jsonencode(var.secretsmanager_endpoint_security_group_id)}."
+  }
 
   validation {
     condition     = !(var.create_secretsmanager_endpoint && var.secretsmanager_endpoint_security_group_id != null)
@@ -1038,9 +1129,23 @@ variable "schedule_enabled" {
 }
 
 variable "schedule_group_name" {
-  description = "EventBridge Scheduler group."
+  description = "EventBridge Scheduler group of the schedule: \"default\", a group of the fleet (`shared.schedule_groups`; the jobs map creates its own) or one listed in existing_schedule_groups. The module creates no group."
   type        = string
   default     = "default"
+  nullable    = false
+
+  validation {
+    # CreateSchedule fails at apply for a group that does not exist, and the provider has no data
+    # source to look one up: the group must be one someone declared.
+    condition     = var.schedule_group_name == "default" || contains(var.existing_schedule_groups, var.schedule_group_name) || (var.shared != null && contains(try(coalesce(var.shared.schedule_groups, []), []), var.schedule_group_name))
+    error_message = "schedule_group_name ${jsonencode(var.schedule_group_name)} is neither \"default\" nor a group this configuration declares: create it (resource \"aws_scheduler_schedule_group\") and list it in existing_schedule_groups, or leave the job in the fleet's group (the jobs map creates one per fleet)."
+  }
+}
+
+variable "existing_schedule_groups" {
+  description = "EventBridge Scheduler groups made outside this module that schedule_group_name may name (for example [aws_scheduler_schedule_group.<name>.name])."
+  type        = list(string)
+  default     = []
   nullable    = false
 }
 
@@ -1053,18 +1158,47 @@ variable "flexible_time_window_minutes" {
     condition     = var.flexible_time_window_minutes == null || (coalesce(var.flexible_time_window_minutes, 1) >= 1 && coalesce(var.flexible_time_window_minutes, 1) <= 1440)
     error_message = "flexible_time_window_minutes must be between 1 and 1440, or null for an exact start."
   }
+
+  validation {
+    # A window longer than the time between two starts lets a start's run come after the next
+    # start's: the runs of consecutive starts overlap or swap (schedule_gap.tf computes the gap).
+    condition     = var.flexible_time_window_minutes == null || local.schedule_min_gap_minutes == null || coalesce(var.flexible_time_window_minutes, 0) <= coalesce(local.schedule_min_gap_minutes, 1440)
+    error_message = "flexible_time_window_minutes = ${coalesce(var.flexible_time_window_minutes, 0)} is longer than the ${coalesce(local.schedule_min_gap_minutes, 0)} minutes between two starts of ${var.schedule_expression}: a run could start after the next start. Make the window at most ${coalesce(local.schedule_min_gap_minutes, 0)} minutes."
+  }
 }
 
 variable "schedule_start_date" {
   description = "First time the schedule may fire (RFC 3339, e.g. 2026-01-01T00:00:00Z)."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.schedule_start_date == null || can(timecmp(coalesce(var.schedule_start_date, "2000-01-01T00:00:00Z"), "2000-01-01T00:00:00Z"))
+    error_message = "schedule_start_date must be an RFC 3339 time such as 2026-01-01T00:00:00Z; got ${jsonencode(var.schedule_start_date)}."
+  }
 }
 
 variable "schedule_end_date" {
   description = "Last time the schedule may fire (RFC 3339)."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.schedule_end_date == null || can(timecmp(coalesce(var.schedule_end_date, "2000-01-01T00:00:00Z"), "2000-01-01T00:00:00Z"))
+    error_message = "schedule_end_date must be an RFC 3339 time such as 2027-01-01T00:00:00Z; got ${jsonencode(var.schedule_end_date)}."
+  }
+
+  validation {
+    condition     = try(var.schedule_start_date == null || var.schedule_end_date == null || timecmp(var.schedule_start_date, var.schedule_end_date) < 0, true)
+    error_message = "schedule_start_date (${coalesce(var.schedule_start_date, "-")}) is not before schedule_end_date (${coalesce(var.schedule_end_date, "-")}): the schedule would never fire. Swap them or drop one."
+  }
+
+  validation {
+    # Like a past at(): a schedule that ended never runs again while its watch waits.
+    # (plantimestamp() is unknown during validate, which then skips this check.)
+    condition     = try(var.schedule_end_date == null || timecmp(var.schedule_end_date, plantimestamp()) > 0, true)
+    error_message = "schedule_end_date ${coalesce(var.schedule_end_date, "-")} is in the past: the schedule would never run again. Set a future end date, drop it, or remove the job once it has ended."
+  }
 }
 
 variable "retry_attempts" {
@@ -1115,6 +1249,13 @@ variable "log_kms_key_arn" {
   description = "Customer KMS key for the log group (its key policy must allow logs.<region>.amazonaws.com). null: CloudWatch Logs encryption."
   type        = string
   default     = null
+
+  validation {
+    # CloudWatch Logs takes the key's ARN, not its id or alias:
+    # https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html#CWL-CreateLogGroup-request-kmsKeyId
+    condition     = var.log_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", coalesce(var.log_kms_key_arn, "x")))
+    error_message = "log_kms_key_arn must be a KMS key ARN, arn:aws:kms:<region>:<account>:key/<key id> (aws_kms_key.<name>.arn), not a key id or alias; got ${jsonencode(var.log_kms_key_arn)}."
+  }
 }
 
 variable "create_alarm_topic" {

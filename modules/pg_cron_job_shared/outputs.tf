@@ -102,6 +102,7 @@ output "job_inputs" {
     alarm_topic_arn    = local.alarm_topic_arn
     fleet_name         = var.name
     watchdog           = var.create_watchdog
+    schedule_groups    = var.watched_schedule_groups
     # What the jobs' group may reach, known at plan: HTTPS to any address (a NAT), S3's prefix
     # list (the gateway endpoint). The job module fails the plan of a job that needs more.
     network = {

@@ -22,6 +22,12 @@ variable "tags" {
   type        = map(string)
   default     = {}
   nullable    = false
+
+  validation {
+    # https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html#tag-conventions
+    condition     = alltrue([for k, v in var.tags : length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:")])
+    error_message = "tags: tag keys must be 1-128 characters and must not start with \"aws:\" (reserved for AWS), values at most 256 characters; refused: ${join(", ", [for k, v in var.tags : jsonencode(k) if !(length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:"))])}."
+  }
 }
 
 ################################################################################
@@ -31,6 +37,13 @@ variable "tags" {
 variable "vpc_id" {
   description = "VPC of the database and the jobs."
   type        = string
+
+  validation {
+    # EC2 resource ids are the prefix and 8 or 17 hexadecimal digits:
+    # https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/resource-ids.html
+    condition     = can(regex("^vpc-([0-9a-f]{8}|[0-9a-f]{17})$", var.vpc_id))
+    error_message = "vpc_id must be a VPC id, vpc-0123456789abcdef0 (module.vpc.vpc_id), not a name or ARN; got ${jsonencode(var.vpc_id)}."
+  }
 }
 
 variable "subnet_ids" {
@@ -41,12 +54,22 @@ variable "subnet_ids" {
     condition     = length(var.subnet_ids) >= 1
     error_message = "subnet_ids needs at least one subnet (two in different AZs is better)."
   }
+
+  validation {
+    condition     = alltrue([for id in var.subnet_ids : can(regex("^subnet-([0-9a-f]{8}|[0-9a-f]{17})$", id))])
+    error_message = "subnet_ids must be subnet ids, subnet-0123456789abcdef0 (module.vpc.private_subnets), not Name tags or CIDR blocks; refused: ${join(", ", [for id in var.subnet_ids : jsonencode(id) if !can(regex("^subnet-([0-9a-f]{8}|[0-9a-f]{17})$", id))])}."
+  }
 }
 
 variable "database_security_group_id" {
   description = "Security group of the database: the jobs' egress goes to it, and with create_database_ingress_rule one rule on it admits the jobs' security group."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.database_security_group_id == null || can(regex("^sg-([0-9a-f]{8}|[0-9a-f]{17})$", coalesce(var.database_security_group_id, "x")))
+    error_message = "database_security_group_id must be a security group id, sg-0123456789abcdef0 (module.db.security_group_id), not a group name; got ${jsonencode(var.database_security_group_id)}."
+  }
 
   validation {
     condition     = var.database_security_group_id != null || length(var.database_cidr_blocks) > 0
@@ -103,6 +126,11 @@ variable "secretsmanager_endpoint_security_group_id" {
   default     = null
 
   validation {
+    condition     = var.secretsmanager_endpoint_security_group_id == null || can(regex("^sg-([0-9a-f]{8}|[0-9a-f]{17})$", coalesce(var.secretsmanager_endpoint_security_group_id, "x")))
+    error_message = "secretsmanager_endpoint_security_group_id must be a security group id, sg-0123456789abcdef0, not a group name; got ${jsonencode(var.secretsmanager_endpoint_security_group_id)}."
+  }
+
+  validation {
     condition     = (var.secretsmanager_endpoint == "existing") == (var.secretsmanager_endpoint_security_group_id != null)
     error_message = "secretsmanager_endpoint_security_group_id is required with secretsmanager_endpoint = \"existing\" and only then (with \"create\" the module makes the endpoint's group)."
   }
@@ -128,6 +156,11 @@ variable "s3_gateway_route_table_ids" {
   nullable    = false
 
   validation {
+    condition     = alltrue([for id in var.s3_gateway_route_table_ids : can(regex("^rtb-([0-9a-f]{8}|[0-9a-f]{17})$", id))])
+    error_message = "s3_gateway_route_table_ids must be route table ids, rtb-0123456789abcdef0 (module.vpc.private_route_table_ids); refused: ${join(", ", [for id in var.s3_gateway_route_table_ids : jsonencode(id) if !can(regex("^rtb-([0-9a-f]{8}|[0-9a-f]{17})$", id))])}."
+  }
+
+  validation {
     condition     = !var.create_s3_gateway_endpoint || length(var.s3_gateway_route_table_ids) > 0
     error_message = "create_s3_gateway_endpoint = true needs s3_gateway_route_table_ids: the route tables of the jobs' private subnets (a gateway endpoint works through routes, not subnets)."
   }
@@ -143,6 +176,12 @@ variable "security_group_tags" {
   type        = map(string)
   default     = {}
   nullable    = false
+
+  validation {
+    # https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html#tag-conventions
+    condition     = alltrue([for k, v in var.security_group_tags : length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:")])
+    error_message = "security_group_tags: tag keys must be 1-128 characters and must not start with \"aws:\" (reserved for AWS), values at most 256 characters; refused: ${join(", ", [for k, v in var.security_group_tags : jsonencode(k) if !(length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:"))])}."
+  }
 }
 
 variable "endpoint_subnet_ids" {
@@ -151,8 +190,8 @@ variable "endpoint_subnet_ids" {
   default     = null
 
   validation {
-    condition     = var.endpoint_subnet_ids == null || try(length(var.endpoint_subnet_ids) > 0 && length(distinct(var.endpoint_subnet_ids)) == length(var.endpoint_subnet_ids), false)
-    error_message = "endpoint_subnet_ids must be a non-empty list of distinct subnet ids, one per Availability Zone (or null for subnet_ids)."
+    condition     = var.endpoint_subnet_ids == null || try(length(var.endpoint_subnet_ids) > 0 && length(distinct(var.endpoint_subnet_ids)) == length(var.endpoint_subnet_ids) && alltrue([for id in var.endpoint_subnet_ids : can(regex("^subnet-([0-9a-f]{8}|[0-9a-f]{17})$", id))]), false)
+    error_message = "endpoint_subnet_ids must be a non-empty list of distinct subnet ids (subnet-0123456789abcdef0), one per Availability Zone (or null for subnet_ids)."
   }
 }
 
@@ -161,6 +200,12 @@ variable "endpoint_tags" {
   type        = map(string)
   default     = {}
   nullable    = false
+
+  validation {
+    # https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html#tag-conventions
+    condition     = alltrue([for k, v in var.endpoint_tags : length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:")])
+    error_message = "endpoint_tags: tag keys must be 1-128 characters and must not start with \"aws:\" (reserved for AWS), values at most 256 characters; refused: ${join(", ", [for k, v in var.endpoint_tags : jsonencode(k) if !(length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:"))])}."
+  }
 }
 
 ################################################################################
@@ -208,6 +253,12 @@ variable "kms_key_tags" {
   type        = map(string)
   default     = {}
   nullable    = false
+
+  validation {
+    # https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html#tag-conventions
+    condition     = alltrue([for k, v in var.kms_key_tags : length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:")])
+    error_message = "kms_key_tags: tag keys must be 1-128 characters and must not start with \"aws:\" (reserved for AWS), values at most 256 characters; refused: ${join(", ", [for k, v in var.kms_key_tags : jsonencode(k) if !(length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:"))])}."
+  }
 }
 
 variable "create_alarm_topic" {
@@ -247,6 +298,12 @@ variable "alarm_topic_tags" {
   type        = map(string)
   default     = {}
   nullable    = false
+
+  validation {
+    # https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html#tag-conventions
+    condition     = alltrue([for k, v in var.alarm_topic_tags : length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:")])
+    error_message = "alarm_topic_tags: tag keys must be 1-128 characters and must not start with \"aws:\" (reserved for AWS), values at most 256 characters; refused: ${join(", ", [for k, v in var.alarm_topic_tags : jsonencode(k) if !(length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:"))])}."
+  }
 }
 
 variable "failure_queue_retention_seconds" {
@@ -266,6 +323,12 @@ variable "failure_queue_tags" {
   type        = map(string)
   default     = {}
   nullable    = false
+
+  validation {
+    # https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html#tag-conventions
+    condition     = alltrue([for k, v in var.failure_queue_tags : length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:")])
+    error_message = "failure_queue_tags: tag keys must be 1-128 characters and must not start with \"aws:\" (reserved for AWS), values at most 256 characters; refused: ${join(", ", [for k, v in var.failure_queue_tags : jsonencode(k) if !(length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:"))])}."
+  }
 }
 
 ################################################################################
@@ -297,6 +360,12 @@ variable "scheduler_role_tags" {
   type        = map(string)
   default     = {}
   nullable    = false
+
+  validation {
+    # https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html#tag-conventions
+    condition     = alltrue([for k, v in var.scheduler_role_tags : length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:")])
+    error_message = "scheduler_role_tags: tag keys must be 1-128 characters and must not start with \"aws:\" (reserved for AWS), values at most 256 characters; refused: ${join(", ", [for k, v in var.scheduler_role_tags : jsonencode(k) if !(length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:"))])}."
+  }
 }
 
 ################################################################################
@@ -491,6 +560,11 @@ variable "watchdog_endpoint_security_group_ids" {
   type        = list(string)
   default     = []
   nullable    = false
+
+  validation {
+    condition     = alltrue([for id in var.watchdog_endpoint_security_group_ids : can(regex("^sg-([0-9a-f]{8}|[0-9a-f]{17})$", id))])
+    error_message = "watchdog_endpoint_security_group_ids must be security group ids, sg-0123456789abcdef0, not group names; refused: ${join(", ", [for id in var.watchdog_endpoint_security_group_ids : jsonencode(id) if !can(regex("^sg-([0-9a-f]{8}|[0-9a-f]{17})$", id))])}."
+  }
 
   validation {
     condition     = (var.watchdog_vpc_endpoints == "existing") == (length(var.watchdog_endpoint_security_group_ids) > 0)

@@ -11,9 +11,9 @@ locals {
   own_package = { for k, j in var.jobs : k => try(j.package_path, null) != null || try(j.package_s3_bucket, null) != null }
   # A package given by defaults (a path or a bucket and key) replaces the fleet's.
   package = try(var.defaults.package_path, null) != null || try(var.defaults.package_s3_bucket, null) != null ? {
-    path = try(var.defaults.package_path, null), bucket = try(var.defaults.package_s3_bucket, null), key = try(var.defaults.package_s3_key, null), version = try(var.defaults.package_s3_object_version, null)
+    path = try(var.defaults.package_path, null), bucket = try(var.defaults.package_s3_bucket, null), key = try(var.defaults.package_s3_key, null), version = try(var.defaults.package_s3_object_version, null), listing = try(var.defaults.package_listing_path, null)
     } : {
-    path = var.package_path, bucket = var.package_s3_bucket, key = var.package_s3_key, version = var.package_s3_object_version
+    path = var.package_path, bucket = var.package_s3_bucket, key = var.package_s3_key, version = var.package_s3_object_version, listing = var.package_listing_path
   }
   architecture = coalesce(try(var.defaults.architecture, null), "x86_64")
   # Each job's JOB_NAME (the watchdog's `job`, the metrics' Job dimension) and schedule group,
@@ -90,9 +90,8 @@ module "shared" {
   watched_schedule_groups                   = length(local.schedule_groups) > 0 ? local.schedule_groups : ["default"]
   # Every job of the map (job name -> "<group>/<schedule>"), through the jobs' schedule names so
   # that the declaration is written once the schedules exist (no "missing" during an apply).
-  # Jobs of the map that share a job_name (one crontab line split into several schedules) are
-  # declared once, with their first schedule.
-  declared_jobs                   = merge(var.declared_jobs, { for name, schedules in { for k, j in module.job : local.job_names[k] => "${local.job_groups[k]}/${j.schedule_name}"... } : name => sort(schedules)[0] })
+  # (variables.tf refuses two jobs of one job_name.)
+  declared_jobs                   = merge(var.declared_jobs, { for k, j in module.job : local.job_names[k] => "${local.job_groups[k]}/${j.schedule_name}" })
   log_retention_days              = coalesce(try(var.defaults.log_retention_days, null), 30)
   create_dashboard                = var.create_dashboard
   failure_queue_retention_seconds = var.failure_queue_retention_seconds
@@ -135,6 +134,7 @@ module "job" {
   package_s3_bucket         = local.own_package[each.key] ? try(each.value.package_s3_bucket, null) : local.package.bucket
   package_s3_key            = local.own_package[each.key] ? try(each.value.package_s3_key, null) : local.package.key
   package_s3_object_version = local.own_package[each.key] ? try(each.value.package_s3_object_version, null) : local.package.version
+  package_listing_path      = local.own_package[each.key] ? try(each.value.package_listing_path, null) : local.package.listing
   environment               = merge(try(coalesce(var.defaults.environment, {}), {}), try(coalesce(each.value.environment, {}), {}))
   tags                      = merge(var.tags, try(coalesce(var.defaults.tags, {}), {}), try(coalesce(each.value.tags, {}), {}))
 

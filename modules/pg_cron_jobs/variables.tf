@@ -39,11 +39,23 @@ variable "package_s3_object_version" {
   default     = null
 }
 
+variable "package_listing_path" {
+  description = "The listing make build wrote beside the package (`<zip>.files.json`), for a package from S3: each job's sql_file is then checked at plan (a job may override it; with package_path it is found beside the zip)."
+  type        = string
+  default     = null
+}
+
 variable "tags" {
   description = "Tags for every resource (a job's tags are added to its own resources)."
   type        = map(string)
   default     = {}
   nullable    = false
+
+  validation {
+    # https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html#tag-conventions
+    condition     = alltrue([for k, v in var.tags : length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:")])
+    error_message = "tags: tag keys must be 1-128 characters and must not start with \"aws:\" (reserved for AWS), values at most 256 characters; refused: ${join(", ", [for k, v in var.tags : jsonencode(k) if !(length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:"))])}."
+  }
 }
 
 variable "defaults" {
@@ -120,6 +132,29 @@ variable "jobs" {
     condition     = length(distinct([for k, j in var.jobs : try(j.name, null) != null ? j.name : "${var.name}-${k}"])) == length(var.jobs)
     error_message = "Two jobs would get the same function name: give them different keys or names."
   }
+
+  validation {
+    # The job name is the overlap lock's key, the metrics' Job dimension and the watchdog's
+    # evidence: two jobs of one name would block each other and count each other's runs.
+    condition     = length(distinct([for k, j in var.jobs : coalesce(try(j.job_name, null), try(var.defaults.job_name, null), try(j.name, null) != null ? j.name : format("%s-%s", var.name, k))])) == length(var.jobs)
+    error_message = "Jobs share a job_name: ${join(", ", [for k, j in var.jobs : "${k} (${coalesce(try(j.job_name, null), try(var.defaults.job_name, null), try(j.name, null) != null ? j.name : format("%s-%s", var.name, k))})" if length([for k2, j2 in var.jobs : k2 if coalesce(try(j2.job_name, null), try(var.defaults.job_name, null), try(j2.name, null) != null ? j2.name : format("%s-%s", var.name, k2)) == coalesce(try(j.job_name, null), try(var.defaults.job_name, null), try(j.name, null) != null ? j.name : format("%s-%s", var.name, k))]) > 1])}. Give each its own job_name (or drop it: the default is the function name); the job name keys the overlap lock, the metrics and the watchdog's evidence."
+  }
+
+  validation {
+    # CreateSchedule fails at apply for a group that does not exist (the provider has no data
+    # source to look one up): a job's group is the fleet's, "default" or one declared existing.
+    # (The job's name and group are written out here as main.tf's locals compute them: a
+    # validation of var.jobs cannot read locals made from var.jobs.)
+    condition     = alltrue([for k, j in var.jobs : contains(concat([var.create && var.create_schedule_group ? var.name : "default", "default"], var.existing_schedule_groups), coalesce(try(j.schedule_group_name, null), try(var.defaults.schedule_group_name, null), var.create && var.create_schedule_group ? var.name : "default"))])
+    error_message = "schedule_group_name of jobs ${join(", ", [for k, j in var.jobs : "${k} (${jsonencode(coalesce(try(j.schedule_group_name, null), try(var.defaults.schedule_group_name, null), var.create && var.create_schedule_group ? var.name : "default"))})" if !contains(concat([var.create && var.create_schedule_group ? var.name : "default", "default"], var.existing_schedule_groups), coalesce(try(j.schedule_group_name, null), try(var.defaults.schedule_group_name, null), var.create && var.create_schedule_group ? var.name : "default"))])} is not a group this configuration declares: leave it unset (the fleet's own group), or create the group (resource \"aws_scheduler_schedule_group\") and list it in existing_schedule_groups."
+  }
+}
+
+variable "existing_schedule_groups" {
+  description = "EventBridge Scheduler groups made outside the map that a job's schedule_group_name may name (for example [aws_scheduler_schedule_group.<name>.name]); the fleet's own group and \"default\" need no entry."
+  type        = list(string)
+  default     = []
+  nullable    = false
 }
 
 locals {
@@ -159,6 +194,7 @@ locals {
     "package_s3_bucket",
     "package_s3_key",
     "package_s3_object_version",
+    "package_listing_path",
     "architecture",
     "auth_mode",
     "secret_arn",

@@ -14,7 +14,7 @@ variables {
   schedule_timezone          = "Europe/Rome"
   secret_arn                 = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:app-db-AbCdEf"
   vpc_id                     = "vpc-0123456789abcdef0"
-  subnet_ids                 = ["subnet-aaaa", "subnet-bbbb"]
+  subnet_ids                 = ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"]
   database_security_group_id = "sg-0db0db0db0db0db00"
   database_name              = "app"
 }
@@ -1300,7 +1300,7 @@ run "standalone_export_with_s3_gateway_endpoint" {
     sql                        = "SELECT 1"
     export                     = { bucket_arn = "arn:aws:s3:::acme-exports", prefix = "orders/" }
     create_s3_gateway_endpoint = true
-    s3_gateway_route_table_ids = ["rtb-aaaa"]
+    s3_gateway_route_table_ids = ["rtb-0aaaaaaaaaaaaaaaa"]
   }
   assert {
     condition     = module.shared[0].s3_gateway_endpoint_id != null
@@ -1318,7 +1318,7 @@ run "rejects_per_job_s3_endpoint_in_a_fleet" {
       failure_queue_arn  = "arn:aws:sqs:eu-south-1:123456789012:fleet-failures"
     }
     create_s3_gateway_endpoint = true
-    s3_gateway_route_table_ids = ["rtb-aaaa"]
+    s3_gateway_route_table_ids = ["rtb-0aaaaaaaaaaaaaaaa"]
   }
   expect_failures = [var.create_s3_gateway_endpoint]
 }
@@ -1454,6 +1454,7 @@ run "package_from_s3" {
     package_s3_bucket         = "acme-artifacts"
     package_s3_key            = "pg-cron-job/0.3.0/pg-cron-job.zip"
     package_s3_object_version = "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY"
+    package_listing_path      = "tests/fixtures/package.zip.files.json" # the uploaded zip's listing
   }
   assert {
     condition = (aws_lambda_function.this[0].filename == null && aws_lambda_function.this[0].s3_bucket == "acme-artifacts" &&
@@ -1478,8 +1479,9 @@ run "rejects_two_packages" {
 run "rejects_a_bucket_without_a_key" {
   command = plan
   variables {
-    package_path      = null
-    package_s3_bucket = "acme-artifacts"
+    package_path         = null
+    package_s3_bucket    = "acme-artifacts"
+    package_listing_path = "tests/fixtures/package.zip.files.json"
   }
   expect_failures = [var.package_s3_key]
 }

@@ -14,7 +14,7 @@ variables {
   schedule_expression        = "cron(30 3 * * ? *)"
   secret_arn                 = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:app-db-AbCdEf"
   vpc_id                     = "vpc-0123456789abcdef0"
-  subnet_ids                 = ["subnet-aaaa", "subnet-bbbb"]
+  subnet_ids                 = ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"]
   database_security_group_id = "sg-0db0db0db0db0db00"
 }
 

@@ -14,7 +14,7 @@ variables {
   schedule_timezone          = "Europe/Rome"
   secret_arn                 = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:app-db-AbCdEf"
   vpc_id                     = "vpc-0123456789abcdef0"
-  subnet_ids                 = ["subnet-aaaa", "subnet-bbbb"]
+  subnet_ids                 = ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"]
   database_security_group_id = "sg-0db0db0db0db0db00"
   database_name              = "app"
 }
@@ -72,7 +72,7 @@ run "single_user_rotation_of_the_created_secret" {
   }
 
   assert {
-    condition     = aws_lambda_function.rotation[0].vpc_config[0].subnet_ids == toset(["subnet-aaaa", "subnet-bbbb"])
+    condition     = aws_lambda_function.rotation[0].vpc_config[0].subnet_ids == toset(["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"])
     error_message = "The rotation function sits in the jobs' subnets."
   }
 
@@ -236,14 +236,14 @@ run "shared_layer_security_group_and_long_name" {
     rotation                   = {}
     database_security_group_id = null
     shared = {
-      security_group_id  = "sg-0fleet0fleet0fle"
+      security_group_id  = "sg-0f0f0f0f0f0f0f0f0"
       scheduler_role_arn = "arn:aws:iam::123456789012:role/fleet-scheduler"
       failure_queue_arn  = "arn:aws:sqs:eu-south-1:123456789012:fleet-failures"
     }
   }
 
   assert {
-    condition     = aws_lambda_function.rotation[0].vpc_config[0].security_group_ids == toset(["sg-0fleet0fleet0fle"]) && length(module.shared) == 0
+    condition     = aws_lambda_function.rotation[0].vpc_config[0].security_group_ids == toset(["sg-0f0f0f0f0f0f0f0f0"]) && length(module.shared) == 0
     error_message = "In a fleet the rotation function uses the shared layer's security group."
   }
 

@@ -10,7 +10,7 @@ mock_provider "aws" {
 variables {
   name                       = "fleet"
   vpc_id                     = "vpc-0123456789abcdef0"
-  subnet_ids                 = ["subnet-aaaa", "subnet-bbbb"]
+  subnet_ids                 = ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"]
   database_security_group_id = "sg-0db0db0db0db0db00"
   function_names             = ["fleet-purge", "fleet-vacuum"]
   function_name_prefix       = "fleet-"

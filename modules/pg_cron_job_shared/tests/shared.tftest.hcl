@@ -8,7 +8,7 @@ mock_provider "aws" {
 variables {
   name                       = "fleet"
   vpc_id                     = "vpc-0123456789abcdef0"
-  subnet_ids                 = ["subnet-aaaa", "subnet-bbbb"]
+  subnet_ids                 = ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"]
   database_security_group_id = "sg-0db0db0db0db0db00"
   secretsmanager_endpoint    = "create"
   function_names             = ["fleet-purge", "fleet-vacuum", "fleet-refresh"]
@@ -255,7 +255,7 @@ run "s3_gateway_endpoint_for_extraction_jobs" {
 
   variables {
     create_s3_gateway_endpoint = true
-    s3_gateway_route_table_ids = ["rtb-aaaa", "rtb-bbbb"]
+    s3_gateway_route_table_ids = ["rtb-0aaaaaaaaaaaaaaaa", "rtb-0bbbbbbbbbbbbbbbb"]
   }
 
   override_resource {
@@ -265,7 +265,7 @@ run "s3_gateway_endpoint_for_extraction_jobs" {
   }
 
   assert {
-    condition     = aws_vpc_endpoint.s3[0].vpc_endpoint_type == "Gateway" && aws_vpc_endpoint.s3[0].service_name == "com.amazonaws.eu-south-1.s3" && aws_vpc_endpoint.s3[0].route_table_ids == toset(["rtb-aaaa", "rtb-bbbb"])
+    condition     = aws_vpc_endpoint.s3[0].vpc_endpoint_type == "Gateway" && aws_vpc_endpoint.s3[0].service_name == "com.amazonaws.eu-south-1.s3" && aws_vpc_endpoint.s3[0].route_table_ids == toset(["rtb-0aaaaaaaaaaaaaaaa", "rtb-0bbbbbbbbbbbbbbbb"])
     error_message = "One S3 gateway endpoint on the given route tables."
   }
 

@@ -8,7 +8,7 @@ mock_provider "aws" {
 variables {
   name                       = "fleet"
   vpc_id                     = "vpc-0123456789abcdef0"
-  subnet_ids                 = ["subnet-aaaa", "subnet-bbbb"]
+  subnet_ids                 = ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"]
   database_security_group_id = "sg-0db0db0db0db0db00"
   secretsmanager_endpoint    = "create"
   function_names             = ["fleet-purge"]
@@ -19,13 +19,13 @@ variables {
 override_resource {
   target          = aws_security_group.watchdog
   override_during = plan
-  values          = { id = "sg-0wd0wd0wd0wd0wd00" }
+  values          = { id = "sg-0dd0dd0dd0dd0dd00" }
 }
 
 override_resource {
   target          = aws_security_group.watchdog_endpoints
   override_during = plan
-  values          = { id = "sg-0ep0ep0ep0ep0ep00" }
+  values          = { id = "sg-0ee0ee0ee0ee0ee00" }
 }
 
 ################################################################################
@@ -47,8 +47,8 @@ run "watchdog_in_the_vpc_with_created_endpoints" {
 
   assert {
     condition = (length(aws_lambda_function.watchdog[0].vpc_config) == 1
-      && aws_lambda_function.watchdog[0].vpc_config[0].subnet_ids == toset(["subnet-aaaa", "subnet-bbbb"])
-      && aws_lambda_function.watchdog[0].vpc_config[0].security_group_ids == toset(["sg-0wd0wd0wd0wd0wd00"])
+      && aws_lambda_function.watchdog[0].vpc_config[0].subnet_ids == toset(["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"])
+      && aws_lambda_function.watchdog[0].vpc_config[0].security_group_ids == toset(["sg-0dd0dd0dd0dd0dd00"])
     && aws_lambda_function.watchdog[0].replace_security_groups_on_destroy == true)
     error_message = "The watchdog is attached to subnet_ids with its own group, which is detached before a destroy."
   }
@@ -60,19 +60,19 @@ run "watchdog_in_the_vpc_with_created_endpoints" {
   assert {
     condition = (toset(keys(aws_vpc_endpoint.watchdog)) == toset(["scheduler", "monitoring"])
       && alltrue([for s, e in aws_vpc_endpoint.watchdog : e.service_name == "com.amazonaws.eu-south-1.${s}" && e.vpc_endpoint_type == "Interface" && e.private_dns_enabled
-        && e.subnet_ids == toset(["subnet-aaaa", "subnet-bbbb"]) && e.security_group_ids == toset(["sg-0ep0ep0ep0ep0ep00"])
+        && e.subnet_ids == toset(["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"]) && e.security_group_ids == toset(["sg-0ee0ee0ee0ee0ee00"])
     && e.vpc_id == "vpc-0123456789abcdef0"]))
     error_message = "Two interface endpoints with private DNS (scheduler, monitoring) in subnet_ids, with the endpoints' group."
   }
   assert {
     condition = (length(aws_vpc_security_group_egress_rule.watchdog_endpoints) == 1
-      && aws_vpc_security_group_egress_rule.watchdog_endpoints[0].security_group_id == "sg-0wd0wd0wd0wd0wd00"
-      && aws_vpc_security_group_egress_rule.watchdog_endpoints[0].referenced_security_group_id == "sg-0ep0ep0ep0ep0ep00"
+      && aws_vpc_security_group_egress_rule.watchdog_endpoints[0].security_group_id == "sg-0dd0dd0dd0dd0dd00"
+      && aws_vpc_security_group_egress_rule.watchdog_endpoints[0].referenced_security_group_id == "sg-0ee0ee0ee0ee0ee00"
       && aws_vpc_security_group_egress_rule.watchdog_endpoints[0].ip_protocol == "tcp"
       && aws_vpc_security_group_egress_rule.watchdog_endpoints[0].from_port == 443 && aws_vpc_security_group_egress_rule.watchdog_endpoints[0].to_port == 443
       && length(aws_vpc_security_group_ingress_rule.watchdog_endpoints) == 1
-      && aws_vpc_security_group_ingress_rule.watchdog_endpoints[0].security_group_id == "sg-0ep0ep0ep0ep0ep00"
-      && aws_vpc_security_group_ingress_rule.watchdog_endpoints[0].referenced_security_group_id == "sg-0wd0wd0wd0wd0wd00"
+      && aws_vpc_security_group_ingress_rule.watchdog_endpoints[0].security_group_id == "sg-0ee0ee0ee0ee0ee00"
+      && aws_vpc_security_group_ingress_rule.watchdog_endpoints[0].referenced_security_group_id == "sg-0dd0dd0dd0dd0dd00"
     && aws_vpc_security_group_ingress_rule.watchdog_endpoints[0].from_port == 443 && aws_vpc_security_group_ingress_rule.watchdog_endpoints[0].to_port == 443)
     error_message = "The watchdog's group reaches the endpoints' group on 443 and the endpoints' group admits it."
   }
@@ -88,7 +88,7 @@ run "watchdog_in_the_vpc_with_created_endpoints" {
     error_message = "The watchdog's role may manage the function's network interfaces (as AWSLambdaVPCAccessExecutionRole)."
   }
   assert {
-    condition     = output.watchdog_security_group_id == "sg-0wd0wd0wd0wd0wd00" && output.watchdog_endpoints_security_group_id == "sg-0ep0ep0ep0ep0ep00" && length(output.watchdog_vpc_endpoint_ids) == 2
+    condition     = output.watchdog_security_group_id == "sg-0dd0dd0dd0dd0dd00" && output.watchdog_endpoints_security_group_id == "sg-0ee0ee0ee0ee0ee00" && length(output.watchdog_vpc_endpoint_ids) == 2
     error_message = "The outputs name the watchdog's group, the endpoints' group and the endpoints."
   }
   # The jobs' Secrets Manager endpoint is the jobs' own: untouched.
@@ -105,7 +105,7 @@ run "created_endpoints_include_ssm_with_declared_jobs" {
   variables {
     watchdog_in_vpc        = true
     watchdog_vpc_endpoints = "create"
-    endpoint_subnet_ids    = ["subnet-aaaa"]
+    endpoint_subnet_ids    = ["subnet-0aaaaaaaaaaaaaaaa"]
     declared_jobs          = { "fleet-purge" = "default/fleet-purge" }
   }
   assert {
@@ -113,11 +113,11 @@ run "created_endpoints_include_ssm_with_declared_jobs" {
     error_message = "With declared jobs: scheduler, monitoring and ssm endpoints."
   }
   assert {
-    condition     = alltrue([for s, e in aws_vpc_endpoint.watchdog : e.subnet_ids == toset(["subnet-aaaa"])])
+    condition     = alltrue([for s, e in aws_vpc_endpoint.watchdog : e.subnet_ids == toset(["subnet-0aaaaaaaaaaaaaaaa"])])
     error_message = "The endpoints take endpoint_subnet_ids (one per Availability Zone) when given."
   }
   assert {
-    condition     = aws_lambda_function.watchdog[0].vpc_config[0].subnet_ids == toset(["subnet-aaaa", "subnet-bbbb"])
+    condition     = aws_lambda_function.watchdog[0].vpc_config[0].subnet_ids == toset(["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"])
     error_message = "The function stays in subnet_ids."
   }
 }
@@ -138,9 +138,9 @@ run "existing_endpoints_admit_the_watchdog" {
   }
   assert {
     condition = ([for r in aws_vpc_security_group_ingress_rule.watchdog_endpoints : r.security_group_id] == ["sg-0aaaaaaaaaaaaaaa1", "sg-0bbbbbbbbbbbbbbb2"]
-      && alltrue([for r in aws_vpc_security_group_ingress_rule.watchdog_endpoints : r.referenced_security_group_id == "sg-0wd0wd0wd0wd0wd00" && r.from_port == 443 && r.to_port == 443 && r.ip_protocol == "tcp"])
+      && alltrue([for r in aws_vpc_security_group_ingress_rule.watchdog_endpoints : r.referenced_security_group_id == "sg-0dd0dd0dd0dd0dd00" && r.from_port == 443 && r.to_port == 443 && r.ip_protocol == "tcp"])
       && [for r in aws_vpc_security_group_egress_rule.watchdog_endpoints : r.referenced_security_group_id] == ["sg-0aaaaaaaaaaaaaaa1", "sg-0bbbbbbbbbbbbbbb2"]
-    && alltrue([for r in aws_vpc_security_group_egress_rule.watchdog_endpoints : r.security_group_id == "sg-0wd0wd0wd0wd0wd00" && r.from_port == 443 && r.to_port == 443]))
+    && alltrue([for r in aws_vpc_security_group_egress_rule.watchdog_endpoints : r.security_group_id == "sg-0dd0dd0dd0dd0dd00" && r.from_port == 443 && r.to_port == 443]))
     error_message = "Each given endpoint group admits the watchdog on 443, and the watchdog reaches each on 443."
   }
   assert {
@@ -157,7 +157,7 @@ run "watchdog_in_the_vpc_through_a_nat" {
     watchdog_in_vpc = true
   }
   assert {
-    condition     = keys(aws_vpc_security_group_egress_rule.watchdog_https) == ["0.0.0.0/0"] && aws_vpc_security_group_egress_rule.watchdog_https["0.0.0.0/0"].security_group_id == "sg-0wd0wd0wd0wd0wd00" && aws_vpc_security_group_egress_rule.watchdog_https["0.0.0.0/0"].from_port == 443 && aws_vpc_security_group_egress_rule.watchdog_https["0.0.0.0/0"].to_port == 443
+    condition     = keys(aws_vpc_security_group_egress_rule.watchdog_https) == ["0.0.0.0/0"] && aws_vpc_security_group_egress_rule.watchdog_https["0.0.0.0/0"].security_group_id == "sg-0dd0dd0dd0dd0dd00" && aws_vpc_security_group_egress_rule.watchdog_https["0.0.0.0/0"].from_port == 443 && aws_vpc_security_group_egress_rule.watchdog_https["0.0.0.0/0"].to_port == 443
     error_message = "watchdog_vpc_endpoints = \"none\": HTTPS egress to 0.0.0.0/0 (the jobs' https_egress_cidr_blocks is null)."
   }
   assert {

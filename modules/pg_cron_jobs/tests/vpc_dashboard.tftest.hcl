@@ -11,13 +11,14 @@ variables {
   name                       = "fleet"
   package_path               = "tests/fixtures/package.zip"
   vpc_id                     = "vpc-0123456789abcdef0"
-  subnet_ids                 = ["subnet-aaaa", "subnet-bbbb"]
+  subnet_ids                 = ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"]
   database_security_group_id = "sg-0db0db0db0db0db00"
   defaults = {
     secret_arn        = "arn:aws:secretsmanager:eu-south-1:123456789012:secret:master-AbCdEf"
     database_host     = "db.example.internal"
     schedule_timezone = "UTC"
   }
+  existing_schedule_groups = ["reports"]
   jobs = {
     purge  = { sql = "SELECT 1", schedule_expression = "cron(0 6 ? * MON-FRI *)" }
     vacuum = { sql = "SELECT 2", schedule_expression = "cron(0 2 1 * ? *)", schedule_group_name = "reports" }

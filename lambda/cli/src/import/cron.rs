@@ -341,7 +341,7 @@ pub fn translate(schedule: &str, options: Options) -> Result<Translation, CronEr
         vec![make("*", "?", None)?]
     } else if options.split_or {
         notes.push(format!(
-            "day-of-month {dom_text} OR day-of-week {dow_text}: split into two schedules; on a day matching both (e.g. the 1st on a Monday) both fire, so the job runs twice unless the first run still holds the overlap lock"
+            "day-of-month {dom_text} OR day-of-week {dow_text}: split into two schedules; on a day matching both (e.g. the 1st on a Monday) both fire, so the job runs twice (each schedule is its own job, with its own name, overlap lock and watch)"
         ));
         vec![
             make(&dom_out, "?", Some("dom"))?,

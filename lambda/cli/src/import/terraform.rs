@@ -53,8 +53,6 @@ struct Entry<'a> {
     key: String,
     job: &'a Job,
     expression: String,
-    /// `job_name` shared by the entries of one split job.
-    shared_name: Option<String>,
     sql_file: Option<String>,
 }
 
@@ -113,7 +111,6 @@ pub fn write(import: &Import, output: &Output) -> Result<String, ImportError> {
             }
             JobSql::Inline(_) => None,
         };
-        let split = job.schedules.len() > 1;
         for schedule in &job.schedules {
             let entry_key = match schedule.suffix {
                 Some(s) => format!("{key}_{s}"),
@@ -124,7 +121,6 @@ pub fn write(import: &Import, output: &Output) -> Result<String, ImportError> {
                 key: entry_key,
                 job,
                 expression: schedule.expression.clone(),
-                shared_name: split.then(|| format!("{}-{key}", output.name)),
                 sql_file: sql_file.clone(),
             });
         }
@@ -238,9 +234,6 @@ fn main_tf(import: &Import, output: &Output, entries: &[Entry], default_zone: &s
             let _ = writeln!(tf, "    # {}", comment.trim_end());
             let _ = writeln!(tf, "    {} = {{", e.key);
             let mut attrs: Vec<(&str, String)> = Vec::new();
-            if let Some(n) = &e.shared_name {
-                attrs.push(("job_name", hcl_string(n)));
-            }
             attrs.push(("schedule_expression", hcl_string(&e.expression)));
             if e.job.timezone != default_zone {
                 attrs.push(("schedule_timezone", hcl_string(&e.job.timezone)));

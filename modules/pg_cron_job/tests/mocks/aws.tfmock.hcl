@@ -35,7 +35,7 @@ mock_resource "aws_vpc_endpoint" {
   defaults = { id = "vpce-0123456789abcdef0" }
 }
 mock_resource "aws_security_group" {
-  defaults = { id = "sg-0jobs0jobs0jobs00" }
+  defaults = { id = "sg-0b0b50b0b50b0b500" }
 }
 mock_resource "aws_cloudwatch_log_group" {
   defaults = { arn = "arn:aws:logs:eu-south-1:123456789012:log-group:/aws/lambda/purge" }

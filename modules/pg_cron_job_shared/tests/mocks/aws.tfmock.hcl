@@ -25,7 +25,7 @@ mock_resource "aws_iam_role" {
   defaults = { arn = "arn:aws:iam::123456789012:role/fleet-sched" }
 }
 mock_resource "aws_security_group" {
-  defaults = { id = "sg-0j0b50j0b50j0b500" }
+  defaults = { id = "sg-0a0b50a0b50a0b500" }
 }
 mock_resource "aws_vpc_endpoint" {
   defaults = { id = "vpce-0123456789abcdef0" }

@@ -9,7 +9,7 @@ variables {
   name                       = "fleet"
   package_path               = "tests/fixtures/package.zip"
   vpc_id                     = "vpc-0123456789abcdef0"
-  subnet_ids                 = ["subnet-aaaa", "subnet-bbbb"]
+  subnet_ids                 = ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"]
   database_security_group_id = "sg-0db0db0db0db0db00"
   secretsmanager_endpoint    = "create"
   defaults = {

@@ -131,7 +131,6 @@ module "pg_cron_jobs" {
 
     # line 34: 0 5 1,15 * mon psql -U app_jobs -f /opt/jobs/invoice_reminders.sql
     invoice_reminders_dom = {
-      job_name            = "cron-invoice_reminders"
       schedule_expression = "cron(0 5 1,15 * ? *)"
       sql_file            = "sql/invoice_reminders.sql"
       sql_source_path     = "${path.module}/sql/invoice_reminders.sql"
@@ -142,7 +141,6 @@ module "pg_cron_jobs" {
 
     # line 34: 0 5 1,15 * mon psql -U app_jobs -f /opt/jobs/invoice_reminders.sql
     invoice_reminders_dow = {
-      job_name            = "cron-invoice_reminders"
       schedule_expression = "cron(0 5 ? * 2 *)"
       sql_file            = "sql/invoice_reminders.sql"
       sql_source_path     = "${path.module}/sql/invoice_reminders.sql"
