@@ -24,6 +24,17 @@ SQL_DIR ?= examples/complete/sql
 # Highest glibc symbol version bootstrap may need (Amazon Linux 2023 has 2.34).
 MAX_GLIBC ?= 2.34
 
+# `make test` runs its checks in parallel, as CI's `make -j4 --output-sync=target test`, unless
+# the command line says how many jobs (`make -j1 test` runs them one at a time): twice the
+# machine's cores, at least 4 (the suites wait on servers as much as on the CPU).
+ifeq ($(filter test,$(MAKECMDGOALS)),test)
+ifeq ($(findstring j,$(firstword -$(MAKEFLAGS))),)
+ifeq ($(filter -j%,$(MAKEFLAGS)),)
+MAKEFLAGS += -j$(shell n=$$(nproc 2>/dev/null || echo 2); echo $$((n < 2 ? 4 : 2 * n))) --output-sync=target
+endif
+endif
+endif
+
 ROOT := $(abspath .)
 VENV := $(ROOT)/.venv
 PY := $(VENV)/bin/python
@@ -124,8 +135,17 @@ $(CA_BUNDLE): FORCE
 
 FORCE:
 
+# The workstation CLI of the x86_64 build, which reads SQL_DIR's files with the runner's own
+# script reader before they are packaged (`pg-cron-job check`); an arm64 build uses it when the
+# x86_64 build made it.
+SQL_CHECK_CLI = $(call LAMBDA_TARGET_DIR,x86_64)/x86_64-unknown-linux-gnu/release/pg-cron-job
+
 build: venv rust-target $(CA_BUNDLE)
 	$(ZIGBUILD) zigbuild $(ZIGBUILD_FLAGS) $(BUILD_PACKAGES)
+	@$(if $(SQL_DIR),if [ -x "$(SQL_CHECK_CLI)" ]; then \
+	  find $(SQL_DIR) -name '*.sql' -print0 | LC_ALL=C sort -z | xargs -0 -r $(SQL_CHECK_CLI) check \
+	    || { echo "ERROR: the job runner would refuse the SQL file(s) above (SQL_DIR=$(SQL_DIR)): nothing was packaged"; exit 1; }; \
+	  else echo "note: SQL_DIR's files were not checked: $(SQL_CHECK_CLI) is missing (make build ARCH=x86_64 builds it)"; fi,)
 	@rm -rf $(BUILD_DIR)/bin && mkdir -p $(BUILD_DIR)/bin && \
 	  cp $(call LAMBDA_TARGET_DIR,$(ARCH))/$(RUST_TARGET)/release/bootstrap $(BUILD_DIR)/bin/bootstrap && \
 	  if [ "$(ARCH)" = x86_64 ]; then cp $(call LAMBDA_TARGET_DIR,$(ARCH))/$(RUST_TARGET)/release/pg-cron-job $(BUILD_DIR)/bin/pg-cron-job; fi
@@ -181,9 +201,10 @@ faults: check-arch build
 
 # The importer (pg-cron-job import): cron translation property test against croniter across DST,
 # the crontab / cron.job corpus against its golden output (terraform validate on the result), and
-# --from-database on a real PostgreSQL.
+# --from-database on a real PostgreSQL; the CLI itself (help, usage, completions, `check` against
+# the runner's own start-up, `make build SQL_DIR` stopping on a refused file).
 import-test: check-arch build
-	PG_CRON_JOB_CLI=$(ROOT)/.build/x86_64/bin/pg-cron-job TF_PLUGIN_DIR="$(TF_PLUGIN_DIR)" $(SUITE_LOCK) $(PY) -m pytest -q test/import
+	PG_CRON_JOB_CLI=$(ROOT)/.build/x86_64/bin/pg-cron-job PG_CRON_JOB_BIN=$(BOOTSTRAP) TF_PLUGIN_DIR="$(TF_PLUGIN_DIR)" $(SUITE_LOCK) $(PY) -m pytest -q test/import test/cli
 
 # The schedule evaluator (lambda/schedule, what the watchdog and `pg-cron-job schedule next` use)
 # against an independent implementation from the Scheduler documentation, across time zones and

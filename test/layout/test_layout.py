@@ -44,7 +44,7 @@ def test_lambda_package_has_no_importer():
     cli_source = "".join(p.read_text() for p in (ROOT / "lambda/cli/src").rglob("*.rs"))
     # Texts only the importer has: its usage line, refusals and notes of its own. (Time zone
     # names are no marker: the watchdog carries the schedule crate's time-zone database too.)
-    for marker, source in [("pg-cron-job import crontab FILE", cli_source),
+    for marker, source in [("COPY text dump of cron.job", cli_source),
                            ("--split-or emits two schedules", cli_source),
                            ("the port is the fleet's database_port", cli_source)]:
         assert marker in source, f"{marker!r} is no longer in the importer: pick another marker"

@@ -1,35 +1,37 @@
-//! `pg-cron-job`, the workstation command: `pg-cron-job import ...` turns a crontab or pg_cron's
-//! `cron.job` into a Terraform directory for the jobs map; `pg-cron-job schedule next ...` prints
-//! the start times of a Scheduler expression as Scheduler computes them. It needs no AWS access
-//! and carries no AWS SDK (`cargo install --path lambda/cli`).
+//! `pg-cron-job`, the workstation command: `import` turns a crontab or pg_cron's `cron.job` into
+//! a Terraform directory for the jobs map; `schedule next` prints the start times of a Scheduler
+//! expression as Scheduler computes them; `check` reads SQL files as the job runner does. It
+//! needs no AWS access and carries no AWS SDK (`cargo install --path lambda/cli`).
 
+mod check;
+mod cli;
 mod import;
 mod schedule;
 
 use std::process::ExitCode;
 
-const USAGE: &str =
-    "usage: pg-cron-job import (crontab | pg-cron | schedule) ...   (pg-cron-job import --help)";
+use clap::{CommandFactory, Parser};
+
+use cli::{Cli, Command};
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("import") => import::main(&args[1..]),
-        Some("schedule") => schedule::main(&args[1..]),
-        Some("-h" | "--help" | "help") => {
-            println!("{USAGE}");
-            ExitCode::SUCCESS
-        }
-        Some("-V" | "--version") => {
-            println!("pg-cron-job {}", env!("CARGO_PKG_VERSION"));
-            ExitCode::SUCCESS
-        }
-        other => {
-            eprintln!(
-                "pg-cron-job: unknown command {:?}\n{USAGE}",
-                other.unwrap_or("")
+    // The arguments as given, for the generated files' "made by" line.
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    // clap prints help and version on stdout (exit 0), a usage error with the failing command's
+    // usage on stderr (exit 2).
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Import { source } => import::main(source, raw.get(1..).unwrap_or_default()),
+        Command::Schedule { command } => schedule::main(command),
+        Command::Check(args) => check::main(&args),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "pg-cron-job",
+                &mut std::io::stdout(),
             );
-            ExitCode::from(2)
+            ExitCode::SUCCESS
         }
     }
 }

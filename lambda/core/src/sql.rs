@@ -8,6 +8,10 @@ use std::collections::HashMap;
 
 use thiserror::Error;
 
+/// The largest SQL file the runner reads (the script is held in memory once; 200,000
+/// statements are 22 MB); `pg-cron-job check` applies the same limit.
+pub const MAX_SCRIPT_BYTES: u64 = 256 * 1024 * 1024;
+
 /// A script that cannot run as written; `line` is 1-based.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ScriptError {

@@ -1,11 +1,7 @@
 //! `pg-cron-job import`: turns a crontab or pg_cron's `cron.job` into a Terraform directory for
 //! the `jobs` map of modules/pg_cron_jobs (main.tf, sql/*.sql, REPORT.md). No AWS access.
 //!
-//! Usage:
-//!   pg-cron-job import crontab FILE [--timezone ZONE] [--out DIR] [--scripts-root DIR]
-//!                                   [--system] [--split-or] [--module-source SRC] [--name NAME] [--force]
-//!   pg-cron-job import pg-cron (FILE | --from-database) [--timezone ZONE] [--out DIR]
-//!                                   [--split-or] [--module-source SRC] [--name NAME] [--force]
+//! The options are in `cli.rs` (`pg-cron-job import crontab --help`).
 
 mod cron;
 mod crontab;
@@ -15,21 +11,25 @@ mod pg_cron;
 mod psql;
 mod terraform;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
+use crate::cli::{CrontabArgs, ImportOptions, ImportSource, PgCronArgs, TranslateArgs};
 use model::{is_time_zone, ImportError, Output};
 
 /// Where the generated main.tf finds the jobs module unless `--module-source` says otherwise.
 pub const DEFAULT_MODULE_SOURCE: &str =
     "git::https://github.com/pg-cron-job/pg_cron_job.git//modules/pg_cron_jobs?ref=v0.2.0";
 
-/// Runs `pg-cron-job import ARGS...`; `args` starts after `import`.
-pub fn main(args: &[String]) -> ExitCode {
-    if args.first().map(String::as_str) == Some("schedule") {
-        return schedule_command(&args[1..]);
-    }
-    match run(args) {
+/// Runs `pg-cron-job import ...`; `raw` are the arguments after `import`, as given (the
+/// generated files say which command made them).
+pub fn main(source: ImportSource, raw: &[String]) -> ExitCode {
+    let result = match source {
+        ImportSource::Schedule(args) => return schedule_command(&args),
+        ImportSource::Crontab(args) => run(Source::Crontab(&args), &args.options, raw),
+        ImportSource::PgCron(args) => run(Source::PgCron(&args), &args.options, raw),
+    };
+    match result {
         Ok(summary) => {
             println!("{summary}");
             ExitCode::SUCCESS
@@ -44,16 +44,12 @@ pub fn main(args: &[String]) -> ExitCode {
 /// `import schedule`: prints what each expression translates to, one JSON object a line:
 /// `{"input":..,"schedules":[..],"notes":[..]}` or `{"input":..,"error":..}`. Exit 1 if any
 /// expression was refused.
-fn schedule_command(args: &[String]) -> ExitCode {
-    let mut options = cron::Options::default();
-    let mut exprs = Vec::new();
-    for a in args {
-        match a.as_str() {
-            "--pg-cron" => options.pg_cron = true,
-            "--split-or" => options.split_or = true,
-            _ => exprs.push(a.clone()),
-        }
-    }
+fn schedule_command(args: &TranslateArgs) -> ExitCode {
+    let options = cron::Options {
+        pg_cron: args.pg_cron,
+        split_or: args.split_or,
+    };
+    let mut exprs = args.expressions.clone();
     if exprs.is_empty() {
         use std::io::BufRead;
         for line in std::io::stdin().lock().lines() {
@@ -89,115 +85,28 @@ fn schedule_command(args: &[String]) -> ExitCode {
     }
 }
 
-struct Args {
-    kind: String,
-    file: Option<PathBuf>,
-    timezone: Option<String>,
-    out: PathBuf,
-    scripts_root: Option<PathBuf>,
-    system: bool,
-    split_or: bool,
-    from_database: bool,
-    module_source: String,
-    name: Option<String>,
-    force: bool,
-    /// Daylight-saving notes cover the 12 months from this date (default: today).
-    as_of: Option<jiff::civil::Date>,
+/// What to import (clap has checked the arguments' shape: a crontab FILE; a dump FILE or
+/// --from-database, not both).
+enum Source<'a> {
+    Crontab(&'a CrontabArgs),
+    PgCron(&'a PgCronArgs),
 }
 
-fn parse_args(args: &[String]) -> Result<Args, ImportError> {
-    let mut it = args.iter();
-    let kind = it
-        .next()
-        .ok_or_else(|| ImportError::Usage("what to import: crontab or pg-cron".into()))?
-        .clone();
-    if kind == "-h" || kind == "--help" {
-        return Err(ImportError::Usage("help".into()));
-    }
-    if kind != "crontab" && kind != "pg-cron" {
-        return Err(ImportError::Usage(format!(
-            "unknown source {kind:?}: crontab or pg-cron"
-        )));
-    }
-    let mut parsed = Args {
-        kind,
-        file: None,
-        timezone: None,
-        out: PathBuf::from("pg_cron_jobs"),
-        scripts_root: None,
-        system: false,
-        split_or: false,
-        from_database: false,
-        module_source: DEFAULT_MODULE_SOURCE.into(),
-        name: None,
-        force: false,
-        as_of: None,
-    };
-    while let Some(arg) = it.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
-            _ => (arg.as_str(), None),
-        };
-        let mut value = || -> Result<String, ImportError> {
-            match &inline {
-                Some(v) => Ok(v.clone()),
-                None => it
-                    .next()
-                    .cloned()
-                    .ok_or_else(|| ImportError::Usage(format!("{flag} needs a value"))),
-            }
-        };
-        match flag {
-            "--timezone" => parsed.timezone = Some(value()?),
-            "--out" => parsed.out = PathBuf::from(value()?),
-            "--scripts-root" => parsed.scripts_root = Some(PathBuf::from(value()?)),
-            "--module-source" => parsed.module_source = value()?,
-            "--name" => parsed.name = Some(value()?),
-            "--system" => parsed.system = true,
-            "--split-or" => parsed.split_or = true,
-            "--from-database" => parsed.from_database = true,
-            "--force" => parsed.force = true,
-            "--as-of" => {
-                let v = value()?;
-                parsed.as_of = Some(v.parse().map_err(|_| {
-                    ImportError::Usage(format!("--as-of {v:?}: a date yyyy-mm-dd"))
-                })?);
-            }
-            f if f.starts_with('-') && f != "-" => {
-                return Err(ImportError::Usage(format!("unknown option {f}")))
-            }
-            _ if parsed.file.is_none() => parsed.file = Some(PathBuf::from(arg)),
-            _ => return Err(ImportError::Usage(format!("unexpected argument {arg:?}"))),
-        }
-    }
-    if let Some(tz) = &parsed.timezone {
+/// The checks clap cannot make: a known time zone, a valid fleet name.
+fn check_options(options: &ImportOptions) -> Result<(), ImportError> {
+    if let Some(tz) = &options.timezone {
         if !is_time_zone(tz) {
             return Err(ImportError::TimeZone(tz.clone()));
         }
     }
-    if parsed.kind == "crontab" && (parsed.file.is_none() || parsed.from_database) {
-        return Err(ImportError::Usage(
-            "import crontab needs the crontab FILE".into(),
-        ));
-    }
-    if parsed.kind == "pg-cron" && parsed.file.is_some() == parsed.from_database {
-        return Err(ImportError::Usage(
-            "import pg-cron needs a dump FILE or --from-database (one of them)".into(),
-        ));
-    }
-    if parsed.kind == "pg-cron" && (parsed.system || parsed.scripts_root.is_some()) {
-        return Err(ImportError::Usage(
-            "--system and --scripts-root are for crontabs".into(),
-        ));
-    }
-    if let Some(name) = &parsed.name {
+    if let Some(name) = &options.name {
         if !terraform::valid_fleet_name(name) {
             return Err(ImportError::Usage(format!(
                 "--name {name:?}: 1-40 letters, digits, '-' or '_'"
             )));
         }
     }
-    Ok(parsed)
+    Ok(())
 }
 
 fn read(path: &Path) -> Result<String, ImportError> {
@@ -207,49 +116,53 @@ fn read(path: &Path) -> Result<String, ImportError> {
     })
 }
 
-fn run(args: &[String]) -> Result<String, ImportError> {
-    let a = parse_args(args)?;
+fn run(source: Source<'_>, a: &ImportOptions, raw: &[String]) -> Result<String, ImportError> {
+    check_options(a)?;
     if !a.force && a.out.join("main.tf").exists() {
         return Err(ImportError::Exists(a.out.join("main.tf")));
     }
-    let import = match (a.kind.as_str(), &a.file) {
-        ("crontab", Some(file)) => crontab::import(
-            &read(file)?,
-            &format!("crontab {}", file.display()),
-            &crontab::Options {
-                timezone: a.timezone.clone(),
-                scripts_root: a.scripts_root.clone(),
-                system: a.system,
-                split_or: a.split_or,
-            },
+    let (import, default_name) = match source {
+        Source::Crontab(c) => (
+            crontab::import(
+                &read(&c.file)?,
+                &format!("crontab {}", c.file.display()),
+                &crontab::Options {
+                    timezone: a.timezone.clone(),
+                    scripts_root: c.scripts_root.clone(),
+                    system: c.system,
+                    split_or: a.split_or,
+                },
+            ),
+            "cron",
         ),
-        (_, Some(file)) => {
+        Source::PgCron(PgCronArgs {
+            file: Some(file), ..
+        }) => {
             let rows = pg_cron::parse_dump(&read(file)?)?;
-            pg_cron::import(
-                rows,
-                &format!("cron.job dump {}", file.display()),
-                a.timezone.as_deref(),
-                None,
-                a.split_or,
+            (
+                pg_cron::import(
+                    rows,
+                    &format!("cron.job dump {}", file.display()),
+                    a.timezone.as_deref(),
+                    None,
+                    a.split_or,
+                ),
+                "pgcron",
             )
         }
-        _ => {
+        Source::PgCron(_) => {
             let (rows, zone, source) = pg_cron::read_database()?;
-            pg_cron::import(rows, &source, a.timezone.as_deref(), zone, a.split_or)
+            (
+                pg_cron::import(rows, &source, a.timezone.as_deref(), zone, a.split_or),
+                "pgcron",
+            )
         }
     };
     let output = Output {
         dir: a.out.clone(),
         module_source: a.module_source.clone(),
-        name: a.name.clone().unwrap_or_else(|| {
-            if a.kind == "crontab" {
-                "cron"
-            } else {
-                "pgcron"
-            }
-            .into()
-        }),
-        command: format!("pg-cron-job import {}", args.join(" ")),
+        name: a.name.clone().unwrap_or_else(|| default_name.into()),
+        command: format!("pg-cron-job import {}", raw.join(" ")),
         as_of: a
             .as_of
             .and_then(|d| d.to_zoned_datetime(jiff::tz::TimeZone::UTC).ok())
@@ -263,8 +176,26 @@ mod tests {
     use super::job_sql::*;
     use super::*;
 
-    fn args(s: &str) -> Vec<String> {
-        s.split_whitespace().map(String::from).collect()
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+    use std::path::PathBuf;
+
+    /// `pg-cron-job import <s>` parsed and checked as main() does.
+    fn import(s: &str) -> Result<ImportSource, String> {
+        let argv = ["pg-cron-job", "import"]
+            .into_iter()
+            .chain(s.split_whitespace());
+        let cli = Cli::try_parse_from(argv).map_err(|e| e.to_string())?;
+        let Command::Import { source } = cli.command else {
+            return Err("not import".into());
+        };
+        match &source {
+            ImportSource::Crontab(c) => check_options(&c.options),
+            ImportSource::PgCron(p) => check_options(&p.options),
+            ImportSource::Schedule(_) => Ok(()),
+        }
+        .map_err(|e| e.to_string())?;
+        Ok(source)
     }
 
     #[test]
@@ -280,17 +211,21 @@ mod tests {
 
     #[test]
     fn command_line() {
-        let a = parse_args(&args(
-            "crontab jobs.cron --timezone Europe/Rome --out x --split-or",
-        ))
-        .unwrap();
-        assert_eq!(a.file, Some(PathBuf::from("jobs.cron")));
-        assert_eq!(a.timezone.as_deref(), Some("Europe/Rome"));
-        assert!(a.split_or);
-        assert_eq!(a.out, PathBuf::from("x"));
-        let a = parse_args(&args("pg-cron --from-database --module-source=../m")).unwrap();
-        assert!(a.from_database);
-        assert_eq!(a.module_source, "../m");
+        let Ok(ImportSource::Crontab(a)) =
+            import("crontab jobs.cron --timezone Europe/Rome --out x --split-or")
+        else {
+            panic!("crontab")
+        };
+        assert_eq!(a.file, PathBuf::from("jobs.cron"));
+        assert_eq!(a.options.timezone.as_deref(), Some("Europe/Rome"));
+        assert!(a.options.split_or);
+        assert_eq!(a.options.out, PathBuf::from("x"));
+        let Ok(ImportSource::PgCron(a)) = import("pg-cron --from-database --module-source=../m")
+        else {
+            panic!("pg-cron")
+        };
+        assert!(a.from_database && a.file.is_none());
+        assert_eq!(a.options.module_source, "../m");
         for bad in [
             "",
             "systemd",
@@ -304,7 +239,7 @@ mod tests {
             "crontab a --out",
             "crontab a --name has.dot",
         ] {
-            assert!(parse_args(&args(bad)).is_err(), "{bad}");
+            assert!(import(bad).is_err(), "{bad}");
         }
     }
 

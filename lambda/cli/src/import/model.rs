@@ -7,27 +7,10 @@ use thiserror::Error;
 
 use super::cron::Schedule;
 
-/// The import command's usage, shown with every usage error.
-pub const USAGE: &str = "usage:
-  pg-cron-job import crontab FILE [--timezone ZONE] [--out DIR] [--scripts-root DIR] [--system]
-                                  [--split-or] [--module-source SRC] [--name NAME] [--force] [--as-of DATE]
-  pg-cron-job import pg-cron (FILE | --from-database) [--timezone ZONE] [--out DIR]
-                                  [--split-or] [--module-source SRC] [--name NAME] [--force]
-  pg-cron-job import schedule [--pg-cron] [--split-or] [EXPR...]
-
-FILE for pg-cron is a CSV (with header) or COPY text dump of cron.job. --from-database reads
-cron.job and cron.timezone with PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE and
-PGSSLROOTCERT. --split-or emits two schedules for an entry restricting both day-of-month and
-day-of-week (cron runs it when either matches) instead of refusing it. --system reads the
-/etc/crontab format (a user field after the schedule). The output directory (default
-./pg_cron_jobs) gets main.tf, sql/ and REPORT.md; an existing main.tf is kept unless --force.
-REPORT.md names each job whose start Scheduler skips or runs once when the clocks change, in
-the 12 months from --as-of (default today).";
-
 /// A problem with the command line, the input or the output directory.
 #[derive(Debug, Error)]
 pub enum ImportError {
-    #[error("{0}\n\n{USAGE}")]
+    #[error("{0} (pg-cron-job import --help)")]
     Usage(String),
     #[error("cannot read {path}: {source}")]
     Read {

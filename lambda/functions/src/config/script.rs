@@ -58,8 +58,8 @@ pub fn parse(env: &Env, task_root: Option<&Path>) -> Result<Script, ConfigError>
     }
 }
 
-/// The largest SQL file (the script is held in memory once; 200,000 statements are 22 MB).
-pub const MAX_SQL_FILE_BYTES: u64 = 256 * 1024 * 1024;
+/// The largest SQL file (declared with the script reader).
+pub const MAX_SQL_FILE_BYTES: u64 = pg_cron_job_core::sql::MAX_SCRIPT_BYTES;
 
 fn parse_text(source_name: String, text: String) -> Result<Script, ConfigError> {
     let script = Script::parse(text).map_err(|source| ConfigError::Script {
