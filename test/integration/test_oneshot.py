@@ -90,6 +90,68 @@ def test_transaction_rolls_back_every_statement_on_error(binary, base_env, pg, t
     assert pg.psql(f"SELECT count(*) FROM {table}") == "1", "autocommit keeps the first statement"
 
 
+def test_a_script_ending_inside_its_own_transaction_block_is_not_reported_as_done(binary, base_env, pg, table, tmp_path):
+    """BEGIN without COMMIT: psql exits and the server rolls the block back. The run says so
+    (failed, at the BEGIN's line), counts none of the block's rows, and its history row and lock
+    release are not swallowed by the block (ReadyForQuery's transaction status, read by the
+    runner's session reader)."""
+    script = tmp_path / "open.sql"
+    script.write_text(f"INSERT INTO {table} (id) VALUES (1);\nBEGIN;\nINSERT INTO {table} (id) VALUES (2), (3);\nUPDATE {table} SET note = 'x';\n")
+    r = run_oneshot(binary, dict(base_env, SQL_FILE=str(script)))
+    assert r.code == 1, r
+    rep = r.report
+    assert rep["status"] == "failed" and rep["error"]["line"] == 2, rep
+    assert "ended inside the transaction block that began at line 2" in rep["error"]["message"], rep
+    assert "3 statements (5 rows)" in rep["error"]["message"], rep
+    assert rep["rows_affected"] == 1, "only the autocommitted INSERT is done"
+    assert pg.psql(f"SELECT count(*) FROM {table}") == "1"
+
+
+def test_rows_of_a_rolled_back_block_are_not_counted(binary, base_env, pg, table, tmp_path):
+    script = tmp_path / "blocks.sql"
+    script.write_text(
+        f"BEGIN;\nINSERT INTO {table} (id) VALUES (1), (2);\nROLLBACK;\n"
+        f"BEGIN;\nINSERT INTO {table} (id) VALUES (3);\nCOMMIT;\n"
+        f"INSERT INTO {table} (id) VALUES (4);\n")
+    r = run_oneshot(binary, dict(base_env, SQL_FILE=str(script)))
+    assert r.code == 0 and r.report["status"] == "succeeded", r
+    assert r.report["rows_affected"] == 2, r.report
+    assert pg.psql(f"SELECT string_agg(id::text, ',' ORDER BY id) FROM {table}") == "3,4"
+
+    # A failed block ends in ROLLBACK whatever ends it (COMMIT is answered with ROLLBACK).
+    script.write_text(
+        f"\\set ON_ERROR_STOP off\nBEGIN;\nINSERT INTO {table} (id) VALUES (5);\n"
+        f"INSERT INTO {table} (id) VALUES (3);\nCOMMIT;\n")
+    r = run_oneshot(binary, dict(base_env, SQL_FILE=str(script)))
+    assert r.report["rows_affected"] == 0, r.report
+    assert pg.psql(f"SELECT count(*) FROM {table}") == "2"
+
+
+def test_server_notices_are_logged_and_the_last_ones_reported(binary, base_env, tmp_path):
+    """A batch purge's RAISE NOTICE is psql's only progress output: each notice is a JSON log line
+    with its statement, the result has the count and the last few; a flood is bounded (1,000
+    lines, the rest counted and said once)."""
+    script = tmp_path / "notices.sql"
+    script.write_text(
+        "SELECT 1;\n"
+        "DO $$ BEGIN FOR i IN 1..3 LOOP RAISE NOTICE 'Deleted % rows in this batch', i * 100; END LOOP;\n"
+        "RAISE WARNING 'slow batch'; END $$;\n")
+    r = run_oneshot(binary, dict(base_env, SQL_FILE=str(script)))
+    assert r.code == 0, r
+    notices = r.report["notices"]
+    assert notices["count"] == 4 and notices["logged"] == 4, notices
+    assert [n["message"] for n in notices["last"]] == ["Deleted 100 rows in this batch", "Deleted 200 rows in this batch", "Deleted 300 rows in this batch", "slow batch"]
+    assert {(n["severity"], n["statement"]) for n in notices["last"]} == {("NOTICE", 2), ("WARNING", 2)}
+    lines = [json.loads(l) for l in r.stderr.splitlines() if l.startswith("{") and '"server notice"' in l]
+    assert [(l["level"], l["notice"], l["statement"]) for l in lines][-2:] == [("INFO", "Deleted 300 rows in this batch", 2), ("WARN", "slow batch", 2)], lines
+
+    r = run_oneshot(binary, dict(base_env, SQL="DO $$ BEGIN FOR i IN 1..2500 LOOP RAISE NOTICE 'batch %', i; END LOOP; END $$"))
+    assert r.code == 0, r
+    assert (r.report["notices"]["count"], r.report["notices"]["logged"]) == (2500, 1000), r.report["notices"]
+    assert r.report["notices"]["last"][-1]["message"] == "batch 2500"
+    assert r.stderr.count('"server notice"') == 1000 and r.stderr.count("further server notices") == 1
+
+
 def test_vacuum_runs_in_autocommit_mode(binary, base_env, table):
     r = run_oneshot(binary, dict(base_env, SQL=f"VACUUM (ANALYZE) {table}"))
     assert r.code == 0, r

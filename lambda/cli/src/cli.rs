@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::import::DEFAULT_MODULE_SOURCE;
+/// Where the generated main.tf finds the jobs module unless `--module-source` says otherwise.
+pub const DEFAULT_MODULE_SOURCE: &str =
+    "git::https://github.com/pg-cron-job/pg_cron_job.git//modules/pg_cron_jobs?ref=v0.2.0";
 
 /// What `import --help` adds after the commands.
 const IMPORT_HELP: &str =

@@ -19,7 +19,7 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{ready, Context, Poll};
 
@@ -77,6 +77,21 @@ pub struct Wire {
     drop_rows: AtomicBool,
     /// `CopyData` messages received, as the server sent them.
     copy_rows: AtomicU64,
+    /// The transaction status of the latest `ReadyForQuery` (`I`, `T`, `E`; 0 before one).
+    transaction: AtomicU8,
+}
+
+/// Where the session stands after its latest request, as the server said in `ReadyForQuery`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransactionStatus {
+    /// Not in a transaction block.
+    Idle,
+    /// In a transaction block (`BEGIN` without its `COMMIT` yet).
+    InBlock,
+    /// In a failed transaction block: every statement is refused until it ends.
+    Failed,
+    /// No `ReadyForQuery` seen yet (or a status byte the protocol does not define).
+    Unknown,
 }
 
 impl Wire {
@@ -94,6 +109,17 @@ impl Wire {
     /// `CopyData` messages received so far (one per row of `COPY ... TO STDOUT`).
     pub fn copy_rows(&self) -> u64 {
         self.copy_rows.load(Ordering::Acquire)
+    }
+
+    /// The transaction status of the latest `ReadyForQuery`: read after a request has been
+    /// answered, it is the status that request left.
+    pub fn transaction_status(&self) -> TransactionStatus {
+        match self.transaction.load(Ordering::Acquire) {
+            b'I' => TransactionStatus::Idle,
+            b'T' => TransactionStatus::InBlock,
+            b'E' => TransactionStatus::Failed,
+            _ => TransactionStatus::Unknown,
+        }
     }
 
     fn record(&self, why: &str) {
@@ -151,6 +177,8 @@ pub struct Bounded<S> {
     emit_len: usize,
     ready: bool,
     notices: u32,
+    /// The body being read is a `ReadyForQuery`'s: its byte is the transaction status.
+    status_next: bool,
 }
 
 impl<S> Bounded<S> {
@@ -172,6 +200,7 @@ impl<S> Bounded<S> {
             emit_len: 0,
             ready: false,
             notices: 0,
+            status_next: false,
         }
     }
 
@@ -227,7 +256,10 @@ impl<S> Bounded<S> {
             ));
         }
         match ty {
-            b'Z' => self.ready = true,
+            b'Z' => {
+                self.ready = true;
+                self.status_next = true;
+            }
             b'N' if !self.ready => {
                 self.notices += 1;
                 if self.notices > MAX_STARTUP_NOTICES {
@@ -281,6 +313,10 @@ impl<S> Bounded<S> {
                         return Ok(used);
                     }
                     out.put_slice(&rest[..n as usize]);
+                }
+                if self.status_next {
+                    self.status_next = false;
+                    self.wire.transaction.store(rest[0], Ordering::Release);
                 }
                 self.remaining -= n;
                 used += n as usize;
@@ -575,6 +611,24 @@ mod tests {
         let mut b = bounded(PG_MAX_ROW);
         let e = run(&mut b, &[b'D', 0, 0, 0, 2], 5, 5).unwrap_err();
         assert!(e.contains("invalid length 2"), "{e}");
+    }
+
+    #[test]
+    fn ready_for_query_tells_the_transaction_status() {
+        let mut b = bounded(PG_MAX_ROW);
+        assert_eq!(b.wire.transaction_status(), TransactionStatus::Unknown);
+        for (byte, status) in [
+            (b'T', TransactionStatus::InBlock),
+            (b'E', TransactionStatus::Failed),
+            (b'I', TransactionStatus::Idle),
+        ] {
+            // Split anywhere (even between header and status byte), the message passes whole.
+            let input = [filler(b'C', 7), frame(b'Z', &[byte])].concat();
+            for step in [1, 3, 64] {
+                assert_eq!(run(&mut b, &input, step, 4).unwrap(), input);
+                assert_eq!(b.wire.transaction_status(), status);
+            }
+        }
     }
 
     #[test]

@@ -14,10 +14,11 @@ use postgres_native_tls::MakeTlsConnector;
 use socket2::{SockRef, TcpKeepalive};
 use tokio::time::Sleep;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
+use tokio_postgres::{AsyncMessage, Client, NoTls, SimpleQueryMessage};
 use tracing::warn;
 
-use crate::bounded::{Bounded, BoundedTls, Limits, Wire};
+use crate::bounded::{Bounded, BoundedTls, Limits, TransactionStatus, Wire};
+use crate::notices::{NoticeSummary, Notices};
 
 /// TCP keepalive: idle time before probing, probe interval, probes before giving up. A dead
 /// peer (half-open connection) is noticed within about 30 s even mid-statement.
@@ -78,6 +79,8 @@ pub struct Session {
     client: Client,
     /// What the session's reader shares with it (see [`crate::bounded`]).
     wire: Arc<Wire>,
+    /// The server's notices, as the connection task hears them.
+    notices: Arc<Notices>,
     /// `None` once [`Session::close`] took it.
     connection: Option<tokio::task::JoinHandle<()>>,
     timer: LimitTimer,
@@ -228,14 +231,31 @@ impl Session {
         S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
         T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
+        let notices = Arc::new(Notices::default());
+        let heard = Arc::clone(&notices);
         let connection = tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                warn!(error = %e, "database connection ended with an error");
+            // The connection's messages outside any query's answer: notices are logged and kept
+            // (tokio-postgres would hand them to the `log` crate, which nothing here reads);
+            // notifications (LISTEN) have no reader in a job.
+            let mut connection = connection;
+            let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+            while let Some(message) = messages.next().await {
+                match message {
+                    Ok(AsyncMessage::Notice(n)) => {
+                        heard.record(n.severity(), n.code().code(), n.message())
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        warn!(error = %e, "database connection ended with an error");
+                        break;
+                    }
+                }
             }
         });
         Session {
             client,
             wire,
+            notices,
             connection: Some(connection),
             timer: LimitTimer::default(),
         }
@@ -277,6 +297,22 @@ impl Session {
     /// Rows of `COPY ... TO STDOUT` received so far in this session, as the server sent them.
     pub fn copy_rows(&self) -> u64 {
         self.wire.copy_rows()
+    }
+
+    /// Where the latest answered request left the session (`ReadyForQuery`'s status): a script
+    /// that ends `InBlock` opened a transaction it did not commit.
+    pub fn transaction_status(&self) -> TransactionStatus {
+        self.wire.transaction_status()
+    }
+
+    /// The statement of the script whose notices come next (`None` between statements).
+    pub fn set_statement(&self, statement: Option<usize>) {
+        self.notices.set_statement(statement);
+    }
+
+    /// The notices the server sent in this session: how many, and the last few.
+    pub fn notices(&self) -> Option<NoticeSummary> {
+        self.notices.summary()
     }
 
     /// Whether the connection is gone (the server closed it or terminated the backend).

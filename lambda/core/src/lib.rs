@@ -11,6 +11,7 @@ pub mod digest;
 pub mod error_text;
 pub mod file;
 pub mod libpq;
+pub mod notices;
 pub mod outcome;
 pub mod pg_error;
 pub mod sql;

@@ -13,9 +13,10 @@ use crate::rds::Resolved;
 use crate::report::{millis, ErrorInfo, ErrorKind, Report, Status, StepResult};
 use crate::run::{RunContext, BOOKKEEPING_TIMEOUT};
 use crate::secret::DbSecret;
+use pg_cron_job_core::bounded::TransactionStatus;
 use pg_cron_job_core::db::{self, ConnectParams, DbFailure, Session};
 use pg_cron_job_core::pg_error::{connect_error, failure, ConnectTarget};
-use pg_cron_job_core::sql::Item;
+use pg_cron_job_core::sql::{leading_keyword, Item};
 
 /// Below this much time left before the deadline no statement is started.
 pub const MIN_STATEMENT_BUDGET: Duration = Duration::from_millis(200);
@@ -300,6 +301,7 @@ impl Runner<'_> {
                 report.fail(e);
             }
         }
+        report.notices = session.notices();
         if let Some(h) = &history {
             let mut recorded = h.finish(session, ctx, report).await;
             if recorded.is_err() && session.is_closed() {
@@ -378,6 +380,9 @@ impl Runner<'_> {
     /// `ON_ERROR_STOP off` (then the run still ends `failed`).
     async fn run_script(&mut self, report: &mut Report) -> Result<(), ErrorInfo> {
         let script = &self.config.script;
+        // With TRANSACTION=true the block is the runner's own (run_in_transaction ends it).
+        let own_block = self.config.transaction;
+        let mut open: Option<OpenBlock> = None;
         let mut stop_on_error = true;
         let mut n = 0;
         for item in script.items() {
@@ -386,25 +391,73 @@ impl Runner<'_> {
                 Item::Echo { line, text } => info!(line, echo = %text, "\\echo"),
                 Item::Sql { text, line } => {
                     n += 1;
-                    match self
-                        .statement(n, script.text(text))
-                        .await
-                        .map_err(|e| ErrorInfo {
-                            line: Some(*line),
-                            ..e
-                        }) {
-                        Ok(step) => report.record_step(step),
+                    let sql = script.text(text);
+                    let (rows, failed) = match self.statement(n, sql).await.map_err(|e| ErrorInfo {
+                        line: Some(*line),
+                        ..e
+                    }) {
+                        Ok(step) => {
+                            let rows = step.rows;
+                            report.record_step(step);
+                            (rows, false)
+                        }
                         Err(e) if !stop_on_error && e.reported_by_server() => {
                             warn!(statement = n, error = %e.message, "statement failed; going on (ON_ERROR_STOP off)");
                             report.record_statement_error(e);
+                            (0, true)
                         }
                         Err(e) => return Err(e),
+                    };
+                    if !own_block {
+                        // After an error the answer ends at ErrorResponse, before its
+                        // ReadyForQuery is read: the status is the one before, and a failed
+                        // statement inside a block fails the block.
+                        let status = match self.session.transaction_status() {
+                            TransactionStatus::InBlock if failed => TransactionStatus::Failed,
+                            status => status,
+                        };
+                        track_block(&mut open, status, *line, sql, rows, report);
                     }
                     self.progress(n, report);
                 }
             }
         }
-        Ok(())
+        match open {
+            Some(block) => Err(self.end_open_block(block, report).await),
+            None => Ok(()),
+        }
+    }
+
+    /// The script ended inside a transaction block it opened: psql would exit and the server roll
+    /// the block back. The runner rolls it back now (so that the history row and the lock's
+    /// release are not part of it), counts none of its rows and fails the run with where the
+    /// block began.
+    async fn end_open_block(&mut self, block: OpenBlock, report: &mut Report) -> ErrorInfo {
+        report.rows_affected = report.rows_affected.saturating_sub(block.rows);
+        let hard = Some(self.ctx.hard_limit(BOOKKEEPING_TIMEOUT));
+        if self.session.simple("ROLLBACK", hard).await.is_err() {
+            warn!("ROLLBACK got no answer; the server rolls back when the connection closes");
+        }
+        warn!(
+            line = block.line,
+            statements = block.statements,
+            rows = block.rows,
+            "the script ended inside a transaction block: rolled back"
+        );
+        ErrorInfo {
+            line: Some(block.line),
+            ..ErrorInfo::new(
+                ErrorKind::Sql,
+                format!(
+                    "the script ended inside the transaction block that began at line {} (no COMMIT): PostgreSQL rolled back the work of its {} statement{} ({} row{}), as it does when psql exits there; end the block with COMMIT, or set TRANSACTION=true to run the whole script as one transaction",
+                    block.line,
+                    block.statements,
+                    if block.statements == 1 { "" } else { "s" },
+                    block.rows,
+                    if block.rows == 1 { "" } else { "s" },
+                ),
+            )
+        }
     }
 
     /// `TRANSACTION=true`: the script between `BEGIN` and `COMMIT`, rolled back on any error.
@@ -482,11 +535,10 @@ impl Runner<'_> {
     async fn statement(&mut self, n: usize, sql: &str) -> Result<StepResult, ErrorInfo> {
         self.statement_timeout_for_deadline(n).await?;
         let started = Instant::now();
-        let rows = self
-            .session
-            .simple(sql, self.ctx.hard_deadline)
-            .await
-            .map_err(|e| failure(e, Some(n), "run the statement"))?;
+        self.session.set_statement(Some(n));
+        let rows = self.session.simple(sql, self.ctx.hard_deadline).await;
+        self.session.set_statement(None);
+        let rows = rows.map_err(|e| failure(e, Some(n), "run the statement"))?;
         let step = StepResult {
             statement: n,
             rows,
@@ -545,6 +597,58 @@ impl Runner<'_> {
 /// visible to the job's SQL as `current_setting('pg_cron_job.scheduled_time')` (and `run_id`,
 /// `job_name`), so a purge can be relative to the scheduled time and behave the same on a
 /// re-delivered event.
+/// The work of a transaction block the script opened (`BEGIN`) and has not ended yet.
+#[derive(Debug)]
+struct OpenBlock {
+    /// The line of the statement that opened it.
+    line: u32,
+    statements: usize,
+    rows: u64,
+    /// A statement failed in it: whatever ends it, the block rolls back.
+    failed: bool,
+}
+
+/// Follows the script's own transaction blocks from the status each statement left
+/// (`ReadyForQuery`): rows of a block count as done only when its `COMMIT` commits; a block that
+/// ends in `ROLLBACK`, or in a `COMMIT` of a failed block (which PostgreSQL answers with
+/// ROLLBACK), takes its rows back.
+fn track_block(
+    open: &mut Option<OpenBlock>,
+    status: TransactionStatus,
+    line: u32,
+    sql: &str,
+    rows: u64,
+    report: &mut Report,
+) {
+    match status {
+        TransactionStatus::InBlock | TransactionStatus::Failed => {
+            let block = open.get_or_insert(OpenBlock {
+                line,
+                statements: 0,
+                rows: 0,
+                failed: false,
+            });
+            block.statements += 1;
+            block.rows += rows;
+            block.failed |= status == TransactionStatus::Failed;
+        }
+        TransactionStatus::Idle => {
+            if let Some(block) = open.take() {
+                let keyword = leading_keyword(sql);
+                if block.failed || matches!(keyword.as_str(), "ROLLBACK" | "ABORT") {
+                    report.rows_affected = report.rows_affected.saturating_sub(block.rows);
+                    info!(
+                        line = block.line,
+                        rows = block.rows,
+                        "the transaction block was rolled back: its rows are not counted"
+                    );
+                }
+            }
+        }
+        TransactionStatus::Unknown => {}
+    }
+}
+
 fn session_setup(config: &Config, ctx: &RunContext) -> String {
     let scheduled = ctx
         .scheduled_time

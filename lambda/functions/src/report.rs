@@ -87,6 +87,9 @@ pub struct Report {
     pub statements_failed: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorInfo>,
+    /// The server's notices (`RAISE NOTICE`, warnings): how many, and the last few.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notices: Option<pg_cron_job_core::notices::NoticeSummary>,
     /// Problems that did not change the job's outcome (e.g. its history row not updated).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
@@ -136,6 +139,7 @@ impl Report {
             slowest_step: None,
             statements_failed: 0,
             error: None,
+            notices: None,
             warnings: Vec::new(),
             export: None,
             slowest_rest: Vec::new(),

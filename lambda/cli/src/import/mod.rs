@@ -17,10 +17,6 @@ use std::process::ExitCode;
 use crate::cli::{CrontabArgs, ImportOptions, ImportSource, PgCronArgs, TranslateArgs};
 use model::{is_time_zone, ImportError, Output};
 
-/// Where the generated main.tf finds the jobs module unless `--module-source` says otherwise.
-pub const DEFAULT_MODULE_SOURCE: &str =
-    "git::https://github.com/pg-cron-job/pg_cron_job.git//modules/pg_cron_jobs?ref=v0.2.0";
-
 /// Runs `pg-cron-job import ...`; `raw` are the arguments after `import`, as given (the
 /// generated files say which command made them).
 pub fn main(source: ImportSource, raw: &[String]) -> ExitCode {
