@@ -135,17 +135,20 @@ $(CA_BUNDLE): FORCE
 
 FORCE:
 
-# The workstation CLI of the x86_64 build, which reads SQL_DIR's files with the runner's own
-# script reader before they are packaged (`pg-cron-job check`); an arm64 build uses it when the
-# x86_64 build made it.
-SQL_CHECK_CLI = $(call LAMBDA_TARGET_DIR,x86_64)/x86_64-unknown-linux-gnu/release/pg-cron-job
+# SQL_DIR's files, read with the runner's own script reader before they are packaged
+# (`pg-cron-job check`, the x86_64 build's workstation CLI): first with the CLI of an earlier
+# build (a refused file stops the build before anything compiles), then, on x86_64, with the one
+# just built. An arm64 build uses the x86_64 build's copy (.build/x86_64/bin), never the cargo
+# target directory another build may be writing.
+SQL_CHECK_CLI := $(ROOT)/.build/x86_64/bin/pg-cron-job
+sql_check = find $(SQL_DIR) -name '*.sql' -print0 | LC_ALL=C sort -z | xargs -0 -r $(1) check \
+	  || { echo "ERROR: the job runner would refuse the SQL file(s) above (SQL_DIR=$(SQL_DIR)): nothing was packaged"; exit 1; }
 
 build: venv rust-target $(CA_BUNDLE)
+	@$(if $(SQL_DIR),if [ -x "$(SQL_CHECK_CLI)" ]; then $(call sql_check,$(SQL_CHECK_CLI)); fi,)
 	$(ZIGBUILD) zigbuild $(ZIGBUILD_FLAGS) $(BUILD_PACKAGES)
-	@$(if $(SQL_DIR),if [ -x "$(SQL_CHECK_CLI)" ]; then \
-	  find $(SQL_DIR) -name '*.sql' -print0 | LC_ALL=C sort -z | xargs -0 -r $(SQL_CHECK_CLI) check \
-	    || { echo "ERROR: the job runner would refuse the SQL file(s) above (SQL_DIR=$(SQL_DIR)): nothing was packaged"; exit 1; }; \
-	  else echo "note: SQL_DIR's files were not checked: $(SQL_CHECK_CLI) is missing (make build ARCH=x86_64 builds it)"; fi,)
+	@$(if $(SQL_DIR),$(if $(filter x86_64,$(ARCH)),$(call sql_check,$(call LAMBDA_TARGET_DIR,x86_64)/$(RUST_TARGET)/release/pg-cron-job),\
+	  [ -x "$(SQL_CHECK_CLI)" ] || echo "note: SQL_DIR's files were not checked: $(SQL_CHECK_CLI) is missing (make build, x86_64, builds it)"),)
 	@rm -rf $(BUILD_DIR)/bin && mkdir -p $(BUILD_DIR)/bin && \
 	  cp $(call LAMBDA_TARGET_DIR,$(ARCH))/$(RUST_TARGET)/release/bootstrap $(BUILD_DIR)/bin/bootstrap && \
 	  if [ "$(ARCH)" = x86_64 ]; then cp $(call LAMBDA_TARGET_DIR,$(ARCH))/$(RUST_TARGET)/release/pg-cron-job $(BUILD_DIR)/bin/pg-cron-job; fi
