@@ -22,7 +22,9 @@ pub enum CronError {
     FieldCount(usize),
     #[error("@reboot runs at system start: EventBridge Scheduler has no such event; run the job once by hand (pg-cron-job's one-shot mode) after a restart instead")]
     Reboot,
-    #[error("unknown macro {0} (known: @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly, @reboot)")]
+    #[error("@restart is pg_cron's @reboot (it runs when pg_cron starts, after the database server restarts): EventBridge Scheduler has no such event; run the job once by hand (pg-cron-job's one-shot mode) after a restart, or keep it in pg_cron")]
+    Restart,
+    #[error("unknown macro {0} (known: @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly, @reboot, pg_cron's @restart)")]
     UnknownMacro(String),
     #[error("{field} field {text:?}: {problem}")]
     Field {
@@ -38,7 +40,7 @@ pub enum CronError {
     Never { months: String, days: String },
     #[error("{0:?} is not a pg_cron interval ('N seconds' with N from 1 to 59)")]
     BadInterval(String),
-    #[error("pg_cron runs it every {0} seconds: EventBridge Scheduler's finest schedule is rate(1 minute); keep it in pg_cron, or accept once a minute and schedule it as '60 seconds'")]
+    #[error("pg_cron runs it every {0} seconds: EventBridge Scheduler's finest schedule is rate(1 minute); keep it in pg_cron, or accept once a minute: schedule it as '* * * * *' (pg_cron's 'N seconds' takes 1 to 59 seconds)")]
     SubMinute(u64),
     #[error("the expression would be {0} characters, over Scheduler's {MAX_EXPRESSION_LEN}")]
     TooLong(usize),
@@ -126,6 +128,7 @@ fn expand_macro(word: &str) -> Result<&'static str, CronError> {
         "@daily" | "@midnight" => Ok("0 0 * * *"),
         "@hourly" => Ok("0 * * * *"),
         "@reboot" => Err(CronError::Reboot),
+        "@restart" => Err(CronError::Restart),
         _ => Err(CronError::UnknownMacro(word.to_string())),
     }
 }
@@ -458,6 +461,10 @@ mod tests {
         assert_eq!(
             translate("@reboot", Options::default()),
             Err(CronError::Reboot)
+        );
+        assert_eq!(
+            translate("@restart", Options::default()),
+            Err(CronError::Restart)
         );
         assert!(matches!(
             translate("@sometimes", Options::default()),

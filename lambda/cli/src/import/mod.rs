@@ -105,6 +105,35 @@ fn check_options(options: &ImportOptions) -> Result<(), ImportError> {
     Ok(())
 }
 
+/// `--module-source` as Terraform takes it: a local path must start with `./` or `../` (an
+/// absolute one is read as a registry address and fails `terraform init`), so an absolute path
+/// becomes the path from the output directory to it; other sources are kept as given.
+fn module_source(source: &str, out: &Path) -> Result<String, ImportError> {
+    let path = Path::new(source);
+    if !path.is_absolute() {
+        return Ok(source.to_string());
+    }
+    let from = std::path::absolute(out).map_err(|source| ImportError::Read {
+        path: out.to_path_buf(),
+        source,
+    })?;
+    let from: Vec<_> = from.components().collect();
+    let to: Vec<_> = path.components().collect();
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<String> = vec!["..".into(); from.len() - common];
+    parts.extend(
+        to[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
+    let relative = parts.join("/");
+    Ok(if relative.starts_with("..") {
+        relative
+    } else {
+        format!("./{relative}")
+    })
+}
+
 fn read(path: &Path) -> Result<String, ImportError> {
     std::fs::read_to_string(path).map_err(|source| ImportError::Read {
         path: path.to_path_buf(),
@@ -156,7 +185,7 @@ fn run(source: Source<'_>, a: &ImportOptions, raw: &[String]) -> Result<String, 
     };
     let output = Output {
         dir: a.out.clone(),
-        module_source: a.module_source.clone(),
+        module_source: module_source(&a.module_source, &a.out)?,
         name: a.name.clone().unwrap_or_else(|| default_name.into()),
         command: format!("pg-cron-job import {}", raw.join(" ")),
         as_of: a
@@ -203,6 +232,22 @@ mod tests {
         assert!(!is_time_zone("Europe/Atlantis"));
         assert!(!is_time_zone("europe/rome"));
         assert!(!is_time_zone(""));
+    }
+
+    #[test]
+    fn absolute_module_sources_become_relative_to_the_output() {
+        let out = Path::new("/work/infra/jobs");
+        assert_eq!(
+            module_source("/work/pg_cron_job/modules/pg_cron_jobs", out).unwrap(),
+            "../../pg_cron_job/modules/pg_cron_jobs"
+        );
+        assert_eq!(
+            module_source("/work/infra/jobs/modules/m", out).unwrap(),
+            "./modules/m"
+        );
+        assert_eq!(module_source("../m", out).unwrap(), "../m");
+        let git = "git::https://example.com/m.git//modules/pg_cron_jobs?ref=v1";
+        assert_eq!(module_source(git, out).unwrap(), git);
     }
 
     #[test]

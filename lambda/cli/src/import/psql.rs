@@ -21,6 +21,15 @@ pub enum CommandError {
     NoSql,
     #[error("psql -d {0:?} is a connection URI: set database_host / database_name / database_user from it by hand")]
     Uri(String),
+    #[error("psql {option} takes {value:?} as its value, which is an option, not {what}: the line is broken (psql would {consequence}); fix the crontab line")]
+    OptionAsValue {
+        option: String,
+        value: String,
+        what: &'static str,
+        consequence: &'static str,
+    },
+    #[error("psql would connect as the user {0:?}, which no role is named (a word of SQL or a shell word out of place?): fix the crontab line")]
+    ImpossibleUser(String),
 }
 
 /// Where a piece of the job's SQL comes from, in psql's order.
@@ -321,6 +330,8 @@ pub fn parse(command: &str) -> Result<PsqlCall, CommandError> {
     }
     let mut positional = Vec::new();
     let mut only_positional = false;
+    // Whether -d / -U were given (psql's positional words fill what they did not).
+    let (mut dbname_given, mut user_given) = (false, false);
     while let Some(arg) = args.next() {
         if only_positional || !arg.starts_with('-') || arg == "-" {
             positional.push(arg);
@@ -366,10 +377,28 @@ pub fn parse(command: &str) -> Result<PsqlCall, CommandError> {
             let value = if long_takes_value(&name) {
                 match inline {
                     Some(v) => Some(v),
-                    None => Some(
-                        args.next()
-                            .ok_or_else(|| CommandError::MissingValue(format!("--{name}")))?,
-                    ),
+                    None => {
+                        let v = args
+                            .next()
+                            .ok_or_else(|| CommandError::MissingValue(format!("--{name}")))?;
+                        // `psql -c -d db "SELECT ..."`: -c took "-d" as its SQL.
+                        if v.starts_with('-') && v != "-" {
+                            let (what, consequence) = match name.as_str() {
+                                "command" => {
+                                    ("SQL", "send it to the server as a statement and fail")
+                                }
+                                "file" => ("a file", "look for a file of that name"),
+                                _ => ("a value", "read it as that value"),
+                            };
+                            return Err(CommandError::OptionAsValue {
+                                option: format!("--{name}"),
+                                value: v,
+                                what,
+                                consequence,
+                            });
+                        }
+                        Some(v)
+                    }
                 }
             } else {
                 inline
@@ -378,10 +407,16 @@ pub fn parse(command: &str) -> Result<PsqlCall, CommandError> {
             match name.as_str() {
                 "command" => call.sql.push(SqlPart::Command(v)),
                 "file" => call.sql.push(SqlPart::File(v)),
-                "dbname" => set_dbname(&mut call, &v)?,
+                "dbname" => {
+                    dbname_given = true;
+                    set_dbname(&mut call, &v)?;
+                }
                 "host" => call.host = Some(v),
                 "port" => call.port = Some(v),
-                "username" => call.user = Some(v),
+                "username" => {
+                    user_given = true;
+                    call.user = Some(v);
+                }
                 "single-transaction" => call.single_transaction = true,
                 "set" | "variable" => {
                     let (n, val) = v.split_once('=').unwrap_or((v.as_str(), ""));
@@ -408,22 +443,36 @@ pub fn parse(command: &str) -> Result<PsqlCall, CommandError> {
             }
         }
     }
-    let mut positional = positional.into_iter();
-    if let Some(db) = positional.next() {
-        set_dbname(&mut call, &db)?;
-    }
-    if let Some(user) = positional.next() {
-        call.user = Some(user);
-    }
-    for extra in positional {
-        call.notes
-            .push(format!("extra psql argument {extra:?} ignored"));
+    // As psql's start-up: a word fills the database name when no -d gave one, else the user
+    // when no -U did; the rest are ignored.
+    for word in positional {
+        if !dbname_given {
+            dbname_given = true;
+            set_dbname(&mut call, &word)?;
+        } else if !user_given {
+            user_given = true;
+            call.user = Some(word);
+        } else {
+            call.notes
+                .push(format!("extra psql argument {word:?} ignored"));
+        }
     }
     if let Some(file) = input {
         call.sql.push(SqlPart::File(file));
     }
     if call.sql.is_empty() {
         return Err(CommandError::NoSql);
+    }
+    // A role name with blanks or quotes needs quoting nobody writes on a crontab line: here it
+    // is SQL (or a shell word) that landed where psql takes the user.
+    if let Some(user) = &call.user {
+        if user.is_empty()
+            || user
+                .chars()
+                .any(|c| c.is_whitespace() || c == '"' || c == '\'')
+        {
+            return Err(CommandError::ImpossibleUser(user.clone()));
+        }
     }
     Ok(call)
 }
@@ -459,6 +508,25 @@ fn set_dbname(call: &mut PsqlCall, value: &str) -> Result<(), CommandError> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn broken_lines_need_a_human() {
+        // A real broken line: -c took "-d" as its SQL, the SQL became the user.
+        let e = parse("psql -c -d mydb \"SELECT purge()\"").unwrap_err();
+        assert!(
+            matches!(e, CommandError::OptionAsValue { ref value, what: "SQL", .. } if value == "-d"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("fix the crontab line"), "{e}");
+        let e = parse("psql -d mydb -c 'SELECT 1' 'SELECT purge()'").unwrap_err();
+        assert!(
+            matches!(e, CommandError::ImpossibleUser(ref u) if u == "SELECT purge()"),
+            "{e}"
+        );
+        assert!(parse("psql -d mydb -U app_jobs -c 'SELECT 1'").is_ok());
+        assert!(parse("psql -f - mydb").is_ok());
+    }
+
     use super::*;
 
     #[test]

@@ -40,6 +40,10 @@ pub fn hcl_string(s: &str) -> String {
     out
 }
 
+/// The `terraform` block of the jobs module, which the generated root module repeats: the same
+/// Terraform and provider versions.
+const MODULE_VERSIONS: &str = include_str!("../../../../modules/pg_cron_jobs/versions.tf");
+
 /// Attribute lines with their `=` aligned, as `terraform fmt` writes them.
 fn attributes(out: &mut String, indent: usize, attrs: &[(&str, String)]) {
     let width = attrs.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
@@ -166,9 +170,9 @@ fn main_tf(import: &Import, output: &Output, entries: &[Entry], default_zone: &s
         import.source
     );
     tf.push('\n');
-    tf.push_str(
-        "terraform {\n  required_version = \">= 1.11\"\n\n  required_providers {\n    aws = {\n      source  = \"hashicorp/aws\"\n      version = \">= 5.90, < 6.0\"\n    }\n  }\n}\n\nprovider \"aws\" {\n  region = var.region\n}\n\n",
-    );
+    // The jobs module's own constraints (modules/pg_cron_jobs/versions.tf), not a copy of them.
+    tf.push_str(MODULE_VERSIONS.trim_end());
+    tf.push_str("\n\nprovider \"aws\" {\n  region = var.region\n}\n\n");
     let variables: [(&str, &str, &str, Option<String>); 7] = [
         ("region", "AWS region of the database and the jobs.", "string", None),
         ("name", "Name of the fleet: prefix of every job's function and schedule.", "string", Some(hcl_string(&output.name))),
