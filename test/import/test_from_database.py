@@ -43,8 +43,8 @@ def make_db(pg, with_jobname=True, zone=None):
     return db
 
 
-def run(binary, pg, db, tmp_path, *args, password=None, root=None):
-    env = {
+def run(binary, pg, db, tmp_path, *args, password=None, root=None, env=None):
+    env_ = {
         "PATH": "/usr/bin:/bin",
         "PGHOST": pg.host,
         "PGPORT": str(pg.port),
@@ -53,10 +53,11 @@ def run(binary, pg, db, tmp_path, *args, password=None, root=None):
         "PGDATABASE": db,
         "PGSSLMODE": "verify-full",
         "PGSSLROOTCERT": str(root or pg.ca.path),
+        **(env or {}),
     }
     return subprocess.run(
         [binary, "import", "pg-cron", "--from-database", "--out", str(tmp_path / "out"), *args],
-        env=env, capture_output=True, text=True, timeout=60,
+        env=env_, capture_output=True, text=True, timeout=60,
     )
 
 
@@ -86,6 +87,27 @@ def test_old_pg_cron_without_jobname_and_default_zone(binary, pg, tmp_path):
     main_tf = (tmp_path / "out" / "main.tf").read_text()
     assert "job_1 = {" in main_tf and "job_2 = {" in main_tf
     assert 'schedule_timezone = "America/New_York"' in main_tf
+
+
+def test_a_login_that_sees_only_its_own_jobs_is_refused(binary, pg, tmp_path):
+    """cron.job has row-level security in pg_cron (each login sees its own rows): a login that
+    does not bypass it would import 1 job of 4 with exit 0; it is refused, naming the fix. The
+    table's owner is not limited (RLS does not apply to it unless forced)."""
+    db = make_db(pg)
+    role = "importer_" + uuid.uuid4().hex[:6]
+    pg.psql(f"CREATE ROLE {role} LOGIN PASSWORD 'imp-pass-1'", db=db)
+    pg.psql(f"""GRANT USAGE ON SCHEMA cron TO {role}; GRANT SELECT ON cron.job TO {role};
+        UPDATE cron.job SET username = '{role}' WHERE jobid = 1;
+        ALTER TABLE cron.job ENABLE ROW LEVEL SECURITY;
+        CREATE POLICY own_jobs ON cron.job USING (username = current_user);""", db=db)
+    env = {"PGUSER": role, "PGPASSWORD": "imp-pass-1"}
+    proc = run(binary, pg, db, tmp_path, env=env)
+    assert proc.returncode == 2, proc
+    assert f"{role} sees only 1 row(s) of cron.job" in proc.stderr and "row-level security" in proc.stderr, proc.stderr
+    assert not (tmp_path / "out" / "main.tf").exists()
+    # The owner (here the superuser who made the table) sees every row.
+    proc = run(binary, pg, db, tmp_path)
+    assert proc.returncode == 0 and "3 job(s) converted" in proc.stdout, proc
 
 
 @pytest.mark.parametrize("case", ["password", "ca", "no_table"])

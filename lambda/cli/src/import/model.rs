@@ -84,6 +84,8 @@ pub struct Import {
     pub alarm_emails: Vec<String>,
     /// Logins the old jobs used (their passwords must go into Secrets Manager).
     pub users: BTreeSet<String>,
+    /// The jobs come from pg_cron (which steps through UTC minutes), not a host's cron.
+    pub pg_cron: bool,
 }
 
 /// Output options.

@@ -219,6 +219,7 @@ pub fn import(
 ) -> Import {
     let mut out = Import {
         source: source.to_string(),
+        pg_cron: true,
         ..Default::default()
     };
     let timezone = match (zone, db_zone) {
@@ -386,6 +387,29 @@ async fn read_database_async() -> Result<(Vec<Row>, Option<String>, String), Imp
                 why.message
             ))
         })?;
+    // cron.job has row-level security (pg_cron: each login sees its own jobs): a login that
+    // neither bypasses it (superuser, BYPASSRLS) nor owns the table (and is not forced) sees only
+    // some rows, and the rest would be left out without a word.
+    let limited = session
+        .scalar(
+            "SELECT c.relrowsecurity AND NOT (r.rolsuper OR r.rolbypassrls \
+             OR (pg_has_role(c.relowner, 'USAGE') AND NOT c.relforcerowsecurity)) \
+             FROM pg_class c, pg_roles r WHERE c.oid = 'cron.job'::regclass AND r.rolname = current_user",
+            None,
+        )
+        .await
+        .map_err(|e| ImportError::Database(describe(e)))?;
+    if limited.as_deref() == Some("t") {
+        let visible = session
+            .scalar("SELECT count(*) FROM cron.job", None)
+            .await
+            .map_err(|e| ImportError::Database(describe(e)))?
+            .unwrap_or_default();
+        session.close(None).await;
+        return Err(ImportError::Database(format!(
+            "{user} sees only {visible} row(s) of cron.job: the table has row-level security, and {user} is neither a superuser, nor BYPASSRLS, nor its owner, so other logins' jobs would be left out; import as the login that owns cron.job (the one that created the pg_cron extension; on RDS the master user) or a superuser"
+        )));
+    }
     // to_jsonb keeps whatever columns this pg_cron version has (jobname came in 1.3).
     let json = session
         .scalar(

@@ -279,8 +279,9 @@ fn main_tf(import: &Import, output: &Output, entries: &[Entry], default_zone: &s
 
 /// Which starts of `expression` in `zone` the clock changes of the 12 months from `as_of` skip
 /// or run once, as one line ("skipped on 2027-03-28 at 02:30; runs once on 2027-10-31 at
-/// 02:30"); `None` when none.
-fn dst_note(expression: &str, zone: &str, as_of: jiff::Timestamp) -> Option<String> {
+/// 02:30"); `None` when none. For a pg_cron import each says what changes: pg_cron (stepping
+/// through UTC minutes) skipped the same local times and ran a repeated one twice.
+fn dst_note(expression: &str, zone: &str, as_of: jiff::Timestamp, pg_cron: bool) -> Option<String> {
     use pg_cron_job_schedule::dst::Effect;
     let schedule = pg_cron_job_schedule::Schedule::parse(expression, zone).ok()?;
     let until = as_of
@@ -295,11 +296,16 @@ fn dst_note(expression: &str, zone: &str, as_of: jiff::Timestamp) -> Option<Stri
                 .iter()
                 .map(|(h, m)| format!("{h:02}:{m:02}"))
                 .collect();
-            let what = match e.effect {
-                Effect::Skipped => "skipped",
-                Effect::RunsOnce => "runs once",
+            let (what, change) = match e.effect {
+                Effect::Skipped => ("skipped", " (pg_cron skipped it too: no change)"),
+                Effect::RunsOnce => ("runs once", " (pg_cron ran it twice, once in each pass)"),
             };
-            format!("{what} on {} at {}", e.date, times.join(", "))
+            format!(
+                "{what} on {} at {}{}",
+                e.date,
+                times.join(", "),
+                if pg_cron { change } else { "" }
+            )
         })
         .collect();
     (!parts.is_empty()).then(|| parts.join("; "))
@@ -348,10 +354,16 @@ fn report(import: &Import, output: &Output, entries: &[Entry]) -> String {
         .iter()
         .filter(|e| !is_utc(&e.job.timezone))
         .filter_map(|e| {
-            dst_note(&e.expression, &e.job.timezone, output.as_of).map(|n| (e.key.clone(), n))
+            dst_note(&e.expression, &e.job.timezone, output.as_of, import.pg_cron)
+                .map(|n| (e.key.clone(), n))
         })
         .collect();
-    if !dst.is_empty() {
+    if !dst.is_empty() && import.pg_cron {
+        let _ = writeln!(r, "- Daylight saving time: Scheduler skips a start whose local time does not exist on the night the clocks go forward, as pg_cron did (it steps through UTC minutes), and runs a repeated local time once on the night they go back, where pg_cron ran every job of the repeated hour twice, daily ones included. What changes, per job, in the 12 months from {}:", output.as_of.strftime("%Y-%m-%d"));
+        for (key, note) in &dst {
+            let _ = writeln!(r, "  - `{key}`: {note}");
+        }
+    } else if !dst.is_empty() {
         let _ = writeln!(r, "- Daylight saving time: Scheduler skips a start whose local time does not exist on the night the clocks go forward (cron ran such a job at the jump) and runs a repeated local time once on the night they go back (cron ran hourly-or-faster jobs in both passes). In the 12 months from {}:", output.as_of.strftime("%Y-%m-%d"));
         for (key, note) in &dst {
             let _ = writeln!(r, "  - `{key}`: {note}");
@@ -433,11 +445,18 @@ mod tests {
     fn dst_notes_name_the_dates() {
         let as_of = "2026-12-02T00:00:00Z".parse().unwrap();
         assert_eq!(
-            dst_note("cron(30 2 * * ? *)", "Europe/Rome", as_of).as_deref(),
+            dst_note("cron(30 2 * * ? *)", "Europe/Rome", as_of, false).as_deref(),
             Some("skipped on 2027-03-28 at 02:30; runs once on 2027-10-31 at 02:30")
         );
-        assert_eq!(dst_note("cron(30 4 * * ? *)", "Europe/Rome", as_of), None);
-        assert_eq!(dst_note("rate(1 hour)", "Europe/Rome", as_of), None);
+        assert_eq!(
+            dst_note("cron(30 2 * * ? *)", "Europe/Rome", as_of, true).as_deref(),
+            Some("skipped on 2027-03-28 at 02:30 (pg_cron skipped it too: no change); runs once on 2027-10-31 at 02:30 (pg_cron ran it twice, once in each pass)")
+        );
+        assert_eq!(
+            dst_note("cron(30 4 * * ? *)", "Europe/Rome", as_of, false),
+            None
+        );
+        assert_eq!(dst_note("rate(1 hour)", "Europe/Rome", as_of, true), None);
     }
 
     #[test]
