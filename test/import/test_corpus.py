@@ -34,7 +34,7 @@ CASES = {
 COUNTS = {
     "crontab": (10, 1, 3, 11),
     "crontab_no_scripts": (9, 3, 4, 9),
-    "system_crontab": (5, 0, 3, 5),
+    "system_crontab": (6, 0, 2, 6),
     "pg_cron_csv": (7, 1, 2, 7),
     "pg_cron_copy": (1, 0, 1, 1),
 }

@@ -6,6 +6,7 @@
 mod cron;
 mod crontab;
 mod job_sql;
+mod maintenance;
 mod model;
 mod pg_cron;
 mod psql;

@@ -11,8 +11,8 @@ pub enum CommandError {
     Shell(String),
     #[error("{0} is a backup/dump tool, not a SQL job: use RDS automated backups, snapshots or AWS Backup")]
     Dump(String),
-    #[error("vacuumdb: write the VACUUM / ANALYZE statements it ran as the job's SQL")]
-    Vacuumdb,
+    #[error("{program}: {why}")]
+    Maintenance { program: String, why: String },
     #[error("{0:?} is not a psql call (a script or another program): read what it does and rewrite it as SQL")]
     NotPsql(String),
     #[error("psql {0} needs a value")]
@@ -289,7 +289,6 @@ pub fn parse(command: &str) -> Result<PsqlCall, CommandError> {
         "pg_dump" | "pg_dumpall" | "pg_basebackup" => {
             return Err(CommandError::Dump(program.into()))
         }
-        "vacuumdb" => return Err(CommandError::Vacuumdb),
         _ => {}
     }
     let (words, input) = words(command, &mut call.notes)?;
@@ -325,7 +324,13 @@ pub fn parse(command: &str) -> Result<PsqlCall, CommandError> {
     match base.as_str() {
         "psql" => {}
         "pg_dump" | "pg_dumpall" | "pg_basebackup" => return Err(CommandError::Dump(base)),
-        "vacuumdb" => return Err(CommandError::Vacuumdb),
+        b if super::maintenance::is_maintenance(b) => {
+            if let Some(file) = input {
+                call.notes
+                    .push(format!("input < {file} ignored: {b} reads no input"));
+            }
+            return super::maintenance::parse(b, args.collect(), call);
+        }
         _ => return Err(CommandError::NotPsql(program)),
     }
     let mut positional = Vec::new();

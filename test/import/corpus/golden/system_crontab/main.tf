@@ -107,6 +107,15 @@ module "pg_cron_jobs" {
       database_user       = "billing"
     }
 
+    # line 22: 0 3 * * mon   postgres  vacuumdb --analyze --dbname billing
+    vacuum = {
+      schedule_expression = "cron(0 3 ? * 2 *)"
+      sql                 = "VACUUM (ANALYZE)"
+      database_host       = "billing-db.example.internal"
+      database_name       = "billing"
+      database_user       = "billing"
+    }
+
     # line 32: 30 1 */2 * *  billing   psql -c 'SELECT billing.compact_events()' --echo-all --frobnicate
     select_compact_events = {
       schedule_expression = "cron(30 1 1/2 * ? *)"
