@@ -406,6 +406,11 @@ DELETE FROM :"tbl" WHERE id > :keep_days;
 DO $$ BEGIN PERFORM 1; END $$;
 SELECT note FROM :"tbl" WHERE note = E'x;y'
 \g
+\set t "My Table"
+\set c 'oct\101' 'hex\x41' 'n\x4a3'
+\set q "a:keep_days b"
+SELECT 1 AS :t, :'c' AS c, :'q' AS q, :{?keep_days} AS d, :{?nope} AS n;
+SELECT :'AUTOCOMMIT' AS ac, :'VERBOSITY' AS v, :'FETCH_COUNT' AS fc, :'SHOW_CONTEXT' AS sc, :'ECHO' AS e;
 """
 
 

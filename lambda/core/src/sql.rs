@@ -148,7 +148,10 @@ impl<'a> Lexer<'a> {
             i: 0,
             line: 1,
             items: Vec::new(),
-            vars: HashMap::new(),
+            vars: PRESET_VARIABLES
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             std_strings: true,
             pieces: Vec::new(),
             piece_start: None,
@@ -294,6 +297,15 @@ impl<'a> Lexer<'a> {
     /// count or error, the server's version); the runner interpolates when it reads the file,
     /// before any statement runs, so a script that reads one is refused unless it set it itself.
     fn check_automatic(&self, name: &str, line: u32) -> Result<(), ScriptError> {
+        if let Some((_, why)) = DIFFERING_VARIABLES.iter().find(|(n, _)| *n == name) {
+            if !self.vars.contains_key(name) {
+                return Err(ScriptError::Unsupported {
+                    line,
+                    command: format!(":{name}"),
+                    why,
+                });
+            }
+        }
         if AUTOMATIC_VARIABLES.contains(&name) && !self.vars.contains_key(name) {
             return Err(ScriptError::Unsupported {
                 line,
@@ -308,6 +320,15 @@ impl<'a> Lexer<'a> {
         let start = self.i;
         if self.at(start + 1) == Some(b':') {
             self.i += 2;
+            return Ok(());
+        }
+        // `:{?name}`: TRUE when the variable is set, else FALSE, as psql sends it.
+        if let Some((defined, end)) = self.defined_test(start) {
+            self.close_piece(start);
+            self.pieces
+                .push(Piece::Owned(if defined { "TRUE" } else { "FALSE" }.into()));
+            self.i = end;
+            self.piece_start = Some(end);
             return Ok(());
         }
         let (quote, name_start) = match self.at(start + 1) {
@@ -435,6 +456,22 @@ impl<'a> Lexer<'a> {
 
     /// Arguments of a meta-command up to the end of the line (or `\\`), de-quoted and with
     /// variables interpolated; returns them and where they end.
+    /// `:{?name}` at `at` (the colon): whether `name` is set, and where the token ends.
+    fn defined_test(&self, at: usize) -> Option<(bool, usize)> {
+        if self.at(at + 1) != Some(b'{') || self.at(at + 2) != Some(b'?') {
+            return None;
+        }
+        let mut end = at + 3;
+        while end < self.b.len() && is_var_byte(self.b[end]) {
+            end += 1;
+        }
+        if end == at + 3 || self.at(end) != Some(b'}') {
+            return None;
+        }
+        let name = std::str::from_utf8(&self.b[at + 3..end]).ok()?;
+        Some((self.vars.contains_key(name), end + 1))
+    }
+
     fn meta_args(&self, from: usize, line: u32) -> Result<(Vec<String>, usize), ScriptError> {
         let mut args = Vec::new();
         let mut i = from;
@@ -471,21 +508,40 @@ impl<'a> Lexer<'a> {
                                     break;
                                 }
                                 Some(b'\\') => {
-                                    let (c, n) = match self.at(i + 1) {
-                                        Some(b'n') => (b'\n', 2),
-                                        Some(b't') => (b'\t', 2),
-                                        Some(b'r') => (b'\r', 2),
-                                        Some(c) => (c, 2),
-                                        None => (b'\\', 1),
-                                    };
+                                    let (c, n) = single_quote_escape(&self.b[i + 1..]);
                                     arg.push(c);
-                                    i += n;
+                                    i += 1 + n;
                                 }
                                 Some(c) => {
                                     arg.push(c);
                                     i += 1;
                                 }
                             }
+                        }
+                    }
+                    // Double-quoted text is kept as it is, quotes and blanks included, with
+                    // nothing interpolated in it (psqlscanslash.l's xslashdquote).
+                    b'"' => {
+                        let Some(len) = self.b[i + 1..].iter().position(|&c| c == b'"' || c == b'\n')
+                        else {
+                            return Err(ScriptError::Invalid {
+                                line,
+                                message: "unterminated quoted string in a meta-command".into(),
+                            });
+                        };
+                        if self.b[i + 1 + len] == b'\n' {
+                            return Err(ScriptError::Invalid {
+                                line,
+                                message: "unterminated quoted string in a meta-command".into(),
+                            });
+                        }
+                        arg.extend_from_slice(&self.b[i..i + len + 2]);
+                        i += len + 2;
+                    }
+                    b':' if self.defined_test(i).is_some() => {
+                        if let Some((defined, end)) = self.defined_test(i) {
+                            arg.extend_from_slice(if defined { b"TRUE" } else { b"FALSE" });
+                            i = end;
                         }
                     }
                     b'`' => {
@@ -694,6 +750,80 @@ fn is_ident_byte(c: u8) -> bool {
 }
 
 /// The variables psql sets itself (psql's documentation, "Special Variables").
+/// The byte a backslash escape inside a single-quoted meta-command argument stands for, given
+/// the bytes after the backslash, and how many of them it takes: `\n`, `\t`, `\b`, `\r`, `\f`,
+/// one to three octal digits, `x` and one or two hex digits (the longest match, as psql's
+/// lexer takes), else the character itself.
+fn single_quote_escape(after: &[u8]) -> (u8, usize) {
+    let Some(&first) = after.first() else {
+        return (b'\\', 0);
+    };
+    let octal = after
+        .iter()
+        .take(3)
+        .take_while(|c| (b'0'..=b'7').contains(c))
+        .count();
+    if octal > 0 {
+        let value = after[..octal]
+            .iter()
+            .fold(0u32, |acc, &d| acc * 8 + u32::from(d - b'0'));
+        return (value.to_le_bytes()[0], octal);
+    }
+    if first == b'x' {
+        let hex = after[1..]
+            .iter()
+            .take(2)
+            .take_while(|c| c.is_ascii_hexdigit())
+            .count();
+        if hex > 0 {
+            let value = after[1..=hex].iter().fold(0u8, |acc, &d| {
+                acc.wrapping_mul(16)
+                    .wrapping_add(char::from(d).to_digit(16).unwrap_or(0) as u8)
+            });
+            return (value, 1 + hex);
+        }
+    }
+    let byte = match first {
+        b'n' => b'\n',
+        b't' => b'\t',
+        b'b' => 0x08,
+        b'r' => b'\r',
+        b'f' => 0x0c,
+        other => other,
+    };
+    (byte, 1)
+}
+
+/// The variables psql sets at start-up that mean the same for the runner, with psql's values
+/// (psql 15, `psql -X`): a script that interpolates one gets what psql would send.
+const PRESET_VARIABLES: &[(&str, &str)] = &[
+    ("AUTOCOMMIT", "on"),
+    ("COMP_KEYWORD_CASE", "preserve-upper"),
+    ("ECHO", "none"),
+    ("ECHO_HIDDEN", "off"),
+    ("FETCH_COUNT", "0"),
+    ("HIDE_TABLEAM", "off"),
+    ("HIDE_TOAST_COMPRESSION", "off"),
+    ("HISTCONTROL", "none"),
+    ("HISTSIZE", "500"),
+    ("IGNOREEOF", "0"),
+    ("ON_ERROR_ROLLBACK", "off"),
+    ("QUIET", "off"),
+    ("SHOW_CONTEXT", "errors"),
+    ("SINGLELINE", "off"),
+    ("SINGLESTEP", "off"),
+    ("VERBOSITY", "default"),
+];
+
+/// Variables psql sets whose value the runner cannot give as psql would: refused unless the
+/// script sets them first, with why.
+const DIFFERING_VARIABLES: &[(&str, &str)] = &[
+    ("ON_ERROR_STOP", "psql starts with ON_ERROR_STOP off, the runner with on: \\set ON_ERROR_STOP on (or off) before using :ON_ERROR_STOP"),
+    ("PROMPT1", "psql's prompts are display settings the runner has none of: write the text out"),
+    ("PROMPT2", "psql's prompts are display settings the runner has none of: write the text out"),
+    ("PROMPT3", "psql's prompts are display settings the runner has none of: write the text out"),
+];
+
 const AUTOMATIC_VARIABLES: &[&str] = &[
     "DBNAME",
     "ENCODING",
@@ -961,6 +1091,44 @@ mod tests {
 
     fn refused(script: &str) -> String {
         Script::parse(script.to_string()).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn set_arguments_are_read_as_psql_reads_them() {
+        // Values checked against psql 15 (`\\echo`): double quotes and their blanks kept,
+        // nothing interpolated inside them; octal and hex escapes in single quotes.
+        let got = split(concat!(
+            "\\set x abc\n\\set t \"My Table\"\n\\set u \"a:x b\"\n",
+            "\\set c 'oct\\101' 'hex\\x41' 'n\\x4a3' '\\b\\f'\n",
+            "CREATE TABLE :t (a int);\nSELECT :'u', :'c';\n"
+        ));
+        assert_eq!(
+            got,
+            vec![
+                "CREATE TABLE \"My Table\" (a int);",
+                "SELECT '\"a:x b\"', 'octAhexAnJ3\u{8}\u{c}';"
+            ]
+        );
+        assert!(refused("\\set t \"open\nSELECT 1;").contains("unterminated"));
+    }
+
+    #[test]
+    fn psql_presets_are_psqls_or_refused() {
+        assert_eq!(
+            split("SELECT :'AUTOCOMMIT', :'VERBOSITY', :'FETCH_COUNT', :'SHOW_CONTEXT';"),
+            vec!["SELECT 'on', 'default', '0', 'errors';"]
+        );
+        // psql starts with ON_ERROR_STOP off, the runner with on.
+        assert!(refused("\\set x :ON_ERROR_STOP\nSELECT 1;").contains(":ON_ERROR_STOP"));
+        assert_eq!(
+            split("\\set ON_ERROR_STOP on\n\\set x :ON_ERROR_STOP\nSELECT :'x';"),
+            vec!["SELECT 'on';"]
+        );
+        // :{?name} in SQL and in meta-command arguments; LASTOID is unset, as in psql -X.
+        assert_eq!(
+            split("\\set d 1\n\\set e :{?d}:{?nope}\nSELECT :{?d}, :{?nope}, :'e', :LASTOID;"),
+            vec!["SELECT TRUE, FALSE, 'TRUEFALSE', :LASTOID;"]
+        );
     }
 
     #[test]
