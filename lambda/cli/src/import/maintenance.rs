@@ -2,7 +2,26 @@
 //! `VACUUM (...)` / `ANALYZE` / `REINDEX ...` itself. What needs a query over the catalog first
 //! (`--all` databases, `--schema` lists, `--min-xid-age`) is refused with the reason.
 
-use super::psql::{CommandError, PsqlCall, SqlPart};
+/// What a maintenance line asks for: its statements and where it connects. (psql.rs turns it
+/// into the job; this module knows nothing of psql's own types.)
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Maintenance {
+    pub statements: Vec<String>,
+    pub dbname: Option<String>,
+    pub host: Option<String>,
+    pub port: Option<String>,
+    pub user: Option<String>,
+    pub notes: Vec<String>,
+}
+
+/// Why a maintenance line is not translated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// An option needs a value the line does not give.
+    MissingValue(String),
+    /// Anything else, said as a sentence.
+    Why(String),
+}
 
 /// Whether `program` is one of the maintenance tools read here.
 pub fn is_maintenance(program: &str) -> bool {
@@ -18,7 +37,12 @@ fn options(
     args: impl Iterator<Item = String>,
     takes_value: &dyn Fn(&str) -> bool,
     short: &dyn Fn(char) -> Option<&'static str>,
-) -> Result<Parsed, CommandError> {
+) -> Result<Parsed, Refusal> {
+    let unknown = |c: char| {
+        Refusal::Why(format!(
+            "option -{c} is not one this importer knows: translate the line by hand"
+        ))
+    };
     let mut out = Vec::new();
     let mut positional = Vec::new();
     let mut args = args.peekable();
@@ -31,21 +55,13 @@ fn options(
         } else if let Some(rest) = arg.strip_prefix('-').filter(|r| !r.is_empty()) {
             let mut chars = rest.chars();
             let c = chars.next().unwrap_or_default();
-            let long = short(c).ok_or_else(|| CommandError::Maintenance {
-                program: program.into(),
-                why: format!(
-                    "option -{c} is not one this importer knows: translate the line by hand"
-                ),
-            })?;
+            let long = short(c).ok_or_else(|| unknown(c))?;
             let tail: String = chars.collect();
             if !tail.is_empty() && !takes_value(long) {
                 // A cluster of flags (-zq).
                 out.push((long.to_string(), String::new()));
                 for c in tail.chars() {
-                    let long = short(c).ok_or_else(|| CommandError::Maintenance {
-                        program: program.into(),
-                        why: format!("option -{c} is not one this importer knows: translate the line by hand"),
-                    })?;
+                    let long = short(c).ok_or_else(|| unknown(c))?;
                     out.push((long.to_string(), String::new()));
                 }
                 continue;
@@ -60,7 +76,7 @@ fn options(
                 Some(v) => v,
                 None => args
                     .next()
-                    .ok_or_else(|| CommandError::MissingValue(format!("{program} --{name}")))?,
+                    .ok_or_else(|| Refusal::MissingValue(format!("{program} --{name}")))?,
             }
         } else {
             inline.unwrap_or_default()
@@ -70,15 +86,12 @@ fn options(
     Ok((out, positional))
 }
 
-fn refuse(program: &str, why: impl Into<String>) -> CommandError {
-    CommandError::Maintenance {
-        program: program.into(),
-        why: why.into(),
-    }
+fn refuse(why: impl Into<String>) -> Refusal {
+    Refusal::Why(why.into())
 }
 
 /// The connection options both tools share.
-fn connection(call: &mut PsqlCall, name: &str, value: &str) -> bool {
+fn connection(call: &mut Maintenance, name: &str, value: &str) -> bool {
     match name {
         "dbname" | "maintenance-db" => call.dbname = Some(value.into()),
         "host" => call.host = Some(value.into()),
@@ -91,11 +104,8 @@ fn connection(call: &mut PsqlCall, name: &str, value: &str) -> bool {
 }
 
 /// `vacuumdb ARGS` / `reindexdb ARGS` (the words after the program) as the statements they run.
-pub fn parse(
-    program: &str,
-    args: Vec<String>,
-    mut call: PsqlCall,
-) -> Result<PsqlCall, CommandError> {
+pub fn parse(program: &str, args: Vec<String>) -> Result<Maintenance, Refusal> {
+    let mut call = Maintenance::default();
     let with_value = [
         "dbname",
         "host",
@@ -162,11 +172,11 @@ pub fn parse(
                 "parallel" => vacuum.push(format!("PARALLEL {value}")),
                 "table" => tables.push(value.clone()),
                 "jobs" => call.notes.push(format!("vacuumdb --jobs {value}: the job vacuums one table after another in one session")),
-                "all" => return Err(refuse(program, "--all vacuums every database: make one job per database (each job connects to one)")),
+                "all" => return Err(refuse("--all vacuums every database: make one job per database (each job connects to one)")),
                 "schema" | "exclude-schema" | "min-xid-age" | "min-mxid-age" => {
-                    return Err(refuse(program, format!("--{name} picks the tables with a catalog query first: list the tables (VACUUM t1, t2) in the job's SQL")))
+                    return Err(refuse(format!("--{name} picks the tables with a catalog query first: list the tables (VACUUM t1, t2) in the job's SQL")))
                 }
-                other => return Err(refuse(program, format!("--{other} is not one this importer translates: write the VACUUM statement by hand"))),
+                other => return Err(refuse(format!("--{other} is not one this importer translates: write the VACUUM statement by hand"))),
             }
         }
         if let Some(db) = positional.first() {
@@ -241,8 +251,8 @@ pub fn parse(
                 "schema" => targets.push(("SCHEMA".into(), value.clone())),
                 "system" => system = true,
                 "jobs" => call.notes.push(format!("reindexdb --jobs {value}: the job reindexes one object after another in one session")),
-                "all" => return Err(refuse(program, "--all reindexes every database: make one job per database (each job connects to one)")),
-                other => return Err(refuse(program, format!("--{other} is not one this importer translates: write the REINDEX statement by hand"))),
+                "all" => return Err(refuse("--all reindexes every database: make one job per database (each job connects to one)")),
+                other => return Err(refuse(format!("--{other} is not one this importer translates: write the REINDEX statement by hand"))),
             }
         }
         if let Some(db) = positional.first() {
@@ -256,7 +266,7 @@ pub fn parse(
         let conc = if concurrently { " CONCURRENTLY" } else { "" };
         if system || targets.is_empty() {
             // PostgreSQL 15 needs the database's name in REINDEX DATABASE / SYSTEM.
-            let db = call.dbname.clone().ok_or_else(|| refuse(program, "without -d (or a database name) it reindexes the login's default database: give the database"))?;
+            let db = call.dbname.clone().ok_or_else(|| refuse("without -d (or a database name) it reindexes the login's default database: give the database"))?;
             targets.push((if system { "SYSTEM" } else { "DATABASE" }.into(), db));
         }
         targets
@@ -270,17 +280,13 @@ pub fn parse(
     };
     call.notes
         .push(format!("{program} translated to {}", statements.join("; ")));
-    // Each statement on its own, as the tool sends them (REINDEX CONCURRENTLY and VACUUM cannot
-    // run inside a transaction block); the tool stopped at the first error.
-    call.sql = statements.into_iter().map(SqlPart::Command).collect();
-    call.on_error_stop = true;
+    call.statements = statements;
     Ok(call)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::psql;
-    use super::*;
+    use super::super::psql::{self, CommandError, SqlPart};
 
     fn sql(line: &str) -> Vec<String> {
         psql::parse(line)

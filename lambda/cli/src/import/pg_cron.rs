@@ -388,7 +388,7 @@ async fn read_database_async() -> Result<(Vec<Row>, Option<String>, String), Imp
             ))
         })?;
     // cron.job has row-level security (pg_cron: each login sees its own jobs): a login that
-    // neither bypasses it (superuser, BYPASSRLS) nor owns the table (and is not forced) sees only
+    // neither bypasses it (SUPERUSER, BYPASSRLS) nor owns the table (and is not forced) sees only
     // some rows, and the rest would be left out without a word.
     let limited = session
         .scalar(
@@ -407,7 +407,7 @@ async fn read_database_async() -> Result<(Vec<Row>, Option<String>, String), Imp
             .unwrap_or_default();
         session.close(None).await;
         return Err(ImportError::Database(format!(
-            "{user} sees only {visible} row(s) of cron.job: the table has row-level security, and {user} is neither a superuser, nor BYPASSRLS, nor its owner, so other logins' jobs would be left out; import as the login that owns cron.job (the one that created the pg_cron extension; on RDS the master user) or a superuser"
+            "{user} sees only {visible} row(s) of cron.job: the table has row-level security, and {user} is neither SUPERUSER, nor BYPASSRLS, nor its owner, so other logins' jobs would be left out; import as the login that owns cron.job (the one that created the pg_cron extension; on RDS the master user) or a SUPERUSER role"
         )));
     }
     // to_jsonb keeps whatever columns this pg_cron version has (jobname came in 1.3).

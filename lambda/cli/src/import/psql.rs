@@ -329,7 +329,26 @@ pub fn parse(command: &str) -> Result<PsqlCall, CommandError> {
                 call.notes
                     .push(format!("input < {file} ignored: {b} reads no input"));
             }
-            return super::maintenance::parse(b, args.collect(), call);
+            let m = super::maintenance::parse(b, args.collect()).map_err(|r| match r {
+                super::maintenance::Refusal::MissingValue(option) => {
+                    CommandError::MissingValue(option)
+                }
+                super::maintenance::Refusal::Why(why) => CommandError::Maintenance {
+                    program: b.to_string(),
+                    why,
+                },
+            })?;
+            call.notes.extend(m.notes);
+            call.dbname = m.dbname.or(call.dbname);
+            call.host = m.host.or(call.host);
+            call.port = m.port.or(call.port);
+            call.user = m.user.or(call.user);
+            // Each statement on its own, as the tool sends them (VACUUM and REINDEX
+            // CONCURRENTLY cannot run inside a transaction block); the tool stopped at the
+            // first error.
+            call.sql = m.statements.into_iter().map(SqlPart::Command).collect();
+            call.on_error_stop = true;
+            return Ok(call);
         }
         _ => return Err(CommandError::NotPsql(program)),
     }
