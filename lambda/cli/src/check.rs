@@ -23,21 +23,15 @@ fn check_file(path: &Path) -> Result<usize, Refusal> {
         line: None,
         message: format!("cannot read it: {e}"),
     })?;
-    let script = Script::parse(text).map_err(|e| Refusal {
+    let script = Script::parse_job(text).map_err(|e| Refusal {
         line: match &e {
             ScriptError::Unsupported { line, .. } | ScriptError::Invalid { line, .. } => {
                 Some(*line)
             }
-            ScriptError::TooLarge => None,
+            ScriptError::TooLarge | ScriptError::Empty => None,
         },
         message: e.to_string(),
     })?;
-    if script.statement_count() == 0 {
-        return Err(Refusal {
-            line: None,
-            message: "holds no SQL statement (only whitespace or comments)".into(),
-        });
-    }
     Ok(script.statement_count())
 }
 

@@ -25,6 +25,8 @@ pub enum ScriptError {
     Invalid { line: u32, message: String },
     #[error("the script is larger than 4 GiB")]
     TooLarge,
+    #[error("holds no SQL statement (only whitespace or comments)")]
+    Empty,
 }
 
 /// Where a statement's text lives.
@@ -88,6 +90,16 @@ impl Script {
             items,
             statements,
         })
+    }
+
+    /// Parses a job's script: as [`Script::parse`], and a script without a statement is refused
+    /// (the runner's start-up and `pg-cron-job check` both read a job's SQL with this).
+    pub fn parse_job(source: String) -> Result<Self, ScriptError> {
+        let script = Self::parse(source)?;
+        if script.statements == 0 {
+            return Err(ScriptError::Empty);
+        }
+        Ok(script)
     }
 
     /// Number of SQL statements (queries sent to the server).
@@ -458,7 +470,10 @@ impl<'a> Lexer<'a> {
     /// variables interpolated; returns them and where they end.
     /// `:{?name}` at `at` (the colon): whether `name` is set, and where the token ends.
     fn defined_test(&self, at: usize) -> Option<(bool, usize)> {
-        if self.at(at + 1) != Some(b'{') || self.at(at + 2) != Some(b'?') {
+        if self.at(at) != Some(b':')
+            || self.at(at + 1) != Some(b'{')
+            || self.at(at + 2) != Some(b'?')
+        {
             return None;
         }
         let mut end = at + 3;
@@ -473,6 +488,10 @@ impl<'a> Lexer<'a> {
     }
 
     fn meta_args(&self, from: usize, line: u32) -> Result<(Vec<String>, usize), ScriptError> {
+        let unterminated = || ScriptError::Invalid {
+            line,
+            message: "unterminated quoted string in a meta-command".into(),
+        };
         let mut args = Vec::new();
         let mut i = from;
         loop {
@@ -487,18 +506,17 @@ impl<'a> Lexer<'a> {
             }
             let mut arg = Vec::new();
             while i < self.b.len() && !self.b[i].is_ascii_whitespace() {
+                if let Some((defined, end)) = self.defined_test(i) {
+                    arg.extend_from_slice(if defined { b"TRUE" } else { b"FALSE" });
+                    i = end;
+                    continue;
+                }
                 match self.b[i] {
                     b'\'' => {
                         i += 1;
                         loop {
                             match self.at(i) {
-                                None | Some(b'\n') => {
-                                    return Err(ScriptError::Invalid {
-                                        line,
-                                        message: "unterminated quoted string in a meta-command"
-                                            .into(),
-                                    })
-                                }
+                                None | Some(b'\n') => return Err(unterminated()),
                                 Some(b'\'') if self.at(i + 1) == Some(b'\'') => {
                                     arg.push(b'\'');
                                     i += 2;
@@ -522,26 +540,13 @@ impl<'a> Lexer<'a> {
                     // Double-quoted text is kept as it is, quotes and blanks included, with
                     // nothing interpolated in it (psqlscanslash.l's xslashdquote).
                     b'"' => {
-                        let Some(len) = self.b[i + 1..].iter().position(|&c| c == b'"' || c == b'\n')
-                        else {
-                            return Err(ScriptError::Invalid {
-                                line,
-                                message: "unterminated quoted string in a meta-command".into(),
-                            });
-                        };
-                        if self.b[i + 1 + len] == b'\n' {
-                            return Err(ScriptError::Invalid {
-                                line,
-                                message: "unterminated quoted string in a meta-command".into(),
-                            });
-                        }
-                        arg.extend_from_slice(&self.b[i..i + len + 2]);
-                        i += len + 2;
-                    }
-                    b':' if self.defined_test(i).is_some() => {
-                        if let Some((defined, end)) = self.defined_test(i) {
-                            arg.extend_from_slice(if defined { b"TRUE" } else { b"FALSE" });
-                            i = end;
+                        let rest = &self.b[i + 1..];
+                        match rest.iter().position(|&c| c == b'"' || c == b'\n') {
+                            Some(len) if rest[len] == b'"' => {
+                                arg.extend_from_slice(&self.b[i..i + len + 2]);
+                                i += len + 2;
+                            }
+                            _ => return Err(unterminated()),
                         }
                     }
                     b'`' => {
@@ -1110,6 +1115,11 @@ mod tests {
             ]
         );
         assert!(refused("\\set t \"open\nSELECT 1;").contains("unterminated"));
+        // Only a colon starts `:{?name}`.
+        assert_eq!(
+            split("\\set d 1\n\\set e x{?d}\nSELECT :'e';"),
+            vec!["SELECT 'x{?d}';"]
+        );
     }
 
     #[test]

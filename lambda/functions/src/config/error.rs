@@ -27,8 +27,6 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{0} holds no SQL statement (only whitespace or comments)")]
-    EmptySql(String),
     #[error("{source_name} {source}")]
     Script {
         source_name: String,

@@ -62,14 +62,10 @@ pub fn parse(env: &Env, task_root: Option<&Path>) -> Result<Script, ConfigError>
 pub const MAX_SQL_FILE_BYTES: u64 = pg_cron_job_core::sql::MAX_SCRIPT_BYTES;
 
 fn parse_text(source_name: String, text: String) -> Result<Script, ConfigError> {
-    let script = Script::parse(text).map_err(|source| ConfigError::Script {
-        source_name: source_name.clone(),
+    Script::parse_job(text).map_err(|source| ConfigError::Script {
+        source_name,
         source,
-    })?;
-    if script.statement_count() == 0 {
-        return Err(ConfigError::EmptySql(source_name));
-    }
-    Ok(script)
+    })
 }
 
 #[cfg(test)]
