@@ -387,6 +387,9 @@ async fn read_database_async() -> Result<(Vec<Row>, Option<String>, String), Imp
                 why.message
             ))
         })?;
+    // Every query after the connection is bounded too: a server that stops answering ends the
+    // import with an error, not a wait.
+    let limit = std::time::Instant::now() + QUERY_BUDGET;
     // cron.job has row-level security (pg_cron: each login sees its own jobs): a login that
     // neither bypasses it (SUPERUSER, BYPASSRLS) nor owns the table (and is not forced) sees only
     // some rows, and the rest would be left out without a word.
@@ -395,17 +398,17 @@ async fn read_database_async() -> Result<(Vec<Row>, Option<String>, String), Imp
             "SELECT c.relrowsecurity AND NOT (r.rolsuper OR r.rolbypassrls \
              OR (pg_has_role(c.relowner, 'USAGE') AND NOT c.relforcerowsecurity)) \
              FROM pg_class c, pg_roles r WHERE c.oid = 'cron.job'::regclass AND r.rolname = current_user",
-            None,
+            Some(limit),
         )
         .await
         .map_err(|e| ImportError::Database(describe(e)))?;
     if limited.as_deref() == Some("t") {
         let visible = session
-            .scalar("SELECT count(*) FROM cron.job", None)
+            .scalar("SELECT count(*) FROM cron.job", Some(limit))
             .await
             .map_err(|e| ImportError::Database(describe(e)))?
             .unwrap_or_default();
-        session.close(None).await;
+        session.close(Some(limit)).await;
         return Err(ImportError::Database(format!(
             "{user} sees only {visible} row(s) of cron.job: the table has row-level security, and {user} is neither SUPERUSER, nor BYPASSRLS, nor its owner, so other logins' jobs would be left out; import as the login that owns cron.job (the one that created the pg_cron extension; on RDS the master user) or a SUPERUSER role"
         )));
@@ -414,7 +417,7 @@ async fn read_database_async() -> Result<(Vec<Row>, Option<String>, String), Imp
     let json = session
         .scalar(
             "SELECT coalesce(json_agg(to_jsonb(j) ORDER BY j.jobid), '[]')::text FROM cron.job j",
-            None,
+            Some(limit),
         )
         .await
         .map_err(|e| ImportError::Database(describe(e)))?
@@ -422,16 +425,19 @@ async fn read_database_async() -> Result<(Vec<Row>, Option<String>, String), Imp
     let rows: Vec<Row> = serde_json::from_str(&json)
         .map_err(|e| ImportError::Database(format!("unexpected cron.job rows: {e}")))?;
     let zone = session
-        .scalar("SELECT current_setting('cron.timezone', true)", None)
+        .scalar("SELECT current_setting('cron.timezone', true)", Some(limit))
         .await
         .map_err(|e| ImportError::Database(describe(e)))?
         .filter(|z| !z.is_empty());
-    session.close(None).await;
+    session.close(Some(limit)).await;
     if rows.is_empty() {
         return Err(ImportError::Database("cron.job is empty".into()));
     }
     Ok((rows, zone, format!("cron.job in {dbname} on {host}:{port}")))
 }
+
+/// How long the queries of `--from-database` may take together once connected.
+const QUERY_BUDGET: Duration = Duration::from_secs(60);
 
 /// A failed query on cron.job, with its SQLSTATE (the translation every program shares).
 fn describe(e: pg_cron_job_core::db::DbFailure) -> String {
